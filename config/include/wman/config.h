@@ -1,0 +1,122 @@
+// wman's configuration model and the TOML loader that fills it. The loader validates
+// everything it can without touching the network and reports each problem as
+// `file:line:col: message`.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wman/listen_url.h"
+#include "wman/worker_limits.h"
+
+namespace wman {
+
+using Duration = std::chrono::milliseconds;
+
+// [daemon]: process-wide settings.
+struct DaemonConfig {
+  std::string run_dir = "/run/wman";   // pid file and control socket live here
+  std::string log_file = "stderr";     // "stderr" or a file path
+  std::string log_level = "info";      // trace, debug, info, warn, error, critical, off
+  std::string user;                    // drop workers to this user after binding ("" = keep)
+  std::string group;                   // and this group ("" = the user's primary group)
+  Duration stop_timeout{5000};         // fast stop: SIGKILL workers still alive after this
+  Duration drain_timeout{30000};       // graceful stop/reload: longest wait for connections
+  Duration start_timeout{10000};       // reload: longest wait for a new worker to be ready
+  Duration heartbeat_timeout{30000};   // a worker silent this long is killed
+  std::uint64_t rlimit_nofile = 0;     // RLIMIT_NOFILE to set (0 = leave as is)
+};
+
+// [worker.tls]
+struct TlsConfig {
+  std::string cert;                  // PEM certificate chain
+  std::string key;                   // PEM private key
+  std::string ca;                    // PEM CA bundle to verify client certificates ("" = none)
+  std::string min_version = "1.2";   // "1.2" or "1.3"
+  bool enabled() const { return !cert.empty(); }
+};
+
+// [worker.websocket]
+struct WebSocketConfig {
+  std::vector<std::string> allowed_origins;  // empty = any origin
+  Duration ping_interval{0};                 // 0 = no server pings
+  bool permessage_deflate = false;
+  std::size_t max_message_size = 16 * 1024 * 1024;
+};
+
+// A scalar from [worker.options], kept as text plus its TOML type name, so apps can read it
+// without depending on the TOML library.
+struct OptionValue {
+  std::string type;   // "string", "integer", "float", "boolean", "array", "table", "date"...
+  std::string text;   // strings unquoted; everything else in TOML syntax
+};
+
+// One [[worker]] table.
+struct WorkerConfig {
+  std::string name;          // defaults to the app name
+  std::string listen;        // the URL as written
+  ListenUrl url;             // the URL parsed
+  int count = 1;             // processes; 0 in the file = number of CPUs (resolved by loader)
+  bool reuse_port = false;   // one SO_REUSEPORT socket per worker slot
+  std::string app = "echo";  // built-in app name, or a path to an app module (.so)
+  std::string transport = "tcp";  // "tcp" or "tls"
+  WorkerLimits limits;
+  TlsConfig tls;
+  WebSocketConfig websocket;
+  std::map<std::string, OptionValue> options;
+  int line = 0;              // where the table starts in the file, for later messages
+};
+
+struct Config {
+  std::string path;          // file it was loaded from ("" for configs built in code)
+  DaemonConfig daemon;
+  std::vector<WorkerConfig> workers;
+};
+
+// One problem found while loading. format() gives `file:line:col: message`; line and column
+// are 1-based, 0 when unknown (then the form is `file: message`).
+struct ConfigError {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  std::string message;
+  std::string format() const;
+};
+
+struct ConfigResult {
+  std::optional<Config> config;     // set when errors is empty
+  std::vector<ConfigError> errors;  // every problem found, in file order
+  bool ok() const { return config.has_value() && errors.empty(); }
+};
+
+// Options for how strictly to check.
+struct ConfigCheck {
+  // Check that files named in the config (tls cert/key/ca, app modules) exist and are
+  // readable. `wman check` and `wman start` both do; unit tests may not.
+  bool check_files = true;
+  // Names of built-in apps; an `app` that is not one of these must be a path ending in ".so".
+  std::vector<std::string> builtin_apps = {"echo"};
+};
+
+// Parses and validates `text` as if read from `file_name`.
+ConfigResult parseConfig(std::string_view text, std::string file_name,
+                         const ConfigCheck& check = {});
+
+// Reads `path` and parses it. A missing or unreadable file is one error.
+ConfigResult loadConfig(const std::string& path, const ConfigCheck& check = {});
+
+// "10MiB", "512", "4k" -> bytes. Accepts B, K/KB/KiB, M/MB/MiB, G/GB/GiB (all powers of 1024,
+// case-insensitive). Returns nullopt on anything else or on overflow.
+std::optional<std::uint64_t> parseSize(std::string_view text);
+
+// "30s", "250ms", "2m", "1h", "1.5s" -> milliseconds. A bare number is seconds.
+// Returns nullopt on anything else, negative values or overflow.
+std::optional<Duration> parseDuration(std::string_view text);
+
+}  // namespace wman

@@ -1,0 +1,96 @@
+// A connection accepted by a Worker. Owned by the worker's runtime; user code gets a
+// reference inside callbacks and keeps a ConnectionId for anything longer.
+#pragma once
+
+#include <any>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "wman/message.h"
+
+namespace wman {
+
+class Worker;
+
+// Unique within one worker process for its whole life; never reused.
+using ConnectionId = std::uint64_t;
+
+// Result of Connection::send().
+enum class SendStatus : std::uint8_t {
+  Ok,            // Queued; no earlier bytes are waiting on the kernel.
+  Buffered,      // Queued behind bytes the peer has not accepted yet (back-pressure).
+  Dropped,       // Not sent: the connection is closing or its send buffer is full.
+  NotConnected,  // Worker::send() only: no connection with that id any more.
+};
+
+// Workerman's STATUS_* names.
+enum class ConnectionState : std::uint8_t { Established, Closing, Closed };
+
+// Error codes passed to Worker::onError besides a protocol's own codes.
+namespace error_code {
+inline constexpr int kSendFail = 2;  // A send was dropped because the send buffer was full.
+}  // namespace error_code
+
+class Connection {
+ public:
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  ConnectionId id() const { return id_; }
+  ConnectionState state() const { return state_; }
+  Worker& worker() const { return *worker_; }
+
+  // Encodes `data` with the worker's protocol and queues it; all sends of one loop iteration
+  // are written together. The kind defaults to the kind of the message being answered, or the
+  // protocol's default outside onMessage.
+  SendStatus send(std::string_view data);
+  SendStatus send(std::string_view data, MessageKind kind);
+  // Sends a received message back with its own kind.
+  SendStatus send(const Message& message) { return send(message.view(), message.kind()); }
+  // Queues bytes as they are, bypassing the protocol's encoder.
+  SendStatus sendRaw(std::string_view bytes);
+
+  // Stops reading, flushes what is queued (plus `data`, encoded, if not empty), then closes.
+  // onClose fires once the socket is closed. Safe to call from any callback, repeatedly.
+  void close(std::string_view data = {});
+  // Closes now, discarding unsent data. onClose still fires.
+  void destroy();
+
+  // Stop / restart reading from the peer (back-pressure towards the peer).
+  void pauseRecv();
+  void resumeRecv();
+  bool isPaused() const { return paused_; }
+
+  // Bytes queued and not yet accepted by the kernel.
+  std::size_t bufferedAmount() const;
+  // onBufferFull fires when bufferedAmount() reaches this; further sends are Dropped until
+  // the buffer drains. Starts at the worker's limits.max_send_buffer.
+  std::size_t maxSendBuffer = 0;
+
+  // Peer and local addresses as "ip:port" ("[v6]:port" for IPv6, the path for unix sockets).
+  std::string remoteAddress() const;
+  std::string remoteIp() const;
+  std::uint16_t remotePort() const;
+  std::string localAddress() const;
+
+  std::uint64_t bytesRead() const { return bytes_read_; }
+  std::uint64_t bytesWritten() const { return bytes_written_; }
+
+  // Free slot for the application (Workerman lets apps hang properties on a connection).
+  std::any context;
+
+ protected:
+  Connection() = default;
+  ~Connection() = default;
+
+  Worker* worker_ = nullptr;
+  ConnectionId id_ = 0;
+  ConnectionState state_ = ConnectionState::Established;
+  bool paused_ = false;
+  std::uint64_t bytes_read_ = 0;
+  std::uint64_t bytes_written_ = 0;
+};
+
+}  // namespace wman

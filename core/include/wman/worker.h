@@ -1,0 +1,94 @@
+// A Worker listens on one address with one protocol and routes its connections' events to
+// the callbacks below (Workerman's Worker). Define Workers, then call wman::runAll().
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "wman/config.h"
+#include "wman/connection.h"
+#include "wman/message.h"
+#include "wman/worker_limits.h"
+
+namespace wman {
+
+namespace detail {
+class WorkerRuntime;
+}
+
+// Counters one worker process keeps for `wman status`.
+struct WorkerStats {
+  std::uint64_t accepted = 0;       // connections accepted since start
+  std::uint64_t messages = 0;       // messages delivered to onMessage
+  std::uint64_t send_fail = 0;      // sends dropped because a buffer was full
+  std::uint64_t protocol_errors = 0;
+  std::uint64_t callback_errors = 0;  // exceptions thrown by user callbacks
+};
+
+class Worker {
+ public:
+  // `url` is a listen address such as "text://0.0.0.0:8081" (see docs/config.md).
+  // Throws std::invalid_argument if it cannot be parsed. The Worker registers itself for
+  // wman::runAll() and must outlive it.
+  explicit Worker(std::string url);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  std::string name = "none";  // shown in logs and status
+  int count = 1;              // processes for this worker (0 = number of CPUs)
+  bool reusePort = false;     // one SO_REUSEPORT socket per process
+  WorkerLimits limits;        // bounds on what peers may do
+  std::map<std::string, OptionValue> options;  // [worker.options] from the config
+
+  // Called in the worker process once its loop runs and its listener is open, before it
+  // accepts. Timers may be added here.
+  std::function<void(Worker&)> onWorkerStart;
+  // Called when the worker process stops, before its connections are closed.
+  std::function<void(Worker&)> onWorkerStop;
+  // A connection was accepted (and, for handshake protocols, completed its handshake).
+  std::function<void(Connection&)> onConnect;
+  // One decoded message. The Message view is valid only during the call.
+  std::function<void(Connection&, Message)> onMessage;
+  // The connection is closed; it is freed after this returns. Sends are Dropped here.
+  std::function<void(Connection&)> onClose;
+  // A protocol error or a dropped send (code = error_code::kSendFail or the protocol's code).
+  std::function<void(Connection&, int code, std::string_view message)> onError;
+  // bufferedAmount() reached maxSendBuffer; sends are Dropped until onBufferDrain.
+  std::function<void(Connection&)> onBufferFull;
+  // The send buffer became empty after onBufferFull.
+  std::function<void(Connection&)> onBufferDrain;
+
+  const std::string& url() const { return url_; }
+  const ListenUrl& listenUrl() const { return listen_; }
+
+  // The connections this worker process holds now, by id.
+  const std::unordered_map<ConnectionId, Connection*>& connections() const;
+  // The connection with `id`, or nullptr once it is gone.
+  Connection* connection(ConnectionId id) const;
+  // Sends to a connection by id; NotConnected if it is gone.
+  SendStatus send(ConnectionId id, std::string_view data);
+
+  // The port actually bound (useful with port 0), 0 before listening.
+  std::uint16_t port() const;
+  const WorkerStats& stats() const;
+
+  // Every Worker constructed so far and not destroyed, in construction order.
+  static const std::vector<Worker*>& all();
+
+  // Internal: the runtime that serves this worker in the current process.
+  detail::WorkerRuntime& runtime() const { return *runtime_; }
+
+ private:
+  std::string url_;
+  ListenUrl listen_;
+  std::unique_ptr<detail::WorkerRuntime> runtime_;
+};
+
+}  // namespace wman

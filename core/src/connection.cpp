@@ -1,0 +1,92 @@
+#include "wman/connection.h"
+
+#include <uv.h>
+
+#include "detail/connection_impl.h"
+
+namespace wman {
+namespace {
+
+std::string formatAddress(const sockaddr_storage& addr) {
+  char ip[INET6_ADDRSTRLEN] = {0};
+  if (addr.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+    uv_ip4_name(a, ip, sizeof ip);
+    return std::string(ip) + ":" + std::to_string(ntohs(a->sin_port));
+  }
+  if (addr.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+    uv_ip6_name(a, ip, sizeof ip);
+    return "[" + std::string(ip) + "]:" + std::to_string(ntohs(a->sin6_port));
+  }
+  return {};
+}
+
+// Peer (`peer` true) or local address of a connection; the socket path for unix sockets.
+std::string address(const Connection& c, bool peer) {
+  auto* impl = const_cast<detail::ConnectionImpl*>(detail::ConnectionImpl::from(c));
+  if (impl->isPipe()) {
+    char path[1024];
+    size_t len = sizeof path;
+    auto* pipe = reinterpret_cast<uv_pipe_t*>(impl->stream());
+    int rc = peer ? uv_pipe_getpeername(pipe, path, &len) : uv_pipe_getsockname(pipe, path, &len);
+    return rc == 0 ? std::string(path, len) : std::string();
+  }
+  sockaddr_storage addr{};
+  int len = sizeof addr;
+  auto* tcp = reinterpret_cast<uv_tcp_t*>(impl->stream());
+  int rc = peer ? uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&addr), &len)
+                : uv_tcp_getsockname(tcp, reinterpret_cast<sockaddr*>(&addr), &len);
+  return rc == 0 ? formatAddress(addr) : std::string();
+}
+
+}  // namespace
+
+SendStatus Connection::send(std::string_view data) {
+  auto* impl = detail::ConnectionImpl::from(*this);
+  return impl->queue(data, impl->replyKind(), false);
+}
+
+SendStatus Connection::send(std::string_view data, MessageKind kind) {
+  return detail::ConnectionImpl::from(*this)->queue(data, kind, false);
+}
+
+SendStatus Connection::sendRaw(std::string_view bytes) {
+  return detail::ConnectionImpl::from(*this)->queue(bytes, MessageKind::Binary, true);
+}
+
+void Connection::close(std::string_view data) { detail::ConnectionImpl::from(*this)->close(data); }
+
+void Connection::destroy() { detail::ConnectionImpl::from(*this)->destroy(); }
+
+void Connection::pauseRecv() { detail::ConnectionImpl::from(*this)->pause(); }
+
+void Connection::resumeRecv() { detail::ConnectionImpl::from(*this)->resume(); }
+
+std::size_t Connection::bufferedAmount() const {
+  return detail::ConnectionImpl::from(*this)->buffered();
+}
+
+std::string Connection::remoteAddress() const { return address(*this, true); }
+
+std::string Connection::localAddress() const { return address(*this, false); }
+
+std::string Connection::remoteIp() const {
+  if (detail::ConnectionImpl::from(*this)->isPipe()) return {};
+  std::string a = remoteAddress();
+  auto colon = a.rfind(':');
+  if (colon == std::string::npos) return a;
+  a.resize(colon);
+  if (a.size() >= 2 && a.front() == '[') a = a.substr(1, a.size() - 2);
+  return a;
+}
+
+std::uint16_t Connection::remotePort() const {
+  if (detail::ConnectionImpl::from(*this)->isPipe()) return 0;
+  std::string a = remoteAddress();
+  auto colon = a.rfind(':');
+  if (colon == std::string::npos || colon + 1 >= a.size()) return 0;
+  return static_cast<std::uint16_t>(std::stoul(a.substr(colon + 1)));
+}
+
+}  // namespace wman

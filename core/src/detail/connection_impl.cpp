@@ -1,0 +1,317 @@
+#include "detail/connection_impl.h"
+
+#include <cassert>
+
+#include "detail/dispatch.h"
+#include "detail/event_loop.h"
+#include "detail/log.h"
+#include "detail/worker_runtime.h"
+#include "wman/protocol_registry.h"
+#include "wman/worker.h"
+
+namespace wman::detail {
+namespace {
+
+// Buffers that grew for one large message are released once empty, so an idle connection
+// costs only its fixed part.
+constexpr std::size_t kKeepCapacity = 16 * 1024;
+
+void releaseIfLarge(std::string& s) {
+  s.clear();
+  if (s.capacity() > kKeepCapacity) std::string().swap(s);
+}
+
+}  // namespace
+
+ConnectionImpl::ConnectionImpl(WorkerRuntime& runtime)
+    : runtime_(&runtime),
+      codec_(ProtocolRegistry::create(runtime.protocol(), runtime.codecLimits())),
+      reply_kind_(codec_ ? codec_->defaultKind() : MessageKind::Binary) {
+  worker_ = &runtime.worker();
+  maxSendBuffer = runtime.worker().limits.max_send_buffer;
+  h_.handle.data = this;
+}
+
+ConnectionImpl::~ConnectionImpl() = default;
+
+ConnectionImpl* ConnectionImpl::accept(WorkerRuntime& runtime, uv_stream_t* server,
+                                       bool is_pipe, ConnectionId id) {
+  auto* c = new ConnectionImpl(runtime);
+  c->id_ = id;
+  c->is_pipe_ = is_pipe;
+  uv_loop_t* loop = runtime.loop().raw();
+  int rc = is_pipe ? uv_pipe_init(loop, &c->h_.pipe, 0) : uv_tcp_init(loop, &c->h_.tcp);
+  if (rc != 0) {
+    log().error("accept: handle init failed: {}", uv_strerror(rc));
+    delete c;
+    return nullptr;
+  }
+  c->h_.handle.data = c;
+  rc = uv_accept(server, &c->h_.stream);
+  if (rc != 0 || !c->codec_) {
+    if (rc != 0) log().warn("accept failed: {}", uv_strerror(rc));
+    c->silent_ = true;
+    c->state_ = ConnectionState::Closed;
+    uv_close(&c->h_.handle, [](uv_handle_t* h) { delete static_cast<ConnectionImpl*>(h->data); });
+    return nullptr;
+  }
+  if (!is_pipe) uv_tcp_nodelay(&c->h_.tcp, 1);
+  c->last_active_ = runtime.loop().now();
+  return c;
+}
+
+void ConnectionImpl::start() {
+  int rc = uv_read_start(&h_.stream, &ConnectionImpl::onAlloc, &ConnectionImpl::onRead);
+  if (rc != 0) {
+    failed("read start", rc);
+    return;
+  }
+  log().debug("conn={} accepted from {}", id_, remoteAddress());
+  dispatch(id_, "onConnect", worker_->onConnect, [this] { runtime_->callbackFailed(*this); },
+           *this);
+}
+
+void ConnectionImpl::reject() {
+  silent_ = true;
+  destroy();
+}
+
+void ConnectionImpl::onAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  auto* c = static_cast<ConnectionImpl*>(h->data);
+  auto span = c->runtime_->loop().readBuffer();
+  *buf = uv_buf_init(span.data(), static_cast<unsigned>(span.size()));
+}
+
+void ConnectionImpl::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+  auto* c = static_cast<ConnectionImpl*>(s->data);
+  if (nread > 0) {
+    c->handleInput(buf->base, static_cast<std::size_t>(nread));
+  } else if (nread < 0) {
+    if (nread == UV_EOF) {
+      log().debug("conn={} peer closed", c->id_);
+      c->destroy();
+    } else {
+      c->failed("read", static_cast<int>(nread));
+    }
+  }
+}
+
+void ConnectionImpl::handleInput(const char* data, std::size_t size) {
+  bytes_read_ += size;
+  last_active_ = runtime_->loop().now();
+  if (state_ != ConnectionState::Established) return;
+  if (in_.empty()) {
+    // Fast path: decode straight from the shared read buffer; copy only an incomplete tail.
+    ByteSpan input{reinterpret_cast<const std::byte*>(data), size};
+    std::size_t used = deliver(input);
+    if (used < size && state_ == ConnectionState::Established) in_.assign(data + used, size - used);
+    return;
+  }
+  in_.append(data, size);
+  std::size_t used = deliver(asBytes(in_));
+  if (used == in_.size()) {
+    releaseIfLarge(in_);
+  } else if (used > 0) {
+    in_.erase(0, used);
+  }
+}
+
+std::size_t ConnectionImpl::deliver(ByteSpan input) {
+  std::size_t offset = 0;
+  while (offset < input.size() && state_ == ConnectionState::Established && !paused_) {
+    DecodeResult r = codec_->decode(input.subspan(offset));
+    if (r.status == DecodeResult::Status::Error) {
+      runtime_->stats().protocol_errors++;
+      log().info("conn={} protocol error {}: {}; closing", id_, r.code, r.reason);
+      dispatch(id_, "onError", worker_->onError, [] {}, *this, static_cast<int>(r.code),
+               r.reason);
+      destroy();
+      break;
+    }
+    offset += r.consumed;
+    if (r.status == DecodeResult::Status::Message) {
+      runtime_->stats().messages++;
+      reply_kind_ = r.kind;
+      dispatch(id_, "onMessage", worker_->onMessage, [this] { runtime_->callbackFailed(*this); },
+               *this, Message(r.payload, r.kind));
+    } else if (r.consumed == 0) {
+      break;
+    }
+  }
+  return offset;
+}
+
+SendStatus ConnectionImpl::queue(std::string_view data, MessageKind kind, bool raw) {
+  if (state_ != ConnectionState::Established) return SendStatus::Dropped;
+  if (buffer_full_ || buffered() >= maxSendBuffer) {
+    runtime_->stats().send_fail++;
+    dispatch(id_, "onError", worker_->onError, [] {}, *this, error_code::kSendFail,
+             std::string_view("send buffer full, data dropped"));
+    return SendStatus::Dropped;
+  }
+  SendStatus status = writing_ ? SendStatus::Buffered : SendStatus::Ok;
+  if (raw) {
+    out_.append(data);
+  } else {
+    codec_->encode(asBytes(data), kind, out_);
+  }
+  scheduleFlush();
+  if (buffered() >= maxSendBuffer) {
+    buffer_full_ = true;
+    dispatch(id_, "onBufferFull", worker_->onBufferFull,
+             [this] { runtime_->callbackFailed(*this); }, *this);
+  }
+  return status;
+}
+
+void ConnectionImpl::scheduleFlush() {
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  runtime_->loop().scheduleFlush(this);
+}
+
+void ConnectionImpl::flushScheduled() {
+  flush_scheduled_ = false;
+  if (input_pending_ && state_ == ConnectionState::Established && !paused_) {
+    input_pending_ = false;
+    std::size_t used = deliver(asBytes(in_));
+    if (used == in_.size()) {
+      releaseIfLarge(in_);
+    } else if (used > 0) {
+      in_.erase(0, used);
+    }
+  }
+  flush();
+}
+
+void ConnectionImpl::flush() {
+  if (writing_ || state_ == ConnectionState::Closed) return;
+  if (out_.empty()) {
+    afterWrite();
+    return;
+  }
+  uv_buf_t buf = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
+  int n = uv_try_write(&h_.stream, &buf, 1);
+  if (n == UV_EAGAIN || n == UV_ENOSYS) n = 0;
+  if (n < 0) {
+    failed("write", n);
+    return;
+  }
+  bytes_written_ += static_cast<std::uint64_t>(n);
+  if (static_cast<std::size_t>(n) == out_.size()) {
+    releaseIfLarge(out_);
+    afterWrite();
+    return;
+  }
+  // The kernel took part of it: hand the rest to libuv in one request, and gather new sends
+  // in the (now empty) other buffer meanwhile.
+  inflight_.swap(out_);
+  out_.clear();
+  uv_buf_t rest = uv_buf_init(inflight_.data() + n, static_cast<unsigned>(inflight_.size() - n));
+  int rc = uv_write(&write_req_, &h_.stream, &rest, 1, &ConnectionImpl::onWrite);
+  if (rc != 0) {
+    failed("write", rc);
+    return;
+  }
+  inflight_offset_ = static_cast<std::size_t>(n);
+  writing_ = true;
+}
+
+void ConnectionImpl::onWrite(uv_write_t* req, int status) {
+  auto* c = static_cast<ConnectionImpl*>(req->handle->data);
+  c->writing_ = false;
+  if (status == 0) c->bytes_written_ += c->inflight_.size() - c->inflight_offset_;
+  releaseIfLarge(c->inflight_);
+  if (status < 0) {
+    // UV_ECANCELED: destroy() closed the handle under a pending write; nothing to do.
+    if (status != UV_ECANCELED) c->failed("write", status);
+    return;
+  }
+  c->flush();
+}
+
+void ConnectionImpl::afterWrite() {
+  if (buffered() != 0) return;
+  if (buffer_full_) {
+    buffer_full_ = false;
+    dispatch(id_, "onBufferDrain", worker_->onBufferDrain,
+             [this] { runtime_->callbackFailed(*this); }, *this);
+  }
+  if (state_ == ConnectionState::Closing && buffered() == 0) startClose();
+}
+
+std::size_t ConnectionImpl::buffered() const {
+  return out_.size() + (writing_ ? inflight_.size() - inflight_offset_ : 0);
+}
+
+void ConnectionImpl::close(std::string_view data) {
+  if (state_ != ConnectionState::Established) return;
+  if (!data.empty()) queue(data, reply_kind_, false);
+  if (state_ != ConnectionState::Established) return;  // a callback of queue() closed it
+  state_ = ConnectionState::Closing;
+  closing_since_ = runtime_->loop().now();
+  uv_read_stop(&h_.stream);
+  log().debug("conn={} closing, {} bytes to flush", id_, buffered());
+  if (buffered() == 0) {
+    startClose();
+  } else {
+    runtime_->watchClosing(*this);
+    scheduleFlush();
+  }
+}
+
+void ConnectionImpl::destroy() {
+  if (state_ == ConnectionState::Closed) return;
+  startClose();
+}
+
+void ConnectionImpl::startClose() {
+  state_ = ConnectionState::Closed;
+  if (flush_scheduled_) {
+    runtime_->loop().cancelFlush(this);
+    flush_scheduled_ = false;
+  }
+  uv_close(&h_.handle, &ConnectionImpl::onClosed);
+}
+
+void ConnectionImpl::onClosed(uv_handle_t* h) {
+  auto* c = static_cast<ConnectionImpl*>(h->data);
+  if (!c->silent_) {
+    log().debug("conn={} closed (in {} B, out {} B)", c->id_, c->bytes_read_, c->bytes_written_);
+    c->runtime_->forget(*c);
+    dispatch(c->id_, "onClose", c->worker_->onClose, [] {}, *c);
+  } else {
+    c->runtime_->forget(*c);
+  }
+  delete c;
+}
+
+void ConnectionImpl::failed(const char* what, int status) {
+  log().debug("conn={} {} failed: {}; closing", id_, what, uv_strerror(status));
+  destroy();
+}
+
+void ConnectionImpl::pause() {
+  if (paused_) return;
+  paused_ = true;
+  if (state_ == ConnectionState::Established) uv_read_stop(&h_.stream);
+}
+
+void ConnectionImpl::resume() {
+  if (!paused_) return;
+  paused_ = false;
+  if (state_ != ConnectionState::Established) return;
+  int rc = uv_read_start(&h_.stream, &ConnectionImpl::onAlloc, &ConnectionImpl::onRead);
+  if (rc != 0) {
+    failed("read start", rc);
+    return;
+  }
+  // Messages already read but held back by the pause are delivered from the flush pass,
+  // not from inside resumeRecv(), so a caller never sees onMessage re-entered.
+  if (!in_.empty()) {
+    input_pending_ = true;
+    scheduleFlush();
+  }
+}
+
+}  // namespace wman::detail

@@ -1,0 +1,96 @@
+// The libuv side of a Connection: the stream handle, the read path (decode in place from
+// the loop's shared buffer), the write path (gather during an iteration, flush once) and
+// the close state machine (Established -> Closing -> Closed -> freed in the close callback).
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <string>
+
+#include "wman/codec.h"
+#include "wman/connection.h"
+
+namespace wman::detail {
+
+class WorkerRuntime;
+
+class ConnectionImpl final : public Connection {
+ public:
+  // Accepts one pending connection from `server`. Returns nullptr (and logs) on failure.
+  static ConnectionImpl* accept(WorkerRuntime& runtime, uv_stream_t* server, bool is_pipe,
+                                ConnectionId id);
+
+  static ConnectionImpl* from(Connection& c) { return static_cast<ConnectionImpl*>(&c); }
+  static const ConnectionImpl* from(const Connection& c) {
+    return static_cast<const ConnectionImpl*>(&c);
+  }
+
+  // Starts reading and tells the application (onConnect).
+  void start();
+
+  SendStatus queue(std::string_view data, MessageKind kind, bool raw);
+  void close(std::string_view data);
+  void destroy();
+  void pause();
+  void resume();
+  std::size_t buffered() const;
+
+  // Called by the loop's flush pass: decode input left by resume(), then write.
+  void flushScheduled();
+
+  // Close without running onConnect/onClose (refused at accept).
+  void reject();
+
+  std::uint64_t lastActive() const { return last_active_; }
+  std::uint64_t closingSince() const { return closing_since_; }
+  WorkerRuntime& runtime() const { return *runtime_; }
+  uv_stream_t* stream() { return &h_.stream; }
+  bool isPipe() const { return is_pipe_; }
+  // The kind of the message being answered (the last one received), else the protocol's.
+  MessageKind replyKind() const { return reply_kind_; }
+
+ private:
+  explicit ConnectionImpl(WorkerRuntime& runtime);
+  ~ConnectionImpl();
+
+  static void onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void onWrite(uv_write_t* req, int status);
+  static void onClosed(uv_handle_t* h);
+
+  void handleInput(const char* data, std::size_t size);
+  // Decodes and delivers messages from `input`; returns the bytes consumed. Stops early on
+  // an error, a close or a pause.
+  std::size_t deliver(ByteSpan input);
+  void scheduleFlush();
+  void flush();
+  void afterWrite();
+  void startClose();
+  void failed(const char* what, int status);
+
+  union Handle {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+  } h_{};
+  uv_write_t write_req_{};
+  WorkerRuntime* runtime_;
+  std::unique_ptr<Codec> codec_;
+  std::string in_;        // undecoded tail of the input (empty while idle)
+  std::string out_;       // encoded, not yet handed to the kernel
+  std::string inflight_;  // handed to uv_write, which has not completed yet
+  std::size_t inflight_offset_ = 0;  // bytes of inflight_ uv_try_write already sent
+  std::uint64_t last_active_ = 0;
+  std::uint64_t closing_since_ = 0;
+  MessageKind reply_kind_;
+  bool is_pipe_ = false;
+  bool writing_ = false;
+  bool flush_scheduled_ = false;
+  bool input_pending_ = false;
+  bool buffer_full_ = false;
+  bool silent_ = false;  // refused at accept: the application never hears of it
+};
+
+}  // namespace wman::detail

@@ -1,0 +1,147 @@
+#include "detail/event_loop.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "detail/connection_impl.h"
+#include "detail/log.h"
+
+namespace wman::detail {
+namespace {
+thread_local EventLoop* t_current = nullptr;
+}  // namespace
+
+struct EventLoop::TimerEntry {
+  uv_timer_t handle;
+  EventLoop* owner;
+  TimerId id;
+  std::function<void()> callback;
+  bool persistent;
+};
+
+EventLoop::EventLoop() : read_buffer_(new char[kReadBufferSize]), previous_(t_current) {
+  // Current from construction on, so onWorkerStart (run before the loop spins) can add timers.
+  t_current = this;
+  int rc = uv_loop_init(&loop_);
+  if (rc != 0) throw std::runtime_error(std::string("uv_loop_init: ") + uv_strerror(rc));
+  uv_prepare_init(&loop_, &prepare_);
+  prepare_.data = this;
+  uv_prepare_start(&prepare_, &EventLoop::onPrepare);
+  // The prepare hook must not keep the loop alive by itself.
+  uv_unref(reinterpret_cast<uv_handle_t*>(&prepare_));
+  uv_async_init(&loop_, &async_, &EventLoop::onAsync);
+  async_.data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&async_));
+}
+
+EventLoop::~EventLoop() {
+  shutdown();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  if (uv_loop_close(&loop_) != 0) log().warn("event loop closed with handles still open");
+  if (t_current == this) t_current = previous_;
+}
+
+EventLoop* EventLoop::current() { return t_current; }
+
+void EventLoop::run() {
+  EventLoop* outer = t_current;
+  t_current = this;
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  t_current = outer;
+}
+
+void EventLoop::shutdown() {
+  if (closed_) return;
+  closed_ = true;
+  delAllTimers();
+  uv_walk(
+      &loop_,
+      [](uv_handle_t* h, void*) {
+        if (!uv_is_closing(h)) uv_close(h, nullptr);
+      },
+      nullptr);
+}
+
+void EventLoop::post(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(posted_mutex_);
+    posted_.push_back(std::move(fn));
+  }
+  uv_async_send(&async_);
+}
+
+void EventLoop::onAsync(uv_async_t* handle) {
+  auto* self = static_cast<EventLoop*>(handle->data);
+  std::vector<std::function<void()>> work;
+  {
+    std::lock_guard<std::mutex> lock(self->posted_mutex_);
+    work.swap(self->posted_);
+  }
+  for (auto& fn : work) fn();
+}
+
+void EventLoop::scheduleFlush(ConnectionImpl* c) { flush_list_.push_back(c); }
+
+void EventLoop::cancelFlush(ConnectionImpl* c) {
+  std::replace(flush_list_.begin(), flush_list_.end(), c, static_cast<ConnectionImpl*>(nullptr));
+  std::replace(flushing_.begin(), flushing_.end(), c, static_cast<ConnectionImpl*>(nullptr));
+}
+
+void EventLoop::onPrepare(uv_prepare_t* handle) {
+  static_cast<EventLoop*>(handle->data)->flushAll();
+}
+
+void EventLoop::flushAll() {
+  // A flush may run user callbacks (onBufferDrain, onMessage for resumed input) that queue
+  // more connections; swap so those land in the next round instead of this iteration's
+  // list, and repeat until nothing is left so no send waits a whole poll.
+  while (!flush_list_.empty()) {
+    flushing_.swap(flush_list_);
+    for (std::size_t i = 0; i < flushing_.size(); ++i) {
+      if (ConnectionImpl* c = flushing_[i]) c->flushScheduled();
+    }
+    flushing_.clear();
+  }
+}
+
+TimerId EventLoop::addTimer(std::uint64_t interval_ms, std::function<void()> cb,
+                            bool persistent) {
+  auto* t = new TimerEntry{{}, this, ++next_timer_id_, std::move(cb), persistent};
+  uv_timer_init(&loop_, &t->handle);
+  t->handle.data = t;
+  uv_timer_start(&t->handle, &EventLoop::onTimer, interval_ms, persistent ? interval_ms : 0);
+  timers_.emplace(t->id, t);
+  return t->id;
+}
+
+void EventLoop::onTimer(uv_timer_t* handle) {
+  auto* t = static_cast<TimerEntry*>(handle->data);
+  // One-shot timers leave the table before running, so del() from inside says "gone".
+  // The entry is freed only by uv_close's callback, after this returns, so it stays valid
+  // even when the callback deletes its own timer.
+  if (!t->persistent) t->owner->delTimer(t->id);
+  try {
+    t->callback();
+  } catch (const std::exception& e) {
+    log().error("timer {} callback threw: {}", t->id, e.what());
+  } catch (...) {
+    log().error("timer {} callback threw a non-standard exception", t->id);
+  }
+}
+
+bool EventLoop::delTimer(TimerId id) {
+  auto it = timers_.find(id);
+  if (it == timers_.end()) return false;
+  TimerEntry* t = it->second;
+  timers_.erase(it);
+  uv_timer_stop(&t->handle);
+  uv_close(reinterpret_cast<uv_handle_t*>(&t->handle),
+           [](uv_handle_t* h) { delete static_cast<TimerEntry*>(h->data); });
+  return true;
+}
+
+void EventLoop::delAllTimers() {
+  while (!timers_.empty()) delTimer(timers_.begin()->first);
+}
+
+}  // namespace wman::detail

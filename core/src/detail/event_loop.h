@@ -1,0 +1,84 @@
+// One libuv loop per worker process (or per test thread), created fresh after fork.
+// Besides the loop it owns what every connection on it shares: the read buffer, the list of
+// connections with writes to flush, and the timers.
+#pragma once
+
+#include <uv.h>
+
+#include <array>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "wman/timer.h"
+
+namespace wman::detail {
+
+class ConnectionImpl;
+
+class EventLoop {
+ public:
+  EventLoop();
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // The loop running on the calling thread, or nullptr.
+  static EventLoop* current();
+
+  uv_loop_t* raw() { return &loop_; }
+  std::uint64_t now() const { return uv_now(&loop_); }
+
+  // Runs until every handle is closed (see shutdown()). Makes this loop current() meanwhile.
+  void run();
+
+  // Closes every handle still open (listeners and connections should be closed first, so
+  // their callbacks run in order), letting run() return.
+  void shutdown();
+
+  // Thread-safe: runs `fn` on the loop's thread during its next iteration. Used to stop a
+  // loop from outside and by tests to act inside a running worker.
+  void post(std::function<void()> fn);
+
+  // All sends made during one iteration are written once, just before the loop polls.
+  void scheduleFlush(ConnectionImpl* c);
+  void cancelFlush(ConnectionImpl* c);
+
+  // Shared by all connections: reads land here and are decoded in place; only an
+  // incomplete tail is copied into the connection.
+  std::span<char> readBuffer() { return {read_buffer_.get(), kReadBufferSize}; }
+
+  // Timers (wman::Timer forwards here).
+  TimerId addTimer(std::uint64_t interval_ms, std::function<void()> cb, bool persistent);
+  bool delTimer(TimerId id);
+  void delAllTimers();
+  std::size_t timerCount() const { return timers_.size(); }
+
+  static constexpr std::size_t kReadBufferSize = 64 * 1024;
+
+ private:
+  struct TimerEntry;
+  static void onPrepare(uv_prepare_t* handle);
+  static void onAsync(uv_async_t* handle);
+  static void onTimer(uv_timer_t* handle);
+  void flushAll();
+
+  uv_loop_t loop_{};
+  uv_prepare_t prepare_{};
+  uv_async_t async_{};
+  std::unique_ptr<char[]> read_buffer_;
+  EventLoop* previous_;
+  std::mutex posted_mutex_;
+  std::vector<std::function<void()>> posted_;
+  std::vector<ConnectionImpl*> flush_list_;
+  std::vector<ConnectionImpl*> flushing_;
+  std::unordered_map<TimerId, TimerEntry*> timers_;
+  TimerId next_timer_id_ = 0;
+  bool closed_ = false;
+};
+
+}  // namespace wman::detail

@@ -1,0 +1,177 @@
+#include "detail/worker_runtime.h"
+
+#include "detail/connection_impl.h"
+#include "detail/dispatch.h"
+#include "detail/event_loop.h"
+#include "detail/log.h"
+
+namespace wman::detail {
+namespace {
+constexpr int kBacklog = 1024;
+constexpr std::uint64_t kSweepIntervalMs = 1000;
+}  // namespace
+
+WorkerRuntime::WorkerRuntime(Worker& worker) : worker_(worker) {}
+
+WorkerRuntime::~WorkerRuntime() { closeSweep(); }
+
+void WorkerRuntime::closeSweep() {
+  if (!sweep_timer_) return;
+  uv_close(reinterpret_cast<uv_handle_t*>(sweep_timer_),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+  sweep_timer_ = nullptr;
+}
+
+std::error_code WorkerRuntime::start(EventLoop& loop, int inherited_fd) {
+  loop_ = &loop;
+  stopping_ = false;
+  listener_ = std::make_unique<Listener>(
+      loop, worker_.listenUrl(), [this](uv_stream_t* server, bool is_pipe) { accept(server, is_pipe); });
+  std::error_code ec = inherited_fd >= 0 ? listener_->adopt(inherited_fd) : listener_->bind();
+  if (ec) {
+    listener_.reset();
+    loop_ = nullptr;
+    return ec;
+  }
+  // onWorkerStart runs before the first accept: an application sets up its state (timers,
+  // upstream connections) before any client can reach it.
+  bool ok = true;
+  if (worker_.onWorkerStart) {
+    try {
+      worker_.onWorkerStart(worker_);
+    } catch (const std::exception& e) {
+      log().error("worker {}: onWorkerStart threw: {}", worker_.name, e.what());
+      ok = false;
+    } catch (...) {
+      log().error("worker {}: onWorkerStart threw a non-standard exception", worker_.name);
+      ok = false;
+    }
+  }
+  if (!ok) {
+    listener_->close();
+    listener_.reset();
+    loop_ = nullptr;
+    return std::make_error_code(std::errc::operation_canceled);
+  }
+  if ((ec = listener_->listen(kBacklog))) {
+    listener_->close();
+    listener_.reset();
+    loop_ = nullptr;
+    return ec;
+  }
+  sweep_timer_ = new uv_timer_t;
+  uv_timer_init(loop.raw(), sweep_timer_);
+  sweep_timer_->data = this;
+  uv_timer_start(
+      sweep_timer_, [](uv_timer_t* t) { static_cast<WorkerRuntime*>(t->data)->sweep(); },
+      kSweepIntervalMs, kSweepIntervalMs);
+  // The sweep never keeps a process alive on its own.
+  uv_unref(reinterpret_cast<uv_handle_t*>(sweep_timer_));
+  log().info("worker {} listening on {} ({})", worker_.name, worker_.url(), protocol());
+  return {};
+}
+
+void WorkerRuntime::accept(uv_stream_t* server, bool is_pipe) {
+  ConnectionImpl* c = ConnectionImpl::accept(*this, server, is_pipe, next_id_ + 1);
+  if (!c) return;
+  ++next_id_;
+  if (stopping_ || conns_.size() >= worker_.limits.max_connections) {
+    // Accept-and-close keeps the listen queue moving; the peer sees a prompt close rather
+    // than a hang. Logged at most once a second.
+    if (loop_->now() - refused_logged_at_ >= 1000 || refused_logged_at_ == 0) {
+      refused_logged_at_ = loop_->now();
+      log().warn("worker {}: refusing connection, {} open (max_connections {})", worker_.name,
+                 conns_.size(), worker_.limits.max_connections);
+    }
+    c->reject();
+    return;
+  }
+  conns_.emplace(c->id(), c);
+  stats_.accepted++;
+  c->start();
+}
+
+Connection* WorkerRuntime::find(ConnectionId id) const {
+  auto it = conns_.find(id);
+  return it == conns_.end() ? nullptr : it->second;
+}
+
+void WorkerRuntime::forget(ConnectionImpl& c) {
+  conns_.erase(c.id());
+  closing_.erase(c.id());
+  checkStopped();
+}
+
+void WorkerRuntime::watchClosing(ConnectionImpl& c) { closing_.emplace(c.id(), &c); }
+
+void WorkerRuntime::callbackFailed(ConnectionImpl& c) {
+  stats_.callback_errors++;
+  c.close({});
+}
+
+void WorkerRuntime::sweep() {
+  const std::uint64_t now = loop_->now();
+  if (!closing_.empty()) {
+    std::vector<ConnectionImpl*> expired;
+    for (auto& [id, c] : closing_) {
+      if (now - c->closingSince() >= kCloseFlushTimeoutMs) expired.push_back(c);
+    }
+    for (ConnectionImpl* c : expired) {
+      log().info("conn={} did not flush within {} ms of close; dropping it", c->id(),
+                 kCloseFlushTimeoutMs);
+      closing_.erase(c->id());
+      c->destroy();
+    }
+  }
+  const auto idle = static_cast<std::uint64_t>(worker_.limits.idle_timeout.count());
+  if (idle == 0) return;
+  std::vector<ConnectionImpl*> idle_conns;
+  for (auto& [id, conn] : conns_) {
+    auto* c = ConnectionImpl::from(*conn);
+    if (c->state() == ConnectionState::Established && now - c->lastActive() >= idle) {
+      idle_conns.push_back(c);
+    }
+  }
+  for (ConnectionImpl* c : idle_conns) {
+    log().debug("conn={} idle for {} ms; closing", c->id(), idle);
+    c->close({});
+  }
+}
+
+void WorkerRuntime::stop(bool graceful, std::function<void()> done) {
+  if (done) stopped_ = std::move(done);
+  if (!stopping_) {
+    stopping_ = true;
+    if (listener_) listener_->close();
+    if (worker_.onWorkerStop) {
+      try {
+        worker_.onWorkerStop(worker_);
+      } catch (const std::exception& e) {
+        log().error("worker {}: onWorkerStop threw: {}", worker_.name, e.what());
+      } catch (...) {
+        log().error("worker {}: onWorkerStop threw a non-standard exception", worker_.name);
+      }
+    }
+  }
+  std::vector<ConnectionImpl*> all;
+  all.reserve(conns_.size());
+  for (auto& [id, conn] : conns_) all.push_back(ConnectionImpl::from(*conn));
+  for (ConnectionImpl* c : all) {
+    if (graceful) {
+      c->close({});
+    } else {
+      c->destroy();
+    }
+  }
+  checkStopped();
+}
+
+void WorkerRuntime::checkStopped() {
+  if (!stopping_ || !conns_.empty() || !stopped_) return;
+  closeSweep();
+  auto done = std::move(stopped_);
+  stopped_ = nullptr;
+  done();
+}
+
+}  // namespace wman::detail

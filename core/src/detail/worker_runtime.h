@@ -1,0 +1,75 @@
+// Serves one Worker inside one process: its listener, its connections (by id), its
+// counters and its periodic sweep (idle connections, connections stuck flushing on close).
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <unordered_map>
+
+#include "detail/listener.h"
+#include "wman/codec.h"
+#include "wman/connection.h"
+#include "wman/worker.h"
+
+namespace wman::detail {
+
+class EventLoop;
+class ConnectionImpl;
+
+class WorkerRuntime {
+ public:
+  explicit WorkerRuntime(Worker& worker);
+  ~WorkerRuntime();
+
+  // Opens the listener on `loop` (binding it, or adopting `inherited_fd` when >= 0), runs
+  // onWorkerStart, then starts accepting. On error nothing is left open.
+  std::error_code start(EventLoop& loop, int inherited_fd = -1);
+
+  // Stops accepting, runs onWorkerStop and closes every connection: flushing first when
+  // `graceful`, at once otherwise. `done` runs once the last connection is gone; calling
+  // again with a null `done` (to escalate to a fast stop) keeps the earlier one.
+  void stop(bool graceful, std::function<void()> done);
+
+  bool running() const { return loop_ != nullptr; }
+  EventLoop& loop() { return *loop_; }
+  Worker& worker() { return worker_; }
+  WorkerStats& stats() { return stats_; }
+  const std::string& protocol() const { return worker_.listenUrl().protocol; }
+  CodecLimits codecLimits() const { return {worker_.limits.max_package_size}; }
+  std::uint16_t port() const { return listener_ ? listener_->port() : 0; }
+
+  const std::unordered_map<ConnectionId, Connection*>& connections() const { return conns_; }
+  Connection* find(ConnectionId id) const;
+
+  // Called by ConnectionImpl.
+  void forget(ConnectionImpl& c);
+  void watchClosing(ConnectionImpl& c);
+  void callbackFailed(ConnectionImpl& c);
+
+  // A connection closing with unsent data gets this long to flush before it is dropped.
+  static constexpr std::uint64_t kCloseFlushTimeoutMs = 10000;
+
+ private:
+  void accept(uv_stream_t* server, bool is_pipe);
+  void sweep();
+  void checkStopped();
+  void closeSweep();
+
+  Worker& worker_;
+  EventLoop* loop_ = nullptr;
+  std::unique_ptr<Listener> listener_;
+  std::unordered_map<ConnectionId, Connection*> conns_;
+  std::unordered_map<ConnectionId, ConnectionImpl*> closing_;
+  WorkerStats stats_;
+  ConnectionId next_id_ = 0;
+  uv_timer_t* sweep_timer_ = nullptr;
+  std::function<void()> stopped_;
+  bool stopping_ = false;
+  std::uint64_t refused_logged_at_ = 0;
+};
+
+}  // namespace wman::detail

@@ -1,0 +1,50 @@
+#include "wman/worker.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "detail/connection_impl.h"
+#include "detail/worker_registry.h"
+#include "detail/worker_runtime.h"
+
+namespace wman {
+
+Worker::Worker(std::string url) : url_(std::move(url)) {
+  std::string error;
+  auto parsed = parseListenUrl(url_, &error);
+  if (!parsed) throw std::invalid_argument("wman::Worker: " + url_ + ": " + error);
+  listen_ = std::move(*parsed);
+  runtime_ = std::make_unique<detail::WorkerRuntime>(*this);
+  detail::registeredWorkers().push_back(this);
+}
+
+Worker::~Worker() {
+  auto& all = detail::registeredWorkers();
+  all.erase(std::remove(all.begin(), all.end(), this), all.end());
+}
+
+const std::unordered_map<ConnectionId, Connection*>& Worker::connections() const {
+  return runtime_->connections();
+}
+
+Connection* Worker::connection(ConnectionId id) const { return runtime_->find(id); }
+
+SendStatus Worker::send(ConnectionId id, std::string_view data) {
+  Connection* c = runtime_->find(id);
+  return c ? c->send(data) : SendStatus::NotConnected;
+}
+
+std::uint16_t Worker::port() const { return runtime_->port(); }
+
+const WorkerStats& Worker::stats() const { return runtime_->stats(); }
+
+const std::vector<Worker*>& Worker::all() { return detail::registeredWorkers(); }
+
+namespace detail {
+std::vector<Worker*>& registeredWorkers() {
+  static std::vector<Worker*> workers;
+  return workers;
+}
+}  // namespace detail
+
+}  // namespace wman

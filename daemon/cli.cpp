@@ -1,0 +1,35 @@
+#include "cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+namespace wman::daemon {
+
+std::optional<CliOptions> parseCli(int argc, char** argv, const std::string& default_config,
+                                   int& exit_code) {
+  CliOptions opts;
+  opts.config_path = default_config;
+  CLI::App app{"wman: event-driven socket server (websocket, text, frame, tcp)", "wman"};
+  app.set_version_flag("-v,--version", std::string("wman ") + WMAN_VERSION);
+  app.require_subcommand(1);
+  for (const Verb& verb : kVerbs) {
+    CLI::App* sub = app.add_subcommand(std::string(verb.name), std::string(verb.description));
+    sub->add_option("-c,--config", opts.config_path, "config file")
+        ->default_str(default_config.empty() ? "none" : default_config);
+    sub->callback([&opts, sub, name = verb.name] {
+      opts.verb = std::string(name);
+      opts.config_given = sub->count("--config") > 0;
+    });
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    exit_code = app.exit(e);
+    return std::nullopt;
+  }
+  exit_code = 0;
+  return opts;
+}
+
+}  // namespace wman::daemon

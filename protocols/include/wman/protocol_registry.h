@@ -1,0 +1,34 @@
+// Name -> codec factory. Built-in protocols ("tcp", "text", "frame") are always present;
+// users register their own before wman::runAll() so config files can name them.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wman/codec.h"
+
+namespace wman {
+
+using CodecFactory = std::function<std::unique_ptr<Codec>(const CodecLimits&)>;
+
+class ProtocolRegistry {
+ public:
+  // Registers `factory` under `name` (lower-case URL scheme, e.g. "myproto" for
+  // "myproto://0.0.0.0:9000"). Returns false and changes nothing if the name is taken.
+  // Call from the main thread before the workers start.
+  static bool add(std::string name, CodecFactory factory);
+
+  // True if `name` is registered (built-in or added).
+  static bool contains(std::string_view name);
+
+  // A fresh codec for one connection, or nullptr if `name` is unknown.
+  static std::unique_ptr<Codec> create(std::string_view name, const CodecLimits& limits);
+
+  // Every registered name, sorted.
+  static std::vector<std::string> names();
+};
+
+}  // namespace wman

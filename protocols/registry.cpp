@@ -1,0 +1,93 @@
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "frame/frame_codec.h"
+#include "tcp/raw_codec.h"
+#include "text/text_codec.h"
+#include "wman/protocol_registry.h"
+
+namespace wman {
+namespace {
+
+template <typename T>
+CodecFactory builtin() {
+  return [](const CodecLimits& limits) -> std::unique_ptr<Codec> {
+    return std::make_unique<T>(limits);
+  };
+}
+
+struct Registry {
+  std::mutex mutex;
+  std::map<std::string, CodecFactory, std::less<>> factories;
+
+  // Built-ins are inserted here rather than by static initialisers in their own translation
+  // units: a static library only links objects something refers to, and nothing would refer
+  // to a self-registering codec file.
+  Registry() {
+    factories.emplace("tcp", builtin<RawCodec>());
+    factories.emplace("text", builtin<TextCodec>());
+    factories.emplace("frame", builtin<FrameCodec>());
+  }
+};
+
+// Function-local static: constructed on first use, thread-safe since C++11, and immune to the
+// static initialisation order of other translation units that may register from their own
+// initialisers.
+Registry& registry() {
+  static Registry r;
+  return r;
+}
+
+// URL schemes per RFC 3986 ("ALPHA *( ALPHA / DIGIT / '+' / '-' / '.' )"), restricted to
+// lower case because listen URLs are matched on the lower-case scheme.
+bool validScheme(std::string_view name) {
+  if (name.empty() || name.front() < 'a' || name.front() > 'z') return false;
+  for (char c : name) {
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool ProtocolRegistry::add(std::string name, CodecFactory factory) {
+  // An invalid name could never be reached from a URL and an empty factory would fail only
+  // when the first client connects, so both are refused up front.
+  if (!validScheme(name) || !factory) return false;
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  return r.factories.try_emplace(std::move(name), std::move(factory)).second;
+}
+
+bool ProtocolRegistry::contains(std::string_view name) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  return r.factories.find(name) != r.factories.end();
+}
+
+std::unique_ptr<Codec> ProtocolRegistry::create(std::string_view name, const CodecLimits& limits) {
+  CodecFactory factory;
+  {
+    Registry& r = registry();
+    std::lock_guard lock(r.mutex);
+    const auto it = r.factories.find(name);
+    if (it == r.factories.end()) return nullptr;
+    factory = it->second;
+  }
+  // Called without the lock so a user factory may itself use the registry.
+  return factory(limits);
+}
+
+std::vector<std::string> ProtocolRegistry::names() {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  std::vector<std::string> out;
+  out.reserve(r.factories.size());
+  for (const auto& entry : r.factories) out.push_back(entry.first);
+  return out;
+}
+
+}  // namespace wman

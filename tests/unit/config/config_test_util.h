@@ -1,0 +1,50 @@
+// Helpers shared by the config tests: a scratch directory and error formatting.
+#pragma once
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "wman/config.h"
+
+namespace wman::test {
+
+// A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base && *base ? base : "/tmp") + "/wman-config-XXXXXX";
+    if (::mkdtemp(pattern.data())) path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+
+  // Writes `content` to `name` inside the directory and returns the full path.
+  std::string write(const std::string& name, const std::string& content) const {
+    const std::string full = path_ + "/" + name;
+    std::ofstream(full, std::ios::binary) << content;
+    return full;
+  }
+
+ private:
+  std::string path_;
+};
+
+// Every error of `result`, formatted, one per line: what a failing CHECK should show.
+inline std::string formatErrors(const ConfigResult& result) {
+  std::string out;
+  for (const ConfigError& e : result.errors) out += e.format() + "\n";
+  return out;
+}
+
+}  // namespace wman::test

@@ -1,0 +1,56 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "cli.h"
+
+using wman::daemon::parseCli;
+
+namespace {
+struct Args {
+  std::vector<std::string> words;
+  std::vector<char*> argv;
+  explicit Args(std::vector<std::string> w) : words(std::move(w)) {
+    for (auto& s : words) argv.push_back(s.data());
+  }
+  int argc() { return static_cast<int>(argv.size()); }
+};
+}  // namespace
+
+TEST_CASE("every verb of the table parses, with and without -c") {
+  for (const auto& verb : wman::daemon::kVerbs) {
+    Args a({"wman", std::string(verb.name)});
+    int code = -1;
+    auto opts = parseCli(a.argc(), a.argv.data(), "/etc/wman/wman.toml", code);
+    REQUIRE(opts);
+    CHECK(opts->verb == verb.name);
+    CHECK(opts->config_path == "/etc/wman/wman.toml");
+    CHECK_FALSE(opts->config_given);
+
+    Args b({"wman", std::string(verb.name), "-c", "/tmp/x.toml"});
+    opts = parseCli(b.argc(), b.argv.data(), "/etc/wman/wman.toml", code);
+    REQUIRE(opts);
+    CHECK(opts->config_path == "/tmp/x.toml");
+    CHECK(opts->config_given);
+  }
+}
+
+TEST_CASE("usage errors exit non-zero, --version and --help exit zero") {
+  int code = -1;
+  Args none({"wman"});
+  CHECK_FALSE(parseCli(none.argc(), none.argv.data(), "", code));
+  CHECK(code != 0);
+  Args bogus({"wman", "frobnicate"});
+  CHECK_FALSE(parseCli(bogus.argc(), bogus.argv.data(), "", code));
+  CHECK(code != 0);
+  Args missing({"wman", "start", "-c"});
+  CHECK_FALSE(parseCli(missing.argc(), missing.argv.data(), "", code));
+  CHECK(code != 0);
+  Args version({"wman", "--version"});
+  CHECK_FALSE(parseCli(version.argc(), version.argv.data(), "", code));
+  CHECK(code == 0);
+  Args help({"wman", "--help"});
+  CHECK_FALSE(parseCli(help.argc(), help.argv.data(), "", code));
+  CHECK(code == 0);
+}
