@@ -6,6 +6,7 @@
 #include "detail/connection_impl.h"
 #include "detail/worker_registry.h"
 #include "detail/worker_runtime.h"
+#include "wman/protocol_registry.h"
 
 namespace wman {
 
@@ -16,6 +17,19 @@ Worker::Worker(std::string url) : url_(std::move(url)) {
   listen_ = std::move(*parsed);
   runtime_ = std::make_unique<detail::WorkerRuntime>(*this);
   detail::registeredWorkers().push_back(this);
+}
+
+Worker::Worker() {
+  listen_.scheme = listen_.protocol = "tcp";
+  runtime_ = std::make_unique<detail::WorkerRuntime>(*this);
+  detail::registeredWorkers().push_back(this);
+}
+
+void Worker::setProtocol(std::string name) {
+  if (!ProtocolRegistry::contains(name)) {
+    throw std::invalid_argument("wman::Worker: unknown protocol '" + name + "'");
+  }
+  listen_.protocol = std::move(name);
 }
 
 Worker::~Worker() {

@@ -17,6 +17,7 @@ class FrameCodec final : public Codec {
   // Bytes in the length header.
   static constexpr std::size_t kHeaderSize = 4;
 
+  // Frames, header included, may be at most limits.max_package_size bytes.
   explicit FrameCodec(const CodecLimits& limits = {});
 
   // Returns one frame's body as a Binary message pointing into `input`; `consumed` is the

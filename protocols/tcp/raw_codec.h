@@ -12,6 +12,8 @@ namespace wman {
 // could serve many connections, but the registry still hands out one per connection.
 class RawCodec final : public Codec {
  public:
+  // Messages are at most limits.max_package_size bytes (at least 1, so a zero limit cannot
+  // stall the connection).
   explicit RawCodec(const CodecLimits& limits = {});
 
   // Returns all of `input` as one Binary message, or its first max_package_size bytes when the

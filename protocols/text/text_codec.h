@@ -12,6 +12,7 @@ namespace wman {
 // arrives in many reads is scanned once in total, not once per read.
 class TextCodec final : public Codec {
  public:
+  // Lines, terminator included, may be at most limits.max_package_size bytes.
   explicit TextCodec(const CodecLimits& limits = {});
 
   // Returns the first line as a Text message without its "\n" (and without a "\r" right before
@@ -25,6 +26,7 @@ class TextCodec final : public Codec {
   // several lines; the codec does not check because Workerman does not either.
   void encode(ByteSpan payload, MessageKind kind, std::string& out) override;
 
+  // Text, so a string sent without a kind goes out as a line of text.
   MessageKind defaultKind() const override { return MessageKind::Text; }
 
  private:

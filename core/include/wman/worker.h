@@ -37,6 +37,10 @@ class Worker {
   // Throws std::invalid_argument if it cannot be parsed. The Worker registers itself for
   // wman::runAll() and must outlive it.
   explicit Worker(std::string url);
+  // A Worker without a listener (Workerman's `new Worker()`): it runs onWorkerStart and
+  // timers, and serves connections handed to it with Loop::adopt() (protocol "tcp" unless
+  // setProtocol() says otherwise).
+  Worker();
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -67,6 +71,12 @@ class Worker {
 
   const std::string& url() const { return url_; }
   const ListenUrl& listenUrl() const { return listen_; }
+  bool hasListener() const { return !url_.empty(); }
+  // The codec name of this worker's connections.
+  const std::string& protocol() const { return listen_.protocol; }
+  // For a Worker without a listener: the protocol of adopted connections. Throws
+  // std::invalid_argument for a name the ProtocolRegistry does not know.
+  void setProtocol(std::string name);
 
   // The connections this worker process holds now, by id.
   const std::unordered_map<ConnectionId, Connection*>& connections() const;

@@ -1,10 +1,14 @@
 #include "detail/connection_impl.h"
 
+#include <sys/socket.h>
+
 #include <cassert>
+#include <cerrno>
 
 #include "detail/dispatch.h"
 #include "detail/event_loop.h"
 #include "detail/log.h"
+#include "detail/uv_error.h"
 #include "detail/worker_runtime.h"
 #include "wman/protocol_registry.h"
 #include "wman/worker.h"
@@ -56,6 +60,45 @@ ConnectionImpl* ConnectionImpl::accept(WorkerRuntime& runtime, uv_stream_t* serv
     return nullptr;
   }
   if (!is_pipe) uv_tcp_nodelay(&c->h_.tcp, 1);
+  c->last_active_ = runtime.loop().now();
+  return c;
+}
+
+ConnectionImpl* ConnectionImpl::open(WorkerRuntime& runtime, int fd, ConnectionId id,
+                                     std::error_code& ec) {
+  int domain = 0;
+  socklen_t len = sizeof domain;
+  if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0) {
+    ec = std::error_code(errno, std::system_category());
+    return nullptr;
+  }
+  auto* c = new ConnectionImpl(runtime);
+  if (!c->codec_) {
+    delete c;
+    ec = std::make_error_code(std::errc::protocol_not_supported);
+    return nullptr;
+  }
+  c->id_ = id;
+  c->is_pipe_ = domain == AF_UNIX;
+  uv_loop_t* loop = runtime.loop().raw();
+  int rc = c->is_pipe_ ? uv_pipe_init(loop, &c->h_.pipe, 0) : uv_tcp_init(loop, &c->h_.tcp);
+  if (rc == 0) {
+    c->h_.handle.data = c;
+    rc = c->is_pipe_ ? uv_pipe_open(&c->h_.pipe, fd) : uv_tcp_open(&c->h_.tcp, fd);
+    if (rc != 0) {
+      // The handle does not own the fd yet; close only the handle.
+      c->silent_ = true;
+      c->state_ = ConnectionState::Closed;
+      uv_close(&c->h_.handle,
+               [](uv_handle_t* h) { delete static_cast<ConnectionImpl*>(h->data); });
+    }
+  } else {
+    delete c;
+  }
+  if (rc != 0) {
+    ec = uvError(rc);
+    return nullptr;
+  }
   c->last_active_ = runtime.loop().now();
   return c;
 }

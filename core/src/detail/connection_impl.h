@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <system_error>
 
 #include "wman/codec.h"
 #include "wman/connection.h"
@@ -20,6 +21,11 @@ class ConnectionImpl final : public Connection {
   // Accepts one pending connection from `server`. Returns nullptr (and logs) on failure.
   static ConnectionImpl* accept(WorkerRuntime& runtime, uv_stream_t* server, bool is_pipe,
                                 ConnectionId id);
+
+  // Wraps `fd`, an already connected stream socket. Returns nullptr and sets `ec` on failure,
+  // leaving `fd` open.
+  static ConnectionImpl* open(WorkerRuntime& runtime, int fd, ConnectionId id,
+                              std::error_code& ec);
 
   static ConnectionImpl* from(Connection& c) { return static_cast<ConnectionImpl*>(&c); }
   static const ConnectionImpl* from(const Connection& c) {

@@ -25,40 +25,29 @@ void WorkerRuntime::closeSweep() {
 std::error_code WorkerRuntime::start(EventLoop& loop, int inherited_fd) {
   loop_ = &loop;
   stopping_ = false;
-  listener_ = std::make_unique<Listener>(
-      loop, worker_.listenUrl(), [this](uv_stream_t* server, bool is_pipe) { accept(server, is_pipe); });
-  std::error_code ec = inherited_fd >= 0 ? listener_->adopt(inherited_fd) : listener_->bind();
-  if (ec) {
-    listener_.reset();
-    loop_ = nullptr;
-    return ec;
+  std::error_code ec;
+  if (worker_.hasListener()) {
+    listener_ = std::make_unique<Listener>(loop, worker_.listenUrl(),
+                                           [this](uv_stream_t* server, bool is_pipe) {
+                                             accept(server, is_pipe);
+                                           });
+    ec = inherited_fd >= 0 ? listener_->adopt(inherited_fd) : listener_->bind();
+    if (ec) return abandonStart(ec);
   }
   // onWorkerStart runs before the first accept: an application sets up its state (timers,
   // upstream connections) before any client can reach it.
-  bool ok = true;
   if (worker_.onWorkerStart) {
     try {
       worker_.onWorkerStart(worker_);
     } catch (const std::exception& e) {
       log().error("worker {}: onWorkerStart threw: {}", worker_.name, e.what());
-      ok = false;
+      return abandonStart(std::make_error_code(std::errc::operation_canceled));
     } catch (...) {
       log().error("worker {}: onWorkerStart threw a non-standard exception", worker_.name);
-      ok = false;
+      return abandonStart(std::make_error_code(std::errc::operation_canceled));
     }
   }
-  if (!ok) {
-    listener_->close();
-    listener_.reset();
-    loop_ = nullptr;
-    return std::make_error_code(std::errc::operation_canceled);
-  }
-  if ((ec = listener_->listen(kBacklog))) {
-    listener_->close();
-    listener_.reset();
-    loop_ = nullptr;
-    return ec;
-  }
+  if (listener_ && (ec = listener_->listen(kBacklog))) return abandonStart(ec);
   sweep_timer_ = new uv_timer_t;
   uv_timer_init(loop.raw(), sweep_timer_);
   sweep_timer_->data = this;
@@ -67,8 +56,32 @@ std::error_code WorkerRuntime::start(EventLoop& loop, int inherited_fd) {
       kSweepIntervalMs, kSweepIntervalMs);
   // The sweep never keeps a process alive on its own.
   uv_unref(reinterpret_cast<uv_handle_t*>(sweep_timer_));
-  log().info("worker {} listening on {} ({})", worker_.name, worker_.url(), protocol());
+  if (listener_) {
+    log().info("worker {} listening on {} ({})", worker_.name, worker_.url(), protocol());
+  }
   return {};
+}
+
+std::error_code WorkerRuntime::abandonStart(std::error_code ec) {
+  if (listener_) {
+    listener_->close();
+    listener_.reset();
+  }
+  loop_ = nullptr;
+  return ec;
+}
+
+Connection* WorkerRuntime::adopt(int fd, std::error_code& ec) {
+  if (!loop_) {
+    ec = std::make_error_code(std::errc::not_connected);
+    return nullptr;
+  }
+  ConnectionImpl* c = ConnectionImpl::open(*this, fd, next_id_ + 1, ec);
+  if (!c) return nullptr;
+  ++next_id_;
+  conns_.emplace(c->id(), c);
+  c->start();
+  return c;
 }
 
 void WorkerRuntime::accept(uv_stream_t* server, bool is_pipe) {

@@ -26,8 +26,14 @@ class WorkerRuntime {
   ~WorkerRuntime();
 
   // Opens the listener on `loop` (binding it, or adopting `inherited_fd` when >= 0), runs
-  // onWorkerStart, then starts accepting. On error nothing is left open.
+  // onWorkerStart, then starts accepting. A Worker without a listener only runs
+  // onWorkerStart. On error nothing is left open.
   std::error_code start(EventLoop& loop, int inherited_fd = -1);
+
+  // Makes `fd`, a connected stream socket (TCP or unix), a connection of this worker, as if
+  // accepted; the runtime must be started. Returns nullptr and sets `ec` on failure (the fd
+  // is then still the caller's to close).
+  Connection* adopt(int fd, std::error_code& ec);
 
   // Stops accepting, runs onWorkerStop and closes every connection: flushing first when
   // `graceful`, at once otherwise. `done` runs once the last connection is gone; calling
@@ -38,7 +44,7 @@ class WorkerRuntime {
   EventLoop& loop() { return *loop_; }
   Worker& worker() { return worker_; }
   WorkerStats& stats() { return stats_; }
-  const std::string& protocol() const { return worker_.listenUrl().protocol; }
+  const std::string& protocol() const { return worker_.protocol(); }
   CodecLimits codecLimits() const { return {worker_.limits.max_package_size}; }
   std::uint16_t port() const { return listener_ ? listener_->port() : 0; }
 
@@ -55,6 +61,7 @@ class WorkerRuntime {
 
  private:
   void accept(uv_stream_t* server, bool is_pipe);
+  std::error_code abandonStart(std::error_code ec);
   void sweep();
   void checkStopped();
   void closeSweep();

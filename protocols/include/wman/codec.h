@@ -8,6 +8,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace wman {
 
@@ -31,6 +33,25 @@ struct CodecLimits {
   std::size_t max_package_size = 10 * 1024 * 1024;
 };
 
+// A parsed upgrade request, handed to the application before a session protocol answers it
+// (onWebSocketConnect). Views point into codec-owned storage, valid until the answer.
+struct HandshakeRequest {
+  std::string_view method;
+  std::string_view path;    // without the query
+  std::string_view query;   // without the '?'
+  std::vector<std::pair<std::string_view, std::string_view>> headers;  // as received
+  // First header named `name` (ASCII case-insensitive), or empty.
+  std::string_view header(std::string_view name) const;
+};
+
+// The application's verdict on a HandshakeRequest.
+struct HandshakeAnswer {
+  int status = 101;                 // 101 accepts; 4xx/5xx rejects with that status
+  std::string reason;               // body/reason text for a rejection
+  std::string subprotocol;          // chosen Sec-WebSocket-Protocol ("" = none)
+  std::vector<std::pair<std::string, std::string>> headers;  // extra response headers
+};
+
 // Outcome of one decode() call.
 //  - NeedMore: no complete message yet. `consumed` may still be > 0 when the codec used bytes
 //    internally (the caller drops them and calls again if input remains).
@@ -38,9 +59,17 @@ struct CodecLimits {
 //    and stays valid until the next decode() call or until the input is dropped. `consumed`
 //    is the number of input bytes the message occupied.
 //  - Error: the input violates the protocol or a limit; the connection must close. `code` and
-//    `reason` (a static string) say why.
+//    `reason` (a static string) say why. The caller sends encodeError()'s bytes first.
+//  Session protocols (websocket, http) add:
+//  - Handshake: a complete upgrade request was consumed; the caller reads
+//    handshakeRequest(), asks the application, and sends answerHandshake()'s bytes.
+//  - Ping / Pong: a control frame; `payload` is its application data. The caller answers a
+//    Ping with encodeControl(Pong, ...) by itself.
+//  - Close: the peer started or answered the close handshake; `code` and `payload` (the
+//    reason) carry what it sent (code 1005 when it sent none). The caller answers with
+//    encodeControl(Close, ...) unless it already sent one, then closes after flushing.
 struct DecodeResult {
-  enum class Status : std::uint8_t { NeedMore, Message, Error };
+  enum class Status : std::uint8_t { NeedMore, Message, Error, Handshake, Ping, Pong, Close };
 
   Status status = Status::NeedMore;
   std::size_t consumed = 0;
@@ -76,6 +105,25 @@ class Codec {
   // The kind of message this codec produces by default (used when the user sends a string
   // without choosing a kind).
   virtual MessageKind defaultKind() const { return MessageKind::Binary; }
+
+  // Session protocols only (the defaults suit stateless codecs):
+
+  // False while a handshake is pending: the connection is not open to the application yet
+  // (no onConnect, sends are held back by the caller).
+  virtual bool isOpen() const { return true; }
+  // After a Handshake result: the parsed request.
+  virtual const HandshakeRequest* handshakeRequest() const { return nullptr; }
+  // Appends the response for `answer` (101 + negotiated headers, or the rejection) to `out`.
+  // Returns true if the session is now open, false if the caller must close after flushing.
+  virtual bool answerHandshake(const HandshakeAnswer& answer, std::string& out) {
+    return false;
+  }
+  // Appends a control message (Ping, Pong or Close with `code` and `payload` as reason).
+  virtual void encodeControl(DecodeResult::Status kind, std::uint16_t code, ByteSpan payload,
+                             std::string& out) {}
+  // Appends what the peer should receive before the connection closes on a decode Error
+  // (a WebSocket close frame with the code, an HTTP 400...). Nothing by default.
+  virtual void encodeError(std::uint16_t code, std::string_view reason, std::string& out) {}
 };
 
 inline ByteSpan asBytes(std::string_view s) {
