@@ -2,8 +2,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include <iostream>
-
 namespace wman::daemon {
 
 std::optional<CliOptions> parseCli(int argc, char** argv, const std::string& default_config,
@@ -17,6 +15,9 @@ std::optional<CliOptions> parseCli(int argc, char** argv, const std::string& def
     CLI::App* sub = app.add_subcommand(std::string(verb.name), std::string(verb.description));
     sub->add_option("-c,--config", opts.config_path, "config file")
         ->default_str(default_config.empty() ? "none" : default_config);
+    if (verb.flags & kDaemon) sub->add_flag("-d,--daemon", opts.daemonize, "run in the background");
+    if (verb.flags & kGraceful) sub->add_flag("-g,--graceful", opts.graceful, "graceful");
+    if (verb.flags & kJson) sub->add_flag("--json", opts.json, "print JSON for machines");
     sub->callback([&opts, sub, name = verb.name] {
       opts.verb = std::string(name);
       opts.config_given = sub->count("--config") > 0;

@@ -1,27 +1,42 @@
 // Command-line parsing for `wman` and wman::runAll(): one table of verbs, one options struct.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace wman::daemon {
 
+// Flags a verb accepts besides -c.
+enum VerbFlags : std::uint8_t { kNone = 0, kDaemon = 1, kGraceful = 2, kJson = 4 };
+
 struct Verb {
   std::string_view name;
+  std::uint8_t flags;
   std::string_view description;
 };
 
 // Every verb the CLI accepts, in the order `wman --help` lists them.
 inline constexpr Verb kVerbs[] = {
-    {"start", "serve the configured workers in the foreground until SIGINT/SIGTERM"},
-    {"check", "validate the config file (syntax, keys, addresses, files) and exit"},
+    {"start", kDaemon, "start the master and its workers (-d: in the background)"},
+    {"stop", kGraceful, "stop everything (-g: let connections finish, up to drain_timeout)"},
+    {"restart", kDaemon | kGraceful, "stop, then start again"},
+    {"reload", kGraceful,
+     "re-read the config and replace the workers without dropping connections (-g: let old "
+     "connections drain)"},
+    {"status", kJson, "show the master and every worker process"},
+    {"connections", kJson, "list every connection of every worker"},
+    {"check", kNone, "validate the config file (syntax, keys, addresses, files) and exit"},
 };
 
 struct CliOptions {
   std::string verb;
   std::string config_path;
   bool config_given = false;
+  bool daemonize = false;  // -d
+  bool graceful = false;   // -g
+  bool json = false;       // --json
 };
 
 // Parses `argv`. Returns nullopt when the program should exit right away (help, version, or

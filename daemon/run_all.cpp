@@ -1,25 +1,44 @@
-// wman::runAll(): the CLI verbs of docs/operations.md on top of the config loader and the
-// in-process runtime.
+// wman::runAll(): the CLI verbs of docs/operations.md on top of the config loader, the
+// master process and the control socket.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <thread>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "cli.h"
-#include "wman/app_module.h"
+#include "control_client.h"
+#include "daemonize.h"
+#include "master.h"
+#include "pid_file.h"
+#include "privileges.h"
+#include "status_format.h"
 #include "wman/config.h"
 #include "wman/logging.h"
 #include "wman/run.h"
+#include "wman/run_dir.h"
 #include "wman/serve.h"
 #include "wman/worker.h"
 
 namespace wman {
 namespace {
 
+using namespace std::chrono_literals;
+using daemon::CliOptions;
+using daemon::Json;
+
 constexpr const char* kDefaultConfig = "/etc/wman/wman.toml";
 
-ConfigResult load(const std::string& path) {
+ConfigResult load(const std::string& path, bool check_files = true) {
   ConfigCheck check;
-  check.check_files = true;
+  check.check_files = check_files;
   check.builtin_apps = builtinAppNames();
   return loadConfig(path, check);
 }
@@ -28,86 +47,217 @@ void printErrors(const ConfigResult& result) {
   for (const ConfigError& e : result.errors) std::cerr << e.format() << "\n";
 }
 
-int check(const daemon::CliOptions& opts, const std::vector<Worker*>& code_workers) {
+// The config a command works with: the file, or (library mode without -c) the defaults.
+std::optional<Config> configFor(const CliOptions& opts, bool has_code_workers) {
+  if (!opts.config_given && has_code_workers) return Config{};
+  ConfigResult result = load(opts.config_path);
+  if (!result.ok()) {
+    printErrors(result);
+    std::cerr << opts.config_path << ": " << result.errors.size() << " error(s); config refused\n";
+    return std::nullopt;
+  }
+  return std::move(*result.config);
+}
+
+std::string runDirFor(const CliOptions& opts, bool has_code_workers) {
+  if (!opts.config_given && has_code_workers) return DaemonConfig{}.run_dir;
+  return readRunDir(opts.config_path);
+}
+
+int check(const CliOptions& opts, const std::vector<Worker*>& code_workers) {
   if (!opts.config_given && !code_workers.empty()) {
     std::cout << "no config file given; " << code_workers.size()
               << " worker(s) defined in code, nothing to check\n";
     return 0;
   }
-  ConfigResult result = load(opts.config_path);
-  if (!result.ok()) {
-    printErrors(result);
-    std::cerr << opts.config_path << ": " << result.errors.size() << " error(s); config refused\n";
-    return 1;
-  }
-  const Config& cfg = *result.config;
+  auto cfg = configFor(opts, false);
+  if (!cfg) return 1;
   std::cout << opts.config_path << ": syntax, keys, values, addresses and files are valid\n";
-  std::cout << "  daemon: run_dir=" << cfg.daemon.run_dir << " log_file=" << cfg.daemon.log_file
-            << " log_level=" << cfg.daemon.log_level << "\n";
-  for (const WorkerConfig& w : cfg.workers) {
+  std::cout << "  daemon: run_dir=" << cfg->daemon.run_dir << " log_file=" << cfg->daemon.log_file
+            << " log_level=" << cfg->daemon.log_level << "\n";
+  for (const WorkerConfig& w : cfg->workers) {
     std::cout << "  worker " << w.name << ": " << w.listen << " count=" << w.count
               << " app=" << w.app << (w.reuse_port ? " reuse_port" : "") << "\n";
   }
   return 0;
 }
 
-// Builds a Worker for one [[worker]] table and gives it its app.
-std::unique_ptr<Worker> makeWorker(const WorkerConfig& wc, std::string& error) {
-  auto w = std::make_unique<Worker>(wc.listen);
-  w->name = wc.name;
-  w->count = wc.count;
-  w->reusePort = wc.reuse_port;
-  w->limits = wc.limits;
-  w->options = wc.options;
-  if (installBuiltinApp(wc.app, *w)) return w;
-  if (!loadAppModule(wc.app, *w, &error)) return nullptr;
-  return w;
+std::string absolute(const std::string& dir) {
+  char buf[PATH_MAX];
+  return ::realpath(dir.c_str(), buf) ? std::string(buf) : dir;
 }
 
-int start(const daemon::CliOptions& opts, const std::vector<Worker*>& code_workers) {
-  Config cfg;
-  if (opts.config_given || code_workers.empty()) {
-    ConfigResult result = load(opts.config_path);
-    if (!result.ok()) {
-      printErrors(result);
-      std::cerr << opts.config_path << ": config refused, not starting\n";
-      return 1;
-    }
-    cfg = std::move(*result.config);
-  }
-  std::string error;
-  if (!configureLogging(cfg.daemon.log_file, cfg.daemon.log_level, &error)) {
-    std::cerr << "wman: cannot open log " << cfg.daemon.log_file << ": " << error << "\n";
+int start(const CliOptions& opts, const std::vector<Worker*>& code_workers) {
+  auto loaded = configFor(opts, !code_workers.empty());
+  if (!loaded) return 1;
+  auto cfg = std::make_shared<Config>(std::move(*loaded));
+  if (auto ec = daemon::ensureDirectory(cfg->daemon.run_dir, 0755)) {
+    std::cerr << "wman: cannot create run_dir " << cfg->daemon.run_dir << ": " << ec.message()
+              << "\n";
     return 1;
   }
-  std::vector<Worker*> workers = code_workers;
-  std::vector<std::unique_ptr<Worker>> owned;
-  for (const WorkerConfig& wc : cfg.workers) {
-    auto w = makeWorker(wc, error);
-    if (!w) {
-      std::cerr << cfg.path << ":" << wc.line << ": worker " << wc.name << ": " << error << "\n";
+  cfg->daemon.run_dir = absolute(cfg->daemon.run_dir);
+  // Daemonizing changes to "/": reloads must still find the file.
+  if (!cfg->path.empty()) cfg->path = absolute(cfg->path);
+  auto acquired = daemon::PidFile::acquire(cfg->daemon.run_dir + "/wman.pid");
+  if (auto* busy = std::get_if<daemon::PidFileBusy>(&acquired)) {
+    std::cerr << "wman: already running, pid " << busy->pid << " (" << cfg->daemon.run_dir
+              << "/wman.pid)\n";
+    return 1;
+  }
+  if (auto* ec = std::get_if<std::error_code>(&acquired)) {
+    std::cerr << "wman: cannot take the pid file in " << cfg->daemon.run_dir << ": "
+              << ec->message() << "\n";
+    return 1;
+  }
+  daemon::PidFile pid_file = std::move(std::get<daemon::PidFile>(acquired));
+
+  daemon::DaemonReadiness readiness;
+  if (opts.daemonize) {
+    // In the background stderr goes nowhere; the log goes next to the pid file instead.
+    if (cfg->daemon.log_file == "stderr") cfg->daemon.log_file = cfg->daemon.run_dir + "/wman.log";
+    std::error_code ec;
+    readiness = daemon::DaemonReadiness::create(ec);
+    std::string reason;
+    auto wait = cfg->daemon.start_timeout + 5s;
+    if (ec || daemon::daemonize(readiness, std::chrono::duration_cast<std::chrono::milliseconds>(wait),
+                                &reason)) {
+      std::cerr << "wman: cannot daemonize: " << (ec ? ec.message() : reason) << "\n";
       return 1;
     }
-    workers.push_back(w.get());
-    owned.push_back(std::move(w));
+    pid_file.claimForThisProcess();
   }
-  ServeOptions options;
-  options.stop_timeout = cfg.daemon.stop_timeout;
-  return serveInProcess(workers, options);
+  std::string error;
+  if (!configureLogging(cfg->daemon.log_file, cfg->daemon.log_level, &error)) {
+    std::string why = "cannot open log " + cfg->daemon.log_file + ": " + error;
+    if (readiness.valid()) readiness.reportFailure(why);
+    std::cerr << "wman: " << why << "\n";
+    return 1;
+  }
+  if (daemon::setOpenFileLimit(cfg->daemon.rlimit_nofile, &error)) {
+    logger().error("rlimit_nofile: {}", error);
+    if (readiness.valid()) readiness.reportFailure("rlimit_nofile: " + error);
+    return 1;
+  }
+  logger().info("wman {} master pid {} starting with {}", WMAN_VERSION, ::getpid(),
+                cfg->path.empty() ? "workers defined in code" : cfg->path);
+  daemon::MasterOptions mo;
+  mo.config = cfg;
+  mo.code_workers = code_workers;
+  mo.on_started = [&readiness](bool ok, const std::string& message) {
+    if (!readiness.valid()) return;
+    if (ok) {
+      readiness.reportReady();
+    } else {
+      readiness.reportFailure(message);
+    }
+  };
+  daemon::Master master(std::move(mo));
+  return master.run();
+}
+
+// Sends one command to the running master of this config.
+std::optional<Json> ask(const CliOptions& opts, bool has_code_workers, const Json& request,
+                        std::chrono::milliseconds timeout) {
+  std::string socket = daemon::Master::controlSocketPath(runDirFor(opts, has_code_workers));
+  std::string error;
+  auto answer = daemon::controlRequest(socket, request, timeout, &error);
+  if (!answer) std::cerr << "wman: " << error << "\n";
+  return answer;
+}
+
+int stop(const CliOptions& opts, bool has_code_workers, bool quiet_if_not_running) {
+  std::string run_dir = runDirFor(opts, has_code_workers);
+  auto pid = daemon::PidFile::readPid(run_dir + "/wman.pid");
+  if (!pid) {
+    if (quiet_if_not_running) return 0;
+    std::cerr << "wman: not running (no live pid file in " << run_dir << ")\n";
+    return 1;
+  }
+  DaemonConfig d;
+  if (opts.config_given || !has_code_workers) {
+    ConfigResult r = load(opts.config_path, false);
+    if (r.ok()) d = r.config->daemon;
+  }
+  auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+      (opts.graceful ? d.drain_timeout : 0ms) + 2 * d.stop_timeout + 10s);
+  auto answer = ask(opts, has_code_workers,
+                    Json::object().set("cmd", "stop").set("graceful", opts.graceful), timeout);
+  if (!answer) return 1;
+  // The master answers once its workers are gone; wait for the master itself to exit.
+  auto deadline = std::chrono::steady_clock::now() + d.stop_timeout + 5s;
+  while (::kill(*pid, 0) == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);  // no event tells us when an unrelated process exits
+  }
+  if (::kill(*pid, 0) == 0) {
+    std::cerr << "wman: master pid " << *pid << " still running after stop\n";
+    return 1;
+  }
+  std::cout << "wman stopped (pid " << *pid << ")\n";
+  return 0;
+}
+
+int reload(const CliOptions& opts, bool has_code_workers) {
+  // Refuse a broken config here already, with the same file:line messages the master gives.
+  DaemonConfig d;
+  if (opts.config_given || !has_code_workers) {
+    auto cfg = configFor(opts, has_code_workers);
+    if (!cfg) {
+      std::cerr << "wman: reload refused; the running workers keep serving\n";
+      return 1;
+    }
+    d = cfg->daemon;
+  }
+  auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(d.start_timeout + 10s);
+  auto answer = ask(opts, has_code_workers,
+                    Json::object().set("cmd", "reload").set("graceful", opts.graceful), timeout);
+  if (!answer) return 1;
+  if (!(*answer)["ok"].asBool()) {
+    std::cerr << "wman: " << (*answer)["error"].asString() << "\n";
+    return 1;
+  }
+  std::cout << "wman reloaded: " << (*answer)["message"].asString() << "\n";
+  return 0;
+}
+
+int query(const CliOptions& opts, bool has_code_workers, const char* cmd) {
+  auto answer = ask(opts, has_code_workers, Json::object().set("cmd", cmd), 10s);
+  if (!answer) return 1;
+  if (opts.json) {
+    std::cout << answer->dump() << "\n";
+  } else if (std::string_view(cmd) == "status") {
+    std::cout << daemon::formatStatus(*answer);
+  } else {
+    std::cout << daemon::formatConnections(*answer);
+  }
+  return 0;
 }
 
 }  // namespace
 
 int runAll(int argc, char** argv) {
   try {
+    // Writes to a peer that went away must fail with EPIPE, not kill the process.
+    ::signal(SIGPIPE, SIG_IGN);
     // Workers built from the config register themselves too; take the code-defined ones now.
     const std::vector<Worker*> code_workers = Worker::all();
+    const bool has_code = !code_workers.empty();
     int exit_code = 0;
-    auto opts =
-        daemon::parseCli(argc, argv, code_workers.empty() ? kDefaultConfig : "", exit_code);
+    auto opts = daemon::parseCli(argc, argv, has_code ? "" : kDefaultConfig, exit_code);
     if (!opts) return exit_code;
-    if (opts->verb == "check") return check(*opts, code_workers);
-    return start(*opts, code_workers);
+    const std::string& verb = opts->verb;
+    if (verb == "check") return check(*opts, code_workers);
+    if (verb == "start") return start(*opts, code_workers);
+    if (verb == "stop") return stop(*opts, has_code, false);
+    if (verb == "restart") {
+      if (int rc = stop(*opts, has_code, true)) return rc;
+      return start(*opts, code_workers);
+    }
+    if (verb == "reload") return reload(*opts, has_code);
+    if (verb == "status") return query(*opts, has_code, "status");
+    if (verb == "connections") return query(*opts, has_code, "connections");
+    std::cerr << "wman: unknown verb " << verb << "\n";
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << "wman: " << e.what() << "\n";
     return 1;

@@ -5,6 +5,7 @@
 #include "frame/frame_codec.h"
 #include "tcp/raw_codec.h"
 #include "text/text_codec.h"
+#include "websocket/websocket_codec.h"
 #include "wman/protocol_registry.h"
 
 namespace wman {
@@ -28,6 +29,7 @@ struct Registry {
     factories.emplace("tcp", builtin<RawCodec>());
     factories.emplace("text", builtin<TextCodec>());
     factories.emplace("frame", builtin<FrameCodec>());
+    factories.emplace("websocket", webSocketCodecFactory(WebSocketOptions{}));
   }
 };
 

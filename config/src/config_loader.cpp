@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -12,7 +13,6 @@
 #include <limits>
 #include <sstream>
 #include <system_error>
-#include <toml++/toml.h>
 
 #include "detail/field_reader.h"
 #include "detail/worker_reader.h"
@@ -58,8 +58,8 @@ void readDaemon(FieldReader& r, const toml::table& t, DaemonConfig& d) {
              }
              d.log_file = *v == "stderr" ? *v : fr.resolvePath(*v);
            }},
-          {"log_level", detail::asOneOf(&d.log_level, {"trace", "debug", "info", "warn",
-                                                       "error", "critical", "off"})},
+          {"log_level", detail::asOneOf(&d.log_level, {"trace", "debug", "info", "warn", "error",
+                                                       "critical", "off"})},
           {"user", detail::asString(&d.user, true)},
           {"group", detail::asString(&d.group, true)},
           {"stop_timeout", detail::asDuration(&d.stop_timeout, Duration{0})},
@@ -67,8 +67,8 @@ void readDaemon(FieldReader& r, const toml::table& t, DaemonConfig& d) {
           // Zero would fail every reload and kill every worker at once; refuse it.
           {"start_timeout", detail::asDuration(&d.start_timeout, Duration{1})},
           {"heartbeat_timeout", detail::asDuration(&d.heartbeat_timeout, Duration{1})},
-          {"rlimit_nofile", detail::asInt(&d.rlimit_nofile, 0,
-                                          std::numeric_limits<std::int64_t>::max())},
+          {"rlimit_nofile",
+           detail::asInt(&d.rlimit_nofile, 0, std::numeric_limits<std::int64_t>::max())},
       });
   // Whether the accounts exist is a property of this machine, like the files named in the
   // config, so it is checked under the same switch.
@@ -80,8 +80,7 @@ void readDaemon(FieldReader& r, const toml::table& t, DaemonConfig& d) {
   }
 }
 
-void readWorkers(FieldReader& r, const toml::node& node,
-                 std::vector<detail::WorkerEntry>& out) {
+void readWorkers(FieldReader& r, const toml::node& node, std::vector<detail::WorkerEntry>& out) {
   const auto* array = node.as_array();
   if (!array) {
     const bool table = node.is_table();
@@ -188,7 +187,8 @@ ConfigResult parseConfig(std::string_view text, std::string file_name, const Con
     // Only allocation failure can get here; report it rather than let it cross into the
     // master's loop.
     result.config.reset();
-    result.errors.push_back(ConfigError{file_name, 0, 0, std::string("internal error: ") + e.what()});
+    result.errors.push_back(
+        ConfigError{file_name, 0, 0, std::string("internal error: ") + e.what()});
   }
   return result;
 }

@@ -127,8 +127,8 @@ bool parseHostPort(std::string_view rest, const std::string& scheme, ListenUrl& 
     if (host.empty()) return fail(error, "empty host (expected host:port, e.g. 0.0.0.0:8080)");
     const auto bad = std::find_if_not(host.begin(), host.end(), validHostChar);
     if (bad != host.end())
-      return fail(error, "invalid character " + quote(std::string_view(&*bad, 1)) +
-                             " in host " + quote(host));
+      return fail(error, "invalid character " + quote(std::string_view(&*bad, 1)) + " in host " +
+                             quote(host));
   }
 
   if (after.empty() || after.front() != ':')

@@ -26,7 +26,9 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
+bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Reads leading decimal digits into `out`; false on overflow or when there are none.
 bool takeDigits(std::string_view& s, std::uint64_t& out, std::size_t* count = nullptr) {
@@ -57,7 +59,7 @@ std::optional<std::uint64_t> parseSize(std::string_view text) {
   // Every unit is a power of 1024: a limit written "1MB" is meant as a buffer size, and
   // silently using 10^6 would make "1MB" and "1MiB" limits differ for no benefit.
   static constexpr Unit kUnits[] = {
-      {"", 0},    {"b", 0},   {"k", 10},  {"kb", 10},  {"kib", 10}, {"m", 20},
+      {"", 0},    {"b", 0},    {"k", 10}, {"kb", 10}, {"kib", 10}, {"m", 20},
       {"mb", 20}, {"mib", 20}, {"g", 30}, {"gb", 30}, {"gib", 30},
   };
   for (const Unit& u : kUnits) {

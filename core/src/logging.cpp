@@ -77,6 +77,8 @@ void reopenLogs() {
   s.logger = std::move(logger);
 }
 
+spdlog::logger& logger() { return *state().logger; }
+
 namespace detail {
 spdlog::logger& log() { return *state().logger; }
 }  // namespace detail

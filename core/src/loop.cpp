@@ -75,6 +75,10 @@ void Loop::stopWorker(Worker& worker, bool graceful, std::function<void()> done)
   worker.runtime().stop(graceful, std::move(done));
 }
 
+void Loop::drainWorker(Worker& worker, std::function<void()> done) {
+  worker.runtime().drain(std::move(done));
+}
+
 Connection* Loop::adopt(Worker& worker, int fd, std::error_code& ec) {
   return worker.runtime().adopt(fd, ec);
 }

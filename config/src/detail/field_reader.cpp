@@ -28,8 +28,8 @@ void FieldReader::readFields(const toml::table& table, std::string_view section,
                              std::initializer_list<Field> fields) {
   for (auto&& [key, node] : table) {
     const std::string_view name = key.str();
-    const auto field = std::find_if(fields.begin(), fields.end(),
-                                    [&](const Field& f) { return f.name == name; });
+    const auto field =
+        std::find_if(fields.begin(), fields.end(), [&](const Field& f) { return f.name == name; });
     if (field != fields.end()) {
       field->read(*this, name, node);
       continue;
@@ -72,23 +72,29 @@ void FieldReader::requireReadableFile(const toml::node& where, std::string_view 
   } else if (!S_ISREG(st.st_mode)) {
     error(where.source(), std::string(what) + " " + quote(path) + " is not a regular file");
   } else if (::access(path.c_str(), R_OK) != 0) {
-    error(where.source(), std::string(what) + " " + quote(path) + " is not readable: " +
-                              std::strerror(errno));
+    error(where.source(),
+          std::string(what) + " " + quote(path) + " is not readable: " + std::strerror(errno));
   }
 }
 
 std::optional<std::string> FieldReader::string(std::string_view key, const toml::node& node) {
-  if (const auto* s = node.as_string()) return s->get();
-  error(node.source(),
-        std::string(key) + " must be a string, got " + std::string(typeName(node)));
+  if (const auto* s = node.as_string()) {
+    // TOML allows "\u0000"; a NUL would silently cut paths and names short in every C API
+    // they reach (stat, dlopen, getpwnam).
+    if (s->get().find('\0') != std::string::npos) {
+      error(node.source(), std::string(key) + " must not contain NUL characters");
+      return std::nullopt;
+    }
+    return s->get();
+  }
+  error(node.source(), std::string(key) + " must be a string, got " + std::string(typeName(node)));
   return std::nullopt;
 }
 
 std::optional<bool> FieldReader::boolean(std::string_view key, const toml::node& node) {
   if (const auto* b = node.as_boolean()) return b->get();
-  error(node.source(),
-        std::string(key) + " must be a boolean (true or false), got " +
-            std::string(typeName(node)));
+  error(node.source(), std::string(key) + " must be a boolean (true or false), got " +
+                           std::string(typeName(node)));
   return std::nullopt;
 }
 
@@ -105,8 +111,7 @@ std::optional<std::int64_t> FieldReader::integer(std::string_view key, const tom
     std::string range = max == std::numeric_limits<std::int64_t>::max()
                             ? "at least " + std::to_string(min)
                             : "between " + std::to_string(min) + " and " + std::to_string(max);
-    error(node.source(),
-          std::string(key) + " must be " + range + ", got " + std::to_string(v));
+    error(node.source(), std::string(key) + " must be " + range + ", got " + std::to_string(v));
     return std::nullopt;
   }
   return v;
@@ -150,9 +155,9 @@ std::optional<Duration> FieldReader::duration(std::string_view key, const toml::
   if (const auto* i = node.as_integer()) {
     constexpr std::int64_t kMaxSeconds = std::numeric_limits<Duration::rep>::max() / 1000;
     if (i->get() < 0 || i->get() > kMaxSeconds) {
-      error(node.source(),
-            std::string(key) + " must be a non-negative number of seconds, got " +
-                std::to_string(i->get()));
+      error(node.source(), std::string(key) + " must be between 0 and " +
+                               std::to_string(kMaxSeconds) + " seconds, got " +
+                               std::to_string(i->get()));
       return std::nullopt;
     }
     v = Duration{i->get() * 1000};
@@ -180,16 +185,26 @@ std::optional<Duration> FieldReader::duration(std::string_view key, const toml::
 
 std::string_view typeName(const toml::node& node) {
   switch (node.type()) {
-    case toml::node_type::string: return "string";
-    case toml::node_type::integer: return "integer";
-    case toml::node_type::floating_point: return "float";
-    case toml::node_type::boolean: return "boolean";
-    case toml::node_type::array: return "array";
-    case toml::node_type::table: return "table";
-    case toml::node_type::date: return "date";
-    case toml::node_type::time: return "time";
-    case toml::node_type::date_time: return "date-time";
-    case toml::node_type::none: break;
+    case toml::node_type::string:
+      return "string";
+    case toml::node_type::integer:
+      return "integer";
+    case toml::node_type::floating_point:
+      return "float";
+    case toml::node_type::boolean:
+      return "boolean";
+    case toml::node_type::array:
+      return "array";
+    case toml::node_type::table:
+      return "table";
+    case toml::node_type::date:
+      return "date";
+    case toml::node_type::time:
+      return "time";
+    case toml::node_type::date_time:
+      return "date-time";
+    case toml::node_type::none:
+      break;
   }
   return "nothing";
 }
@@ -269,8 +284,8 @@ ValueReader asOneOf(std::string* out, std::vector<std::string_view> allowed) {
     }
     std::string list;
     for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-    r.error(node.source(), "invalid " + std::string(key) + " " + quote(*v) + " (expected one of: " +
-                               list + ")");
+    r.error(node.source(),
+            "invalid " + std::string(key) + " " + quote(*v) + " (expected one of: " + list + ")");
   };
 }
 

@@ -2,13 +2,13 @@
 // becomes a ConfigError pointing at the offending key or value; nothing throws.
 #pragma once
 
+#include <toml++/toml.h>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <toml++/toml.h>
 #include <vector>
 
 #include "wman/config.h"
@@ -33,7 +33,6 @@ class FieldReader {
       : file_(std::move(file)), errors_(errors), check_(check) {}
 
   const ConfigCheck& check() const { return check_; }
-  bool hasErrors() const { return !errors_.empty(); }
 
   // Records `message` at the start of `where` (a node's or a key's source region).
   void error(const toml::source_region& where, std::string message);
@@ -52,8 +51,7 @@ class FieldReader {
 
   // When check_files is on, reports `path` (named `what` in messages) unless it is a
   // readable regular file.
-  void requireReadableFile(const toml::node& where, std::string_view what,
-                           const std::string& path);
+  void requireReadableFile(const toml::node& where, std::string_view what, const std::string& path);
 
   // Scalar conversions. Each returns nullopt after reporting a type or range error at
   // `node`, whose key is `key` (used in the message).

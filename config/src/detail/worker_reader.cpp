@@ -20,8 +20,7 @@ constexpr std::int64_t kMaxCount = 1024;
 bool validName(std::string_view name) {
   return !name.empty() && name.size() <= kMaxNameLength &&
          std::all_of(name.begin(), name.end(), [](char c) {
-           return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
-                  c == '-';
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
          });
 }
 
@@ -56,7 +55,8 @@ void readTls(FieldReader& r, const toml::table& t, TlsConfig& tls) {
                    {"ca", asPath(&tls.ca, /*allow_empty=*/true)},
                    {"min_version", asOneOf(&tls.min_version, {"1.2", "1.3"})},
                });
-  if (tls.cert.empty() != tls.key.empty())
+  // Judged by the keys written, not the values read, so a mistyped cert is one error, not two.
+  if (t.contains("cert") != t.contains("key"))
     r.error(t.source(), "[worker.tls] needs both cert and key");
   const std::pair<const char*, const std::string*> files[] = {
       {"cert", &tls.cert}, {"key", &tls.key}, {"ca", &tls.ca}};
@@ -70,8 +70,8 @@ void readOrigins(FieldReader& r, std::string_view key, const toml::node& node,
                  std::vector<std::string>& out) {
   const auto* array = node.as_array();
   if (!array) {
-    r.error(node.source(), std::string(key) + " must be an array of strings, got " +
-                               std::string(typeName(node)));
+    r.error(node.source(),
+            std::string(key) + " must be an array of strings, got " + std::string(typeName(node)));
     return;
   }
   for (std::size_t i = 0; i < array->size(); ++i) {
@@ -88,17 +88,16 @@ void readOrigins(FieldReader& r, std::string_view key, const toml::node& node,
 }
 
 void readWebSocket(FieldReader& r, const toml::table& t, WebSocketConfig& ws) {
-  r.readFields(
-      t, "[worker.websocket]",
-      {
-          {"allowed_origins",
-           [&ws](FieldReader& fr, std::string_view key, const toml::node& node) {
-             readOrigins(fr, key, node, ws.allowed_origins);
-           }},
-          {"ping_interval", asDuration(&ws.ping_interval, Duration{0})},
-          {"permessage_deflate", asBool(&ws.permessage_deflate)},
-          {"max_message_size", asSize(&ws.max_message_size, 1)},
-      });
+  r.readFields(t, "[worker.websocket]",
+               {
+                   {"allowed_origins",
+                    [&ws](FieldReader& fr, std::string_view key, const toml::node& node) {
+                      readOrigins(fr, key, node, ws.allowed_origins);
+                    }},
+                   {"ping_interval", asDuration(&ws.ping_interval, Duration{0})},
+                   {"permessage_deflate", asBool(&ws.permessage_deflate)},
+                   {"max_message_size", asSize(&ws.max_message_size, 1)},
+               });
 }
 
 // [worker.options] is the app's business: keep every value, typed, as text.
@@ -172,8 +171,8 @@ void checkTransport(FieldReader& r, WorkerEntry& e) {
   const toml::node* tls_table = e.table->get("tls");
   if (e.listen_ok && w.url.tls) {
     if (transport && w.transport == "tcp") {
-      r.error(transport->source(), "transport \"tcp\" conflicts with " + w.url.scheme +
-                                       ":// (which always uses TLS)");
+      r.error(transport->source(),
+              "transport \"tcp\" conflicts with " + w.url.scheme + ":// (which always uses TLS)");
       return;
     }
     w.transport = "tls";
@@ -199,8 +198,10 @@ void checkApplicability(FieldReader& r, WorkerEntry& e) {
   if (!e.listen_ok) return;
   const toml::node* ws = e.table->get("websocket");
   if (ws && ws->is_table() && e.config.url.protocol != "websocket")
-    r.error(ws->source(), "[worker.websocket] only applies to websocket://, ws:// and wss:// "
-                          "listeners, not " + e.config.url.scheme + "://");
+    r.error(ws->source(),
+            "[worker.websocket] only applies to websocket://, ws:// and wss:// "
+            "listeners, not " +
+                e.config.url.scheme + "://");
   const toml::node* reuse = e.table->get("reuse_port");
   if (reuse && e.config.reuse_port && e.config.url.isUnix())
     r.error(reuse->source(), "reuse_port cannot be used with unix:// sockets");
@@ -215,8 +216,7 @@ void defaultNames(std::vector<WorkerEntry>& workers) {
     std::string stem = std::filesystem::path(app).stem().string();
     if (stem.size() > 3 && stem.compare(0, 3, "lib") == 0) stem.erase(0, 3);
     for (char& c : stem) {
-      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
-        c = '-';
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') c = '-';
     }
     return stem.substr(0, kMaxNameLength - 5);  // room for "-1024"
   };
@@ -228,8 +228,8 @@ void defaultNames(std::vector<WorkerEntry>& workers) {
     if (total == 1) {
       e.config.name = baseName(app);
     } else {
-      const auto nth = std::count_if(workers.begin(), workers.begin() + (&e - workers.data()) + 1,
-                                     same);
+      const auto nth =
+          std::count_if(workers.begin(), workers.begin() + (&e - workers.data()) + 1, same);
       e.config.name = baseName(app) + "-" + std::to_string(nth);
     }
   }
@@ -241,8 +241,8 @@ void checkNames(FieldReader& r, const std::vector<WorkerEntry>& workers) {
     if (e.config.name.empty()) continue;
     for (std::size_t j = 0; j < i; ++j) {
       if (workers[j].config.name != e.config.name) continue;
-      const std::string first = " (first used by the worker at line " +
-                                std::to_string(workers[j].config.line) + ")";
+      const std::string first =
+          " (first used by the worker at line " + std::to_string(workers[j].config.line) + ")";
       if (e.name_explicit) {
         r.error(e.table->get("name")->source(),
                 "duplicate worker name " + quote(e.config.name) + first);
@@ -298,43 +298,43 @@ WorkerEntry readWorker(FieldReader& r, const toml::table& table) {
   WorkerConfig& w = e.config;
   w.line = static_cast<int>(table.source().begin.line);
   w.app.clear();  // required in files; the struct default serves configs built in code
-  r.readFields(
-      table, "[[worker]]",
-      {
-          {"name",
-           [&e](FieldReader& fr, std::string_view key, const toml::node& node) {
-             auto v = fr.string(key, node);
-             if (!v) return;
-             if (!validName(*v)) {
-               fr.error(node.source(), "invalid worker name " + quote(*v) +
-                                           " (1-64 letters, digits, '.', '_' or '-')");
-               return;
-             }
-             e.config.name = std::move(*v);
-             e.name_explicit = true;
-           }},
-          {"listen", asString(&w.listen)},
-          {"count", asInt(&w.count, 0, kMaxCount)},
-          {"reuse_port", asBool(&w.reuse_port)},
-          {"app", asString(&w.app)},
-          {"transport", asOneOf(&w.transport, {"tcp", "tls"})},
-          {"limits",
-           [&w](FieldReader& fr, std::string_view key, const toml::node& node) {
-             if (const auto* t = subTable(fr, key, node)) readLimits(fr, *t, w.limits);
-           }},
-          {"tls",
-           [&w](FieldReader& fr, std::string_view key, const toml::node& node) {
-             if (const auto* t = subTable(fr, key, node)) readTls(fr, *t, w.tls);
-           }},
-          {"websocket",
-           [&w](FieldReader& fr, std::string_view key, const toml::node& node) {
-             if (const auto* t = subTable(fr, key, node)) readWebSocket(fr, *t, w.websocket);
-           }},
-          {"options",
-           [&w](FieldReader& fr, std::string_view key, const toml::node& node) {
-             if (const auto* t = subTable(fr, key, node)) readOptions(*t, w.options);
-           }},
-      });
+  r.readFields(table, "[[worker]]",
+               {
+                   {"name",
+                    [&e](FieldReader& fr, std::string_view key, const toml::node& node) {
+                      auto v = fr.string(key, node);
+                      if (!v) return;
+                      if (!validName(*v)) {
+                        fr.error(node.source(), "invalid worker name " + quote(*v) +
+                                                    " (1-64 letters, digits, '.', '_' or '-')");
+                        return;
+                      }
+                      e.config.name = std::move(*v);
+                      e.name_explicit = true;
+                    }},
+                   {"listen", asString(&w.listen)},
+                   {"count", asInt(&w.count, 0, kMaxCount)},
+                   {"reuse_port", asBool(&w.reuse_port)},
+                   {"app", asString(&w.app)},
+                   {"transport", asOneOf(&w.transport, {"tcp", "tls"})},
+                   {"limits",
+                    [&w](FieldReader& fr, std::string_view key, const toml::node& node) {
+                      if (const auto* t = subTable(fr, key, node)) readLimits(fr, *t, w.limits);
+                    }},
+                   {"tls",
+                    [&w](FieldReader& fr, std::string_view key, const toml::node& node) {
+                      if (const auto* t = subTable(fr, key, node)) readTls(fr, *t, w.tls);
+                    }},
+                   {"websocket",
+                    [&w](FieldReader& fr, std::string_view key, const toml::node& node) {
+                      if (const auto* t = subTable(fr, key, node))
+                        readWebSocket(fr, *t, w.websocket);
+                    }},
+                   {"options",
+                    [&w](FieldReader& fr, std::string_view key, const toml::node& node) {
+                      if (const auto* t = subTable(fr, key, node)) readOptions(*t, w.options);
+                    }},
+               });
   checkListen(r, e);
   checkApp(r, e);
   checkTransport(r, e);

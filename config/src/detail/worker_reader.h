@@ -1,9 +1,9 @@
 // Reading of [[worker]] tables and the checks that span several workers.
 #pragma once
 
+#include <toml++/toml.h>
 #include <string>
 #include <string_view>
-#include <toml++/toml.h>
 #include <vector>
 
 #include "detail/field_reader.h"

@@ -4,7 +4,15 @@
 
 #include <string>
 
+namespace spdlog {
+class logger;
+}
+
 namespace wman {
+
+// The logger wman writes to, for the daemon and for applications that want their lines in
+// the same log with the same prefix (include <spdlog/spdlog.h> to use it).
+spdlog::logger& logger();
 
 // Sends the log to `target` ("stderr" or a file path, appended to) at `level` (trace, debug,
 // info, warn, error, critical, off). Returns false and sets `error` if the file cannot be

@@ -46,6 +46,9 @@ class Loop {
   // `graceful`); `done` runs once the last one is gone. Call again with graceful = false and
   // a null `done` to cut a graceful stop short.
   void stopWorker(Worker& worker, bool graceful, std::function<void()> done);
+  // Stops accepting and runs onWorkerStop, but leaves connections to end by themselves;
+  // `done` runs when the last one is gone. stopWorker() cuts the drain short.
+  void drainWorker(Worker& worker, std::function<void()> done);
   // Makes `fd`, a connected stream socket (a socketpair end, say), a connection of
   // `worker`, which must be started on this loop. onConnect runs; returns nullptr and sets
   // `ec` on failure, leaving `fd` to the caller.

@@ -151,21 +151,30 @@ void WorkerRuntime::sweep() {
   }
 }
 
-void WorkerRuntime::stop(bool graceful, std::function<void()> done) {
-  if (done) stopped_ = std::move(done);
-  if (!stopping_) {
-    stopping_ = true;
-    if (listener_) listener_->close();
-    if (worker_.onWorkerStop) {
-      try {
-        worker_.onWorkerStop(worker_);
-      } catch (const std::exception& e) {
-        log().error("worker {}: onWorkerStop threw: {}", worker_.name, e.what());
-      } catch (...) {
-        log().error("worker {}: onWorkerStop threw a non-standard exception", worker_.name);
-      }
+void WorkerRuntime::stopAccepting() {
+  if (stopping_) return;
+  stopping_ = true;
+  if (listener_) listener_->close();
+  if (worker_.onWorkerStop) {
+    try {
+      worker_.onWorkerStop(worker_);
+    } catch (const std::exception& e) {
+      log().error("worker {}: onWorkerStop threw: {}", worker_.name, e.what());
+    } catch (...) {
+      log().error("worker {}: onWorkerStop threw a non-standard exception", worker_.name);
     }
   }
+}
+
+void WorkerRuntime::drain(std::function<void()> done) {
+  if (done) stopped_ = std::move(done);
+  stopAccepting();
+  checkStopped();
+}
+
+void WorkerRuntime::stop(bool graceful, std::function<void()> done) {
+  if (done) stopped_ = std::move(done);
+  stopAccepting();
   std::vector<ConnectionImpl*> all;
   all.reserve(conns_.size());
   for (auto& [id, conn] : conns_) all.push_back(ConnectionImpl::from(*conn));

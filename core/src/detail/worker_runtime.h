@@ -40,6 +40,10 @@ class WorkerRuntime {
   // again with a null `done` (to escalate to a fast stop) keeps the earlier one.
   void stop(bool graceful, std::function<void()> done);
 
+  // Stops accepting and runs onWorkerStop, but lets connections end by themselves; `done`
+  // runs once the last one is gone. stop() cuts a drain short.
+  void drain(std::function<void()> done);
+
   bool running() const { return loop_ != nullptr; }
   EventLoop& loop() { return *loop_; }
   Worker& worker() { return worker_; }
@@ -61,6 +65,7 @@ class WorkerRuntime {
 
  private:
   void accept(uv_stream_t* server, bool is_pipe);
+  void stopAccepting();
   std::error_code abandonStart(std::error_code ec);
   void sweep();
   void checkStopped();

@@ -42,42 +42,55 @@ void runCases(const std::vector<Case>& cases) {
 
 TEST_CASE("TOML syntax errors carry toml++'s position and description", "[config][errors]") {
   runCases({
-      {"unterminated table header", "[daemon\nlog_level = \"info\"\n",
+      {"unterminated table header",
+       "[daemon\nlog_level = \"info\"\n",
        {"bad.toml:1:8: Error while parsing table header: expected ']', saw '\\n'"}},
-      {"key without value", kWorker + "count =\n",
+      {"key without value",
+       kWorker + "count =\n",
        {"bad.toml:4:8: Error while parsing key-value pair: expected value, saw '\\n'"}},
-      {"duplicate key", kWorker + "app = \"echo\"\n",
+      {"duplicate key",
+       kWorker + "app = \"echo\"\n",
        {"bad.toml:4:7: Error while parsing key-value pair: cannot redefine existing string "
         "'app'"}},
-      {"newline inside toml++'s description is escaped", kWorker + "reuse_port = fals\n",
-       {"bad.toml:4:14: Error while parsing boolean: expected 'false', saw 'fals\\n'"}},
+      {"newline inside toml++'s description is escaped",
+       kWorker + "reuse_port = fals\n",
+       {"bad.toml:4:18: Error while parsing boolean: expected 'false', saw 'fals\\n'"}},
       {"invalid UTF-8", "\xff = 1\n", {"bad.toml:1:1: Encountered invalid utf-8 sequence"}},
   });
 }
 
 TEST_CASE("unknown keys are reported with a suggestion", "[config][errors]") {
   runCases({
-      {"top level", "workers = 1\n" + kWorker,
+      {"top level",
+       "workers = 1\n" + kWorker,
        {"bad.toml:1:1: unknown key 'workers' at the top level; did you mean 'worker'?"}},
-      {"daemon key at top level", "log_level = \"info\"\n" + kWorker,
+      {"daemon key at top level",
+       "log_level = \"info\"\n" + kWorker,
        {"bad.toml:1:1: unknown key 'log_level' at the top level; it belongs in [daemon]"}},
-      {"[daemon] typo", "[daemon]\nlog_levle = \"info\"\n" + kWorker,
+      {"[daemon] typo",
+       "[daemon]\nlog_levle = \"info\"\n" + kWorker,
        {"bad.toml:2:1: unknown key 'log_levle' in [daemon]; did you mean 'log_level'?"}},
-      {"[daemon] no close key", "[daemon]\nfoo = 1\n" + kWorker,
+      {"[daemon] no close key",
+       "[daemon]\nfoo = 1\n" + kWorker,
        {"bad.toml:2:1: unknown key 'foo' in [daemon]"}},
-      {"[[worker]] typo", kWorker + "cuont = 2\n",
+      {"[[worker]] typo",
+       kWorker + "cuont = 2\n",
        {"bad.toml:4:1: unknown key 'cuont' in [[worker]]; did you mean 'count'?"}},
-      {"limit written in [[worker]]", kWorker + "max_connections = 10\n",
+      {"limit written in [[worker]]",
+       kWorker + "max_connections = 10\n",
        {"bad.toml:4:1: unknown key 'max_connections' in [[worker]]; it belongs in "
         "[worker.limits]"}},
-      {"[worker.limits] typo", kWorker + "[worker.limits]\nmax_conections = 10\n",
+      {"[worker.limits] typo",
+       kWorker + "[worker.limits]\nmax_conections = 10\n",
        {"bad.toml:5:1: unknown key 'max_conections' in [worker.limits]; did you mean "
         "'max_connections'?"}},
-      {"worker key below [worker.limits]", kWorker + "[worker.limits]\ncount = 2\n",
+      {"worker key below [worker.limits]",
+       kWorker + "[worker.limits]\ncount = 2\n",
        {"bad.toml:5:1: unknown key 'count' in [worker.limits]; it belongs in [[worker]] "
         "(keys below a [worker.limits] header belong to that table)"}},
-      {"[worker.tls]", kWorker + "transport = \"tls\"\n[worker.tls]\ncert = \"c\"\nkey = \"k\"\n"
-                                 "certificate = \"x\"\n",
+      {"[worker.tls]",
+       kWorker + "transport = \"tls\"\n[worker.tls]\ncert = \"c\"\nkey = \"k\"\n"
+                 "certificate = \"x\"\n",
        {"bad.toml:8:1: unknown key 'certificate' in [worker.tls]"}},
       {"[worker.websocket]",
        "[[worker]]\nlisten = \"ws://127.0.0.1:1\"\napp = \"echo\"\n[worker.websocket]\n"
@@ -89,33 +102,46 @@ TEST_CASE("unknown keys are reported with a suggestion", "[config][errors]") {
 
 TEST_CASE("values of the wrong type or out of range", "[config][errors]") {
   runCases({
-      {"count as string", kWorker + "count = \"2\"\n",
+      {"count as string",
+       kWorker + "count = \"2\"\n",
        {"bad.toml:4:9: count must be an integer, got string"}},
-      {"negative count", kWorker + "count = -1\n",
+      {"negative count",
+       kWorker + "count = -1\n",
        {"bad.toml:4:9: count must be between 0 and 1024, got -1"}},
-      {"huge count", kWorker + "count = 5000\n",
+      {"huge count",
+       kWorker + "count = 5000\n",
        {"bad.toml:4:9: count must be between 0 and 1024, got 5000"}},
-      {"reuse_port as integer", kWorker + "reuse_port = 1\n",
+      {"reuse_port as integer",
+       kWorker + "reuse_port = 1\n",
        {"bad.toml:4:14: reuse_port must be a boolean (true or false), got integer"}},
-      {"listen as array", "[[worker]]\nlisten = [\"text://127.0.0.1:1\"]\napp = \"echo\"\n",
+      {"listen as array",
+       "[[worker]]\nlisten = [\"text://127.0.0.1:1\"]\napp = \"echo\"\n",
        {"bad.toml:2:10: listen must be a string, got array"}},
-      {"daemon as value", "daemon = 5\n" + kWorker,
+      {"daemon as value",
+       "daemon = 5\n" + kWorker,
        {"bad.toml:1:10: daemon must be a table ([daemon]), got integer"}},
-      {"[worker] instead of [[worker]]", "[worker]\nlisten = \"text://127.0.0.1:1\"\n",
+      {"[worker] instead of [[worker]]",
+       "[worker]\nlisten = \"text://127.0.0.1:1\"\n",
        {"bad.toml:1:1: worker must be an array of tables ([[worker]]), got table; write "
         "[[worker]], not [worker]"}},
-      {"limits as value", kWorker + "limits = 5\n",
+      {"limits as value",
+       kWorker + "limits = 5\n",
        {"bad.toml:4:10: limits must be a table ([worker.limits]), got integer"}},
-      {"bad log_level", "[daemon]\nlog_level = \"verbose\"\n" + kWorker,
+      {"bad log_level",
+       "[daemon]\nlog_level = \"verbose\"\n" + kWorker,
        {"bad.toml:2:13: invalid log_level 'verbose' (expected one of: trace, debug, info, "
         "warn, error, critical, off)"}},
-      {"bad transport", kWorker + "transport = \"quic\"\n",
+      {"bad transport",
+       kWorker + "transport = \"quic\"\n",
        {"bad.toml:4:13: invalid transport 'quic' (expected one of: tcp, tls)"}},
-      {"empty name", kWorker + "name = \"\"\n",
+      {"empty name",
+       kWorker + "name = \"\"\n",
        {"bad.toml:4:8: invalid worker name '' (1-64 letters, digits, '.', '_' or '-')"}},
-      {"name with a space", kWorker + "name = \"my app\"\n",
+      {"name with a space",
+       kWorker + "name = \"my app\"\n",
        {"bad.toml:4:8: invalid worker name 'my app' (1-64 letters, digits, '.', '_' or '-')"}},
-      {"rlimit_nofile negative", "[daemon]\nrlimit_nofile = -5\n" + kWorker,
+      {"rlimit_nofile negative",
+       "[daemon]\nrlimit_nofile = -5\n" + kWorker,
        {"bad.toml:2:17: rlimit_nofile must be at least 0, got -5"}},
       {"origin not a string",
        "[[worker]]\nlisten = \"ws://127.0.0.1:1\"\napp = \"echo\"\n[worker.websocket]\n"
@@ -126,25 +152,37 @@ TEST_CASE("values of the wrong type or out of range", "[config][errors]") {
 
 TEST_CASE("sizes and durations", "[config][errors]") {
   runCases({
-      {"bad size unit", kWorker + "[worker.limits]\nmax_package_size = \"10MX\"\n",
+      {"bad size unit",
+       kWorker + "[worker.limits]\nmax_package_size = \"10MX\"\n",
        {"bad.toml:5:20: max_package_size: invalid size '10MX' (use bytes with an optional unit "
         "B, KiB, MiB or GiB, e.g. \"64KiB\")"}},
-      {"size as float", kWorker + "[worker.limits]\nmax_send_buffer = 1.5\n",
+      {"size as float",
+       kWorker + "[worker.limits]\nmax_send_buffer = 1.5\n",
        {"bad.toml:5:19: max_send_buffer must be a size (integer bytes or a string like "
         "\"64KiB\"), got float"}},
-      {"negative size", kWorker + "[worker.limits]\nmax_send_buffer = -1\n",
+      {"negative size",
+       kWorker + "[worker.limits]\nmax_send_buffer = -1\n",
        {"bad.toml:5:19: max_send_buffer must not be negative, got -1"}},
-      {"zero size", kWorker + "[worker.limits]\nmax_package_size = 0\n",
+      {"zero size",
+       kWorker + "[worker.limits]\nmax_package_size = 0\n",
        {"bad.toml:5:20: max_package_size must be at least 1 bytes, got 0"}},
-      {"bad duration unit", kWorker + "[worker.limits]\nidle_timeout = \"5d\"\n",
+      {"bad duration unit",
+       kWorker + "[worker.limits]\nidle_timeout = \"5d\"\n",
        {"bad.toml:5:16: idle_timeout: invalid duration '5d' (use a number with unit ms, s, m "
         "or h, e.g. \"250ms\")"}},
-      {"duration as float", "[daemon]\nstop_timeout = 0.5\n" + kWorker,
+      {"duration as float",
+       "[daemon]\nstop_timeout = 0.5\n" + kWorker,
        {"bad.toml:2:16: stop_timeout must be a duration (integer seconds or a string like "
         "\"30s\"), got float"}},
-      {"negative duration", "[daemon]\ndrain_timeout = -3\n" + kWorker,
-       {"bad.toml:2:17: drain_timeout must be a non-negative number of seconds, got -3"}},
-      {"zero start_timeout", "[daemon]\nstart_timeout = \"0ms\"\n" + kWorker,
+      {"negative duration",
+       "[daemon]\ndrain_timeout = -3\n" + kWorker,
+       {"bad.toml:2:17: drain_timeout must be between 0 and 9223372036854775 seconds, got -3"}},
+      {"NUL in a path",
+       kWorker + "transport = \"tls\"\n[worker.tls]\ncert = \"/c\\u0000x\"\n"
+                 "key = \"/k\"\n",
+       {"bad.toml:6:8: cert must not contain NUL characters"}},
+      {"zero start_timeout",
+       "[daemon]\nstart_timeout = \"0ms\"\n" + kWorker,
        {"bad.toml:2:17: start_timeout must be at least 1ms, got 0ms"}},
   });
 }
@@ -154,17 +192,21 @@ TEST_CASE("listen URLs", "[config][errors]") {
     return "[[worker]]\nlisten = \"" + listen + "\"\napp = \"echo\"\n";
   };
   runCases({
-      {"missing port", worker("text://127.0.0.1"),
+      {"missing port",
+       worker("text://127.0.0.1"),
        {"bad.toml:2:10: invalid listen URL 'text://127.0.0.1': missing port (expected "
         "host:port, e.g. 127.0.0.1:8080)"}},
-      {"port out of range", worker("tcp://0.0.0.0:70000"),
+      {"port out of range",
+       worker("tcp://0.0.0.0:70000"),
        {"bad.toml:2:10: invalid listen URL 'tcp://0.0.0.0:70000': port 70000 is out of range "
         "(0-65535)"}},
-      {"relative unix path", worker("unix://wman.sock"),
+      {"relative unix path",
+       worker("unix://wman.sock"),
        {"bad.toml:2:10: invalid listen URL 'unix://wman.sock': unix socket path must be "
         "absolute (unix:///path/to/socket)"}},
       {"udp", worker("udp://0.0.0.0:9000"), {"bad.toml:2:10: udp:// is not supported yet"}},
-      {"missing listen", "[daemon]\n\n[[worker]]\napp = \"echo\"\n",
+      {"missing listen",
+       "[daemon]\n\n[[worker]]\napp = \"echo\"\n",
        {"bad.toml:3:1: missing required key 'listen' in [[worker]] (e.g. listen = "
         "\"text://0.0.0.0:8081\")"}},
       {"duplicate listen",
@@ -180,7 +222,8 @@ TEST_CASE("listen URLs", "[config][errors]") {
                                       "app = \"echo\"\n",
        {"bad.toml:6:10: listen address /tmp/w.sock is already used by the worker at line 1 "
         "('echo-1')"}},
-      {"reuse_port on a unix socket", worker("unix:///tmp/w.sock") + "reuse_port = true\n",
+      {"reuse_port on a unix socket",
+       worker("unix:///tmp/w.sock") + "reuse_port = true\n",
        {"bad.toml:4:14: reuse_port cannot be used with unix:// sockets"}},
   });
 }
@@ -198,9 +241,11 @@ TEST_CASE("unknown scheme", "[config][errors]") {
 
 TEST_CASE("apps", "[config][errors]") {
   runCases({
-      {"missing app", "[[worker]]\nlisten = \"text://127.0.0.1:1\"\n",
+      {"missing app",
+       "[[worker]]\nlisten = \"text://127.0.0.1:1\"\n",
        {"bad.toml:1:1: missing required key 'app' in [[worker]] (e.g. app = \"echo\")"}},
-      {"unknown app", "[[worker]]\nlisten = \"text://127.0.0.1:1\"\napp = \"chat\"\n",
+      {"unknown app",
+       "[[worker]]\nlisten = \"text://127.0.0.1:1\"\napp = \"chat\"\n",
        {"bad.toml:3:7: unknown app 'chat' (built-in apps: echo; or a path to a .so module)"}},
       {".so that does not exist",
        "[[worker]]\nlisten = \"text://127.0.0.1:1\"\napp = \"/nonexistent/libx.so\"\n",
@@ -222,19 +267,24 @@ TEST_CASE("TLS and protocol-specific tables", "[config][errors]") {
   TempDir dir;
   const std::string cert = dir.write("cert.pem", "x");
   runCases({
-      {"tls without cert", kWorker + "transport = \"tls\"\n",
+      {"tls without cert",
+       kWorker + "transport = \"tls\"\n",
        {"bad.toml:4:13: TLS needs a certificate: set cert and key in [worker.tls]"}},
-      {"wss without cert", "[[worker]]\nlisten = \"wss://127.0.0.1:1\"\napp = \"echo\"\n",
+      {"wss without cert",
+       "[[worker]]\nlisten = \"wss://127.0.0.1:1\"\napp = \"echo\"\n",
        {"bad.toml:2:10: TLS needs a certificate: set cert and key in [worker.tls]"}},
-      {"tls table without cert", kWorker + "transport = \"tls\"\n[worker.tls]\nmin_version = \"1.3\"\n",
+      {"tls table without cert",
+       kWorker + "transport = \"tls\"\n[worker.tls]\nmin_version = \"1.3\"\n",
        {"bad.toml:5:1: TLS needs a certificate: set cert and key in [worker.tls]"}},
-      {"key without cert", kWorker + "transport = \"tls\"\n[worker.tls]\nkey = \"/k.pem\"\n",
+      {"key without cert",
+       kWorker + "transport = \"tls\"\n[worker.tls]\nkey = \"/k.pem\"\n",
        {"bad.toml:5:1: [worker.tls] needs both cert and key"}},
       {"bad min_version",
        kWorker + "transport = \"tls\"\n[worker.tls]\ncert = \"/c\"\nkey = \"/k\"\nmin_version = "
                  "\"1.1\"\n",
        {"bad.toml:8:15: invalid min_version '1.1' (expected one of: 1.2, 1.3)"}},
-      {"tls table with tcp transport", kWorker + "[worker.tls]\ncert = \"/c\"\nkey = \"/k\"\n",
+      {"tls table with tcp transport",
+       kWorker + "[worker.tls]\ncert = \"/c\"\nkey = \"/k\"\n",
        {"bad.toml:4:1: [worker.tls] is set but transport is \"tcp\"; add transport = \"tls\" "
         "(or listen on wss:// or https://)"}},
       {"wss with transport tcp",
@@ -250,7 +300,8 @@ TEST_CASE("TLS and protocol-specific tables", "[config][errors]") {
            cert + "\"\n",
        {"bad.toml:6:8: tls cert '" + dir.path() + "' is not a regular file"},
        true},
-      {"websocket table on a text listener", kWorker + "[worker.websocket]\nping_interval = 5\n",
+      {"websocket table on a text listener",
+       kWorker + "[worker.websocket]\nping_interval = 5\n",
        {"bad.toml:4:1: [worker.websocket] only applies to websocket://, ws:// and wss:// "
         "listeners, not text://"}},
   });
@@ -260,7 +311,8 @@ TEST_CASE("whole-file problems", "[config][errors]") {
   runCases({
       {"empty file", "", {"bad.toml: no [[worker]] defined"}},
       {"only comments", "# nothing here\n\n", {"bad.toml: no [[worker]] defined"}},
-      {"daemon but no workers", "[daemon]\nlog_level = \"info\"\n",
+      {"daemon but no workers",
+       "[daemon]\nlog_level = \"info\"\n",
        {"bad.toml: no [[worker]] defined"}},
       {"empty worker array", "worker = []\n", {"bad.toml: no [[worker]] defined"}},
       {"user that does not exist",

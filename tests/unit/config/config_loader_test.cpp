@@ -81,7 +81,8 @@ day = 2024-01-02
 listen = "text://127.0.0.1:8081"
 app = "echo"
 transport = "tls"
-tls = { cert = ")" + cert + R"(", key = ")" + key + R"(" }
+tls = { cert = ")" + cert + R"(", key = ")" +
+                           key + R"(" }
 )";
   const auto result = parseConfig(text, dir.path() + "/wman.toml");
   INFO(formatErrors(result));
@@ -154,8 +155,8 @@ tls = { cert = ")" + cert + R"(", key = ")" + key + R"(" }
 }
 
 TEST_CASE("defaults apply to everything left out", "[config][loader]") {
-  const auto result = parseConfig("[[worker]]\nlisten = \"tcp://127.0.0.1:0\"\napp = \"echo\"\n",
-                                  "min.toml");
+  const auto result =
+      parseConfig("[[worker]]\nlisten = \"tcp://127.0.0.1:0\"\napp = \"echo\"\n", "min.toml");
   INFO(formatErrors(result));
   REQUIRE(result.ok());
   const wman::Config& c = *result.config;
@@ -257,12 +258,11 @@ app = "echo"
   CHECK(result.ok());
 }
 
-TEST_CASE("relative daemon paths are resolved against the config directory",
-          "[config][loader]") {
-  const auto result =
-      parseConfig("[daemon]\nrun_dir = \"run\"\nlog_file = \"logs/../wman.log\"\n"
-                  "[[worker]]\nlisten = \"tcp://127.0.0.1:1\"\napp = \"echo\"\n",
-                  "/srv/wman/conf/wman.toml");
+TEST_CASE("relative daemon paths are resolved against the config directory", "[config][loader]") {
+  const auto result = parseConfig(
+      "[daemon]\nrun_dir = \"run\"\nlog_file = \"logs/../wman.log\"\n"
+      "[[worker]]\nlisten = \"tcp://127.0.0.1:1\"\napp = \"echo\"\n",
+      "/srv/wman/conf/wman.toml");
   INFO(formatErrors(result));
   REQUIRE(result.ok());
   CHECK(result.config->daemon.run_dir == "/srv/wman/conf/run");
@@ -270,7 +270,8 @@ TEST_CASE("relative daemon paths are resolved against the config directory",
 }
 
 TEST_CASE("listen URLs may name registered custom protocols", "[config][loader]") {
-  const std::string text = "[[worker]]\nlisten = \"cfgtestproto://127.0.0.1:7000\"\napp = \"echo\"\n";
+  const std::string text =
+      "[[worker]]\nlisten = \"cfgtestproto://127.0.0.1:7000\"\napp = \"echo\"\n";
   CHECK_FALSE(parseConfig(text, "custom.toml").ok());
   REQUIRE(wman::ProtocolRegistry::add(
       "cfgtestproto", [](const wman::CodecLimits&) { return std::unique_ptr<wman::Codec>{}; }));
@@ -327,8 +328,7 @@ TEST_CASE("the shipped config/wman.toml is valid", "[config][loader]") {
   CHECK(w[1].count == 2);
 }
 
-TEST_CASE("config/examples/full.toml is valid and spells out the defaults",
-          "[config][loader]") {
+TEST_CASE("config/examples/full.toml is valid and spells out the defaults", "[config][loader]") {
   // It names certificate files that only exist on a real install.
   const auto result = wman::loadConfig(WMAN_SOURCE_DIR "/config/examples/full.toml", noFiles());
   INFO(formatErrors(result));

@@ -128,9 +128,8 @@ TEST_CASE("parseListenUrl accepts schemes of registered custom protocols", "[con
   CHECK_FALSE(parseListenUrl("urltestproto://0.0.0.0:9000", &error).has_value());
   CHECK_THAT(error, Catch::Contains("unknown scheme 'urltestproto'"));
 
-  REQUIRE(wman::ProtocolRegistry::add("urltestproto", [](const wman::CodecLimits&) {
-    return std::unique_ptr<wman::Codec>{};
-  }));
+  REQUIRE(wman::ProtocolRegistry::add(
+      "urltestproto", [](const wman::CodecLimits&) { return std::unique_ptr<wman::Codec>{}; }));
   const auto u = parseListenUrl("UrlTestProto://0.0.0.0:9000", &error);
   REQUIRE(u.has_value());
   CHECK(u->scheme == "urltestproto");

@@ -46,8 +46,22 @@ TEST_CASE("parseSize accepts bytes and binary units", "[config][units]") {
 
 TEST_CASE("parseSize rejects anything else", "[config][units]") {
   const char* bad[] = {
-      "",          "  ",     "KiB",   "-1",    "+1",       "1.5MiB", "1 M iB", "1MX",
-      "1TiB",      "1KiBs",  "0x10",  "1e3",   "ten",      "1,024",  "1_024",  "M1",
+      "",
+      "  ",
+      "KiB",
+      "-1",
+      "+1",
+      "1.5MiB",
+      "1 M iB",
+      "1MX",
+      "1TiB",
+      "1KiBs",
+      "0x10",
+      "1e3",
+      "ten",
+      "1,024",
+      "1_024",
+      "M1",
       "18446744073709551616",  // 2^64
       "17179869184G",          // 2^64 after the shift
   };
@@ -63,10 +77,22 @@ TEST_CASE("parseDuration accepts ms, s, m, h and bare seconds", "[config][units]
     std::int64_t ms;
   };
   const Row rows[] = {
-      {"0", 0},          {"30", 30000},       {"30s", 30000},   {"30S", 30000},
-      {"250ms", 250},    {"250MS", 250},      {"0ms", 0},       {"2m", 120000},
-      {"1h", 3600000},   {"1.5s", 1500},      {"0.25s", 250},   {"1.5m", 90000},
-      {"0.5h", 1800000}, {"1.0009s", 1000},   {"2.5ms", 2},     {" 5 s ", 5000},
+      {"0", 0},
+      {"30", 30000},
+      {"30s", 30000},
+      {"30S", 30000},
+      {"250ms", 250},
+      {"250MS", 250},
+      {"0ms", 0},
+      {"2m", 120000},
+      {"1h", 3600000},
+      {"1.5s", 1500},
+      {"0.25s", 250},
+      {"1.5m", 90000},
+      {"0.5h", 1800000},
+      {"1.0009s", 1000},
+      {"2.5ms", 2},
+      {" 5 s ", 5000},
       {"9223372036854775807ms", INT64_MAX},
   };
   for (const Row& row : rows) {
@@ -79,11 +105,25 @@ TEST_CASE("parseDuration accepts ms, s, m, h and bare seconds", "[config][units]
 
 TEST_CASE("parseDuration rejects anything else", "[config][units]") {
   const char* bad[] = {
-      "",       "s",       "-1s",  "+1s",     "1d",    "1sec",   "1 m s", "1.s",
-      ".5s",    "1..5s",   "1us",  "1ns",     "5x",    "1e3ms",  "1,5s",  "ms5",
-      "9223372036854775808ms",       // INT64_MAX + 1
-      "9223372036854775807s",        // overflows once converted to ms
-      "1.0000000001s",               // more fraction digits than we keep exactly
+      "",
+      "s",
+      "-1s",
+      "+1s",
+      "1d",
+      "1sec",
+      "1 m s",
+      "1.s",
+      ".5s",
+      "1..5s",
+      "1us",
+      "1ns",
+      "5x",
+      "1e3ms",
+      "1,5s",
+      "ms5",
+      "9223372036854775808ms",  // INT64_MAX + 1
+      "9223372036854775807s",   // overflows once converted to ms
+      "1.0000000001s",          // more fraction digits than we keep exactly
   };
   for (const char* text : bad) {
     INFO("text: '" << text << "'");

@@ -1,0 +1,145 @@
+// The master process: binds every listener and holds it, forks the workers, supervises
+// them (respawn with back-off, heartbeat), swaps generations on reload, answers the control
+// socket, and stops the tree. It never handles traffic itself.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "json.h"
+#include "listen_socket.h"
+#include "wman/config.h"
+#include "wman/loop.h"
+#include "wman/worker.h"
+#include "worker_spec.h"
+
+namespace wman::daemon {
+
+struct MasterOptions {
+  std::shared_ptr<const Config> config;  // validated; config->path empty in pure library mode
+  std::vector<Worker*> code_workers;     // library mode: Workers defined in code
+  // Reports the start-up verdict (all workers ready, or why not) to whoever waits for it:
+  // the foreground parent of `start -d`. Called once.
+  std::function<void(bool ok, const std::string& message)> on_started;
+};
+
+class Master {
+ public:
+  explicit Master(MasterOptions options);
+  ~Master();
+
+  // Binds, forks the first generation and runs until stopped. Returns the exit status.
+  int run();
+
+  // Path of the control socket for `run_dir`.
+  static std::string controlSocketPath(const std::string& run_dir);
+
+ private:
+  enum class ProcState { Starting, Ready, Stopping };
+
+  struct Group {
+    WorkerSpec spec;
+    std::shared_ptr<ListenSocketSet> sockets;
+    int generation = 0;
+    struct Slot {
+      pid_t pid = 0;
+      int restarts = 0;
+      int crashes = 0;               // consecutive crashes, reset after a healthy run
+      std::uint64_t respawn_at = 0;  // loop ms; 0 = none pending
+    };
+    std::vector<Slot> slots;
+  };
+
+  struct Proc {
+    pid_t pid = 0;
+    std::shared_ptr<Group> group;
+    int slot = 0;
+    int generation = 0;
+    ConnectionId channel = 0;
+    ProcState state = ProcState::Starting;
+    bool retiring = false;  // replaced by a reload or being stopped: its exit is expected
+    std::uint64_t started_at = 0;
+    std::uint64_t last_heartbeat = 0;
+    std::uint64_t abort_sent_at = 0;
+    std::string failure;  // what the worker reported before exiting during start-up
+    Json stats = Json::object();
+    double qps = 0;
+    std::int64_t last_messages = 0;
+    std::uint64_t last_messages_at = 0;
+  };
+
+  struct PendingReload {
+    int generation = 0;
+    bool graceful = false;
+    bool initial = false;
+    std::uint64_t deadline = 0;
+    std::vector<std::shared_ptr<Group>> groups;
+    std::shared_ptr<const Config> config;
+    std::vector<std::string> new_socket_keys;
+    std::vector<ConnectionId> waiters;
+  };
+
+  // Set-up and the generation swap.
+  bool buildGroups(PendingReload& r, std::string& error);
+  void beginGeneration(std::shared_ptr<PendingReload> r);
+  void checkGenerationReady();
+  void commitGeneration();
+  void failGeneration(const std::string& reason);
+  void reload(bool graceful, ConnectionId waiter);
+
+  // Processes.
+  bool spawn(const std::shared_ptr<Group>& group, int slot, int generation);
+  void reap();
+  void onExit(pid_t pid, int status);
+  void tick();
+  void sendStop(Proc& p, const std::string& mode, std::int64_t timeout_ms);
+  void sendTo(const Proc& p, const Json& msg);
+  void onChannelMessage(Connection& c, std::string_view text);
+
+  // Control socket and stop.
+  void onControl(Connection& c, std::string_view line);
+  void reply(ConnectionId client, const Json& msg);
+  Json status() const;
+  void collectConnections(ConnectionId client);
+  void stop(const std::string& mode, ConnectionId waiter);
+  void finishStop();
+  void reopenLogs();
+
+  MasterOptions opts_;
+  std::shared_ptr<const Config> config_;
+  Loop loop_;
+  Worker control_;
+  Worker channels_;
+  std::vector<std::shared_ptr<Group>> groups_;
+  std::map<std::string, std::shared_ptr<ListenSocketSet>> sockets_;
+  std::map<pid_t, Proc> procs_;
+  std::map<ConnectionId, pid_t> channel_pids_;
+  std::shared_ptr<PendingReload> reload_;
+  int generation_ = 0;
+  Json last_reload_;
+  std::int64_t start_time_ = 0;
+  std::uint64_t started_ms_ = 0;
+  bool stopping_ = false;
+  std::string stop_mode_;
+  std::uint64_t stop_deadline_ = 0;
+  std::vector<ConnectionId> stop_waiters_;
+  int exit_status_ = 0;
+  std::string socket_path_;
+  // `connections` requests in flight: request id -> (client, replies still expected, rows).
+  struct ConnQuery {
+    ConnectionId client = 0;
+    std::size_t pending = 0;
+    Json rows = Json::array();
+    std::uint64_t deadline = 0;
+  };
+  std::map<std::int64_t, ConnQuery> conn_queries_;
+  std::int64_t next_query_ = 0;
+};
+
+}  // namespace wman::daemon

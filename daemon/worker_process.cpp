@@ -1,0 +1,235 @@
+#include "worker_process.h"
+
+#include <dirent.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <set>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "json.h"
+#include "privileges.h"
+#include "wman/app_module.h"
+#include "wman/logging.h"
+#include "wman/loop.h"
+#include "wman/serve.h"
+#include "wman/timer.h"
+
+namespace wman::daemon {
+namespace {
+
+// The master's signal handlers (libuv's) must not fire in the child: they would wake the
+// master's loop through an inherited pipe. Terminal signals go to the master only; it
+// stops the workers over their channels.
+void resetSignals() {
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    std::signal(sig, SIG_DFL);
+  }
+  for (int sig : {SIGPIPE, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2}) std::signal(sig, SIG_IGN);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+// Closes every inherited fd but `keep`: other workers' channels and the control socket
+// must not stay open here, or the master would never see them close.
+void closeInheritedFds(const std::set<int>& keep) {
+  std::vector<int> fds;
+  if (DIR* dir = ::opendir("/proc/self/fd")) {
+    int dir_fd = ::dirfd(dir);
+    while (dirent* e = ::readdir(dir)) {
+      char* end = nullptr;
+      long fd = std::strtol(e->d_name, &end, 10);
+      if (*end != '\0' || e->d_name[0] == '.') continue;
+      if (fd != dir_fd && !keep.count(static_cast<int>(fd))) fds.push_back(static_cast<int>(fd));
+    }
+    ::closedir(dir);
+  }
+  for (int fd : fds) ::close(fd);
+}
+
+long residentKiB() {
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return resident * (::sysconf(_SC_PAGESIZE) / 1024);
+}
+
+const char* stateName(ConnectionState s) {
+  switch (s) {
+    case ConnectionState::Established:
+      return "established";
+    case ConnectionState::Closing:
+      return "closing";
+    case ConnectionState::Closed:
+      return "closed";
+  }
+  return "unknown";
+}
+
+class WorkerProcess {
+ public:
+  explicit WorkerProcess(const WorkerProcessContext& ctx) : ctx_(ctx) {}
+
+  int run() {
+    Worker* worker = ctx_.spec.code;
+    std::unique_ptr<Worker> owned;
+    channel_.setProtocol("frame");
+    channel_.name = "master-channel";
+    channel_.onMessage = [this](Connection&, Message m) { command(m.view()); };
+    // The master went away (or closed the channel): nobody would supervise us any more.
+    channel_.onClose = [this](Connection&) {
+      if (!stopping_) stop("fast", 0);
+    };
+    if (auto ec = loop_.startWorker(channel_)) return 1;
+    std::error_code ec;
+    Connection* up = loop_.adopt(channel_, ctx_.channel_fd, ec);
+    if (!up) return 1;
+    up_ = up->id();
+
+    std::string error;
+    if (!worker) {
+      owned = std::make_unique<Worker>(ctx_.spec.listen);
+      worker = owned.get();
+      const WorkerConfig& t = *ctx_.spec.table;
+      worker->name = t.name;
+      worker->count = t.count;
+      worker->reusePort = t.reuse_port;
+      worker->limits = t.limits;
+      worker->options = t.options;
+      if (!installBuiltinApp(t.app, *worker) && !loadAppModule(t.app, *worker, &error)) {
+        return fail(error);
+      }
+    }
+    worker_ = worker;
+    if (auto lec = loop_.startWorker(*worker, ctx_.listen_fd)) {
+      return fail(error.empty() ? "cannot serve " + worker->url() + ": " + lec.message() : error);
+    }
+    send(Json::object().set("t", "ready").set("pid", static_cast<int64_t>(::getpid())));
+    Timer::add(1.0, [this] { heartbeat(); });
+    heartbeat();
+    loop_.run();
+    return 0;
+  }
+
+ private:
+  int fail(const std::string& why) {
+    send(Json::object().set("t", "failed").set("error", why));
+    stopping_ = true;
+    loop_.stopWorker(channel_, true, [this] { loop_.shutdown(); });
+    loop_.run();
+    return 1;
+  }
+
+  void send(const Json& msg) {
+    if (Connection* c = channel_.connection(up_)) c->send(msg.dump());
+  }
+
+  void heartbeat() {
+    if (!worker_) return;
+    const WorkerStats& st = worker_->stats();
+    send(Json::object()
+             .set("t", "hb")
+             .set("connections", static_cast<int64_t>(worker_->connections().size()))
+             .set("messages", static_cast<int64_t>(st.messages))
+             .set("send_fail", static_cast<int64_t>(st.send_fail))
+             .set("timers", static_cast<int64_t>(Timer::count() - 1))
+             .set("memory_kb", static_cast<int64_t>(residentKiB())));
+  }
+
+  void command(std::string_view text) {
+    std::string error;
+    auto msg = parseJson(text, &error);
+    if (!msg) return;
+    const std::string& t = (*msg)["t"].asString();
+    if (t == "stop") {
+      stop((*msg)["mode"].asString(), (*msg)["timeout_ms"].asInt(5000));
+    } else if (t == "conns") {
+      Json list = Json::array();
+      for (const auto& [id, c] : worker_->connections()) {
+        list.push_back(Json::object()
+                           .set("id", static_cast<int64_t>(id))
+                           .set("protocol", worker_->protocol())
+                           .set("local", c->localAddress())
+                           .set("remote", c->remoteAddress())
+                           .set("bytes_in", static_cast<int64_t>(c->bytesRead()))
+                           .set("bytes_out", static_cast<int64_t>(c->bytesWritten()))
+                           .set("send_queue", static_cast<int64_t>(c->bufferedAmount()))
+                           .set("state", stateName(c->state())));
+      }
+      send(Json::object().set("t", "conns").set("req", (*msg)["req"]).set("list", std::move(list)));
+    } else if (t == "reopen") {
+      reopenLogs();
+    }
+  }
+
+  // mode: "fast" (drop connections), "close" (flush then close), "drain" (let them end,
+  // closing what is left after timeout_ms).
+  void stop(const std::string& mode, std::int64_t timeout_ms) {
+    if (stopping_) {
+      if (mode == "fast" && worker_) loop_.stopWorker(*worker_, false, nullptr);
+      return;
+    }
+    stopping_ = true;
+    auto done = [this] {
+      loop_.stopWorker(channel_, true, [this] { loop_.shutdown(); });
+    };
+    if (!worker_) {
+      done();
+      return;
+    }
+    if (mode == "drain") {
+      loop_.drainWorker(*worker_, done);
+    } else {
+      loop_.stopWorker(*worker_, mode != "fast", done);
+    }
+    if (mode != "fast") {
+      // Whatever has not finished by the deadline is dropped.
+      Timer::add(
+          static_cast<double>(timeout_ms) / 1000.0,
+          [this] { loop_.stopWorker(*worker_, false, nullptr); }, false);
+    }
+  }
+
+  WorkerProcessContext ctx_;
+  Loop loop_;
+  Worker channel_;
+  Worker* worker_ = nullptr;
+  ConnectionId up_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+void runWorkerProcess(const WorkerProcessContext& ctx) {
+  resetSignals();
+  // Workers never outlive the master, even when it is killed with SIGKILL.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != ctx.master_pid) std::_Exit(1);
+  closeInheritedFds({0, 1, 2, ctx.listen_fd, ctx.channel_fd});
+  reopenLogs();
+  std::string reason;
+  if (dropPrivileges(ctx.daemon.user, ctx.daemon.group, &reason)) {
+    logger().error("worker {} slot {}: cannot drop privileges: {}", ctx.spec.name, ctx.slot,
+                   reason);
+    std::_Exit(1);
+  }
+  int status = 1;
+  {
+    WorkerProcess process(ctx);
+    status = process.run();
+  }
+  std::fflush(nullptr);
+  std::_Exit(status);
+}
+
+}  // namespace wman::daemon

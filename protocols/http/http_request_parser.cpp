@@ -1,0 +1,140 @@
+#include "http/http_request_parser.h"
+
+#include <llhttp.h>
+
+#include <algorithm>
+
+namespace wman {
+
+// The llhttp callbacks, as static members of a friend so they can reach the parser's state.
+struct HttpRequestParser::Callbacks {
+  static HttpRequestParser& self(llhttp_t* p) { return *static_cast<HttpRequestParser*>(p->data); }
+
+  // Pieces are appended in arrival order and nothing else is stored in between, so each
+  // name, value or URL stays one contiguous run of storage_ however the input was split.
+  static int onUrl(llhttp_t* p, const char* at, std::size_t n) {
+    HttpRequestParser& h = self(p);
+    if (h.url_.size == 0) h.url_.offset = h.storage_.size();
+    h.storage_.append(at, n);
+    h.url_.size += n;
+    return 0;
+  }
+  static int onHeaderField(llhttp_t* p, const char* at, std::size_t n) {
+    HttpRequestParser& h = self(p);
+    if (h.new_header_) {
+      h.headers_.push_back({{h.storage_.size(), 0}, {}});
+      h.new_header_ = false;
+    }
+    h.storage_.append(at, n);
+    h.headers_.back().name.size += n;
+    return 0;
+  }
+  static int onHeaderValue(llhttp_t* p, const char* at, std::size_t n) {
+    HttpRequestParser& h = self(p);
+    Span& v = h.headers_.back().value;
+    if (v.size == 0) v.offset = h.storage_.size();
+    h.storage_.append(at, n);
+    v.size += n;
+    return 0;
+  }
+  // Called even for an empty value, so it, not onHeaderValue, marks the end of a header.
+  static int onHeaderValueComplete(llhttp_t* p) {
+    self(p).new_header_ = true;
+    return 0;
+  }
+  // Pausing here makes llhttp_execute stop right after the head's blank line; whatever
+  // follows is not HTTP and must stay unconsumed.
+  static int onHeadersComplete(llhttp_t*) { return HPE_PAUSED; }
+
+  static const llhttp_settings_t& settings() {
+    static const llhttp_settings_t s = [] {
+      llhttp_settings_t st;
+      llhttp_settings_init(&st);
+      st.on_url = onUrl;
+      st.on_header_field = onHeaderField;
+      st.on_header_value = onHeaderValue;
+      st.on_header_value_complete = onHeaderValueComplete;
+      st.on_headers_complete = onHeadersComplete;
+      return st;
+    }();
+    return s;
+  }
+};
+
+HttpRequestParser::HttpRequestParser(std::size_t max_header_size)
+    : max_header_size_(max_header_size), parser_(std::make_unique<llhttp_t>()) {
+  reset();
+}
+
+HttpRequestParser::~HttpRequestParser() = default;
+
+void HttpRequestParser::reset() {
+  llhttp_init(parser_.get(), HTTP_REQUEST, &Callbacks::settings());
+  parser_->data = this;
+  fed_ = 0;
+  done_ = {};
+  finished_ = false;
+  std::string().swap(storage_);
+  url_ = {};
+  std::vector<HeaderSpans>().swap(headers_);
+  new_header_ = true;
+  major_ = minor_ = 0;
+  request_ = {};
+}
+
+HttpRequestParser::Result HttpRequestParser::feed(ByteSpan input) {
+  if (finished_) return done_;
+  // Never hand llhttp more than the head may still take, so the bound is exact: a head of
+  // max_header_size bytes passes, one byte more is 431, and storage never exceeds the bound.
+  const std::size_t n = std::min(input.size(), max_header_size_ - fed_);
+  const char* data = reinterpret_cast<const char*>(input.data());
+  const llhttp_errno_t err = llhttp_execute(parser_.get(), data, n);
+
+  Result r;
+  if (err == HPE_PAUSED) {
+    r.status = Result::Status::Done;
+    r.consumed = static_cast<std::size_t>(llhttp_get_error_pos(parser_.get()) - data);
+    fed_ += r.consumed;
+    finish();
+  } else if (err != HPE_OK) {
+    r.status = Result::Status::Error;
+    r.http_status = 400;
+    r.reason = "malformed HTTP request";
+  } else {
+    fed_ += n;
+    if (fed_ < max_header_size_) {
+      r.consumed = n;
+      return r;
+    }
+    r.status = Result::Status::Error;
+    r.http_status = 431;
+    r.reason = "request header too large";
+  }
+  finished_ = true;
+  done_ = r;
+  done_.consumed = 0;
+  return r;
+}
+
+void HttpRequestParser::finish() {
+  major_ = llhttp_get_http_major(parser_.get());
+  minor_ = llhttp_get_http_minor(parser_.get());
+  const std::string_view all(storage_);
+  auto view = [&all](Span s) {
+    std::string_view v = all.substr(s.offset, s.size);
+    // llhttp drops the whitespace before a value but keeps any before the line end.
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+  };
+
+  request_.method = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(parser_.get())));
+  std::string_view target = view(url_);
+  target = target.substr(0, target.find('#'));  // a fragment is never part of the resource
+  const std::size_t q = target.find('?');
+  request_.path = target.substr(0, q);
+  request_.query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+  request_.headers.reserve(headers_.size());
+  for (const HeaderSpans& h : headers_) request_.headers.emplace_back(view(h.name), view(h.value));
+}
+
+}  // namespace wman

@@ -1,0 +1,92 @@
+// An incremental HTTP/1.1 request-head parser on llhttp: feeds bytes until the blank line
+// that ends the head, and stops there so the bytes after it (a WebSocket client's first
+// frames) stay in the caller's buffer.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wman/codec.h"
+
+struct llhttp__internal_s;  // llhttp_t, kept out of this header
+
+namespace wman {
+
+// Parses one request head. Pure: no I/O, no clocks. Not copyable (llhttp keeps a pointer to
+// it). Body bytes are not parsed: they are left to whoever reads after the head.
+class HttpRequestParser {
+ public:
+  // Default bound on the head (request line + headers + blank line), as uWS and nginx's
+  // large_client_header_buffers are in the same range.
+  static constexpr std::size_t kDefaultMaxHeaderSize = 8 * 1024;
+
+  struct Result {
+    enum class Status : std::uint8_t { NeedMore, Done, Error };
+    Status status = Status::NeedMore;
+    // NeedMore: every input byte (they are stored); Done: the head's bytes up to and
+    // including its final "\r\n"; Error: 0.
+    std::size_t consumed = 0;
+    int http_status = 0;        // Error only: 400 (malformed) or 431 (head too large)
+    std::string_view reason{};  // Error only: a static string
+  };
+
+  // `max_header_size` bounds the head; a head still incomplete after that many bytes is an
+  // Error with status 431.
+  explicit HttpRequestParser(std::size_t max_header_size = kDefaultMaxHeaderSize);
+  ~HttpRequestParser();
+  HttpRequestParser(const HttpRequestParser&) = delete;
+  HttpRequestParser& operator=(const HttpRequestParser&) = delete;
+
+  // Parses the next bytes of the head. The caller drops `consumed` bytes and calls again with
+  // what follows (the codec read-buffer contract); calls after Done or Error return the same
+  // result again with consumed 0.
+  Result feed(ByteSpan input);
+
+  // After Done: the request. Its views point into this parser and stay valid until it is
+  // destroyed or reset().
+  const HandshakeRequest& request() const { return request_; }
+  // After Done: the HTTP version from the request line.
+  int httpMajor() const { return major_; }
+  int httpMinor() const { return minor_; }
+
+  // Forgets everything, ready for a new request (and frees the stored head).
+  void reset();
+
+  struct Callbacks;  // llhttp glue, defined in the .cpp
+
+ private:
+  friend struct Callbacks;
+
+  struct Span {
+    std::size_t offset = 0;
+    std::size_t size = 0;
+  };
+  struct HeaderSpans {
+    Span name;
+    Span value;
+  };
+
+  void finish();
+
+  std::size_t max_header_size_;
+  std::unique_ptr<llhttp__internal_s> parser_;
+  std::size_t fed_ = 0;  // head bytes given to llhttp so far
+  Result done_{};        // the final Done/Error result once reached
+  bool finished_ = false;
+
+  // Request line and header pieces, appended as llhttp reports them (a name or value may
+  // arrive in several callbacks when it spans reads). Views are built once, at the end.
+  std::string storage_;
+  Span url_;
+  std::vector<HeaderSpans> headers_;
+  bool new_header_ = true;  // the next header-name piece starts a new header
+  int major_ = 0;
+  int minor_ = 0;
+  HandshakeRequest request_;
+};
+
+}  // namespace wman

@@ -1,0 +1,92 @@
+// RFC 6455 section 5 frame headers: parsing with the frame-local rules, unmasking, and writing
+// server (unmasked) headers. The session rules (fragmentation, close payloads, message size)
+// live in WebSocketCodec.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "wman/codec.h"
+
+namespace wman::ws {
+
+// Frame opcodes (RFC 6455 5.2). 0x3-0x7 and 0xB-0xF are reserved.
+namespace opcode {
+inline constexpr std::uint8_t kContinuation = 0x0;
+inline constexpr std::uint8_t kText = 0x1;
+inline constexpr std::uint8_t kBinary = 0x2;
+inline constexpr std::uint8_t kClose = 0x8;
+inline constexpr std::uint8_t kPing = 0x9;
+inline constexpr std::uint8_t kPong = 0xA;
+}  // namespace opcode
+
+// Close codes used by the codec itself (RFC 6455 7.4.1).
+namespace close_code {
+inline constexpr std::uint16_t kNormal = 1000;
+inline constexpr std::uint16_t kGoingAway = 1001;
+inline constexpr std::uint16_t kProtocolError = 1002;
+inline constexpr std::uint16_t kNoStatus = 1005;        // never on the wire: "no code sent"
+inline constexpr std::uint16_t kInvalidPayload = 1007;  // e.g. invalid UTF-8 in a text message
+inline constexpr std::uint16_t kMessageTooBig = 1009;
+inline constexpr std::uint16_t kInternalError = 1011;
+}  // namespace close_code
+
+// True for a code a peer may send in a Close frame (RFC 6455 7.4.1 and 7.4.2 plus the IANA
+// registry): 1000-1003, 1007-1014, 3000-4999. 1004-1006 and 1015 are reserved or local-only.
+bool isValidCloseCode(std::uint16_t code);
+
+// Largest payload of a control frame (RFC 6455 5.5).
+inline constexpr std::size_t kMaxControlPayload = 125;
+// Largest frame header: 2 bytes, 8 bytes of 64-bit length, 4 bytes of mask.
+inline constexpr std::size_t kMaxHeaderSize = 14;
+
+struct FrameHeader {
+  bool fin = false;
+  bool rsv1 = false;  // "compressed" under permessage-deflate
+  std::uint8_t opcode = 0;
+  bool masked = false;
+  std::uint32_t mask = 0;  // the 4 key bytes in wire order, loaded with memcpy (not a number)
+  std::uint64_t payload_size = 0;
+  std::uint8_t header_size = 0;  // bytes before the payload
+  bool isControl() const { return (opcode & 0x8) != 0; }
+};
+
+// What the frame parser enforces by itself; the codec fills it from the negotiated session.
+struct FrameRules {
+  bool rsv1_allowed = false;  // permessage-deflate negotiated: RSV1 may mark a first data frame
+  bool require_mask = true;   // RFC 6455 5.1: a server must close on an unmasked client frame
+};
+
+struct HeaderResult {
+  enum class Status : std::uint8_t { NeedMore, Ok, Error };
+  Status status = Status::NeedMore;
+  FrameHeader header;         // Ok only
+  std::uint16_t code = 0;     // Error only: always 1002
+  std::string_view reason{};  // Error only: a static string
+};
+
+// Parses the header at the front of `input`, failing as soon as the bytes seen break a rule:
+// RSV2/RSV3 set, RSV1 unless allowed (and never on control or continuation frames), a reserved
+// opcode, a fragmented control frame or one longer than 125 bytes, an unmasked frame when a
+// mask is required, a 64-bit length with its most significant bit set. Non-minimal length
+// encodings are accepted, as RFC 6455 does not forbid them for receivers. Does not look at
+// the payload.
+HeaderResult parseFrameHeader(ByteSpan input, const FrameRules& rules);
+
+// XORs `size` payload bytes at `data` with `mask`, as if `data` started `offset` bytes into
+// the payload (so a payload can be unmasked in pieces). Works 8 bytes at a time.
+void unmask(std::byte* data, std::size_t size, std::uint32_t mask, std::uint64_t offset);
+
+// Writes an unmasked server frame header to `dst` (room for kMaxHeaderSize bytes) and
+// returns its size: FIN, RSV1 and `opcode` in the first byte, then the shortest length form.
+std::size_t writeFrameHeader(char* dst, bool fin, bool rsv1, std::uint8_t opcode,
+                             std::uint64_t payload_size);
+
+// Appends an unmasked server frame header: FIN, RSV1 and `opcode` in the first byte and the
+// shortest length encoding of `payload_size`.
+void appendFrameHeader(std::string& out, bool fin, bool rsv1, std::uint8_t opcode,
+                       std::uint64_t payload_size);
+
+}  // namespace wman::ws
