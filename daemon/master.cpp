@@ -78,6 +78,14 @@ int Master::run() {
   }
   loop_.startWorker(channels_);
 
+  loop_.onSignal(SIGCHLD, [this](int) { reap(); });
+  loop_.onSignal(SIGTERM, [this](int) { stop("drain", 0); });
+  loop_.onSignal(SIGQUIT, [this](int) { stop("drain", 0); });
+  loop_.onSignal(SIGINT, [this](int) { stop("fast", 0); });
+  loop_.onSignal(SIGHUP, [this](int) { reload(false, 0); });
+  loop_.onSignal(SIGUSR2, [this](int) { reload(true, 0); });
+  loop_.onSignal(SIGUSR1, [this](int) { reopenLogs(); });
+
   auto r = std::make_shared<PendingReload>();
   r->initial = true;
   r->config = config_;
@@ -88,13 +96,6 @@ int Master::run() {
     ::unlink(socket_path_.c_str());
     return 1;
   }
-  loop_.onSignal(SIGCHLD, [this](int) { reap(); });
-  loop_.onSignal(SIGTERM, [this](int) { stop("drain", 0); });
-  loop_.onSignal(SIGQUIT, [this](int) { stop("drain", 0); });
-  loop_.onSignal(SIGINT, [this](int) { stop("fast", 0); });
-  loop_.onSignal(SIGHUP, [this](int) { reload(false, 0); });
-  loop_.onSignal(SIGUSR2, [this](int) { reload(true, 0); });
-  loop_.onSignal(SIGUSR1, [this](int) { reopenLogs(); });
   Timer::add(static_cast<double>(kTickMs) / 1000.0, [this] { tick(); });
   beginGeneration(r);
   loop_.run();
@@ -247,8 +248,11 @@ void Master::failGeneration(const std::string& reason) {
   log().error("generation {} failed: {}", r->generation, reason);
   if (r->initial) {
     if (opts_.on_started) opts_.on_started(false, reason);
-    exit_status_ = 1;
-    stop("fast", 0);
+    // A stop requested while starting is a normal stop; anything else is a failed start.
+    if (!stopping_) {
+      exit_status_ = 1;
+      stop("fast", 0);
+    }
     return;
   }
   last_reload_ = Json::object()

@@ -80,6 +80,7 @@ class WmanProcess(unittest.TestCase):
         return self.write_config(f"""
 [daemon]
 run_dir = "{self.dir.name}"
+drain_timeout = "2s"
 [[worker]]
 name = "text-echo"
 listen = "text://127.0.0.1:{self.text_port}"
@@ -105,10 +106,10 @@ app = "echo"
         self.assertIn("out of range", r.stderr)
 
     def test_start_refuses_bad_config(self):
-        path = self.write_config('[daemon]\nlog_levle = "info"\n')
+        path = self.write_config(f'[daemon]\nrun_dir = "{self.dir.name}"\nlog_levle = "info"\n')
         p = self.start(path)
         self.assertEqual(p.wait(TIMEOUT), 1)
-        self.assertIn(path + ":2:", self.log_text())
+        self.assertIn(path + ":3:", self.log_text())
 
     def test_serves_text_and_frame_then_stops_on_sigterm(self):
         p = self.start(self.two_worker_config())
@@ -138,10 +139,11 @@ app = "echo"
             s.bind(("127.0.0.1", 0))
             s.listen()
             port = s.getsockname()[1]
-            path = self.write_config(f'[[worker]]\nlisten = "text://127.0.0.1:{port}"\napp = "echo"\n')
+            path = self.write_config(f'[daemon]\nrun_dir = "{self.dir.name}"\n[[worker]]\n'
+                                     f'listen = "text://127.0.0.1:{port}"\napp = "echo"\n')
             p = self.start(path)
             self.assertEqual(p.wait(TIMEOUT), 1)
-            self.assertIn("address already in use", self.log_text())
+            self.assertIn("address already in use", self.log_text().lower())
 
 
 if __name__ == "__main__":
