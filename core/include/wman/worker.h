@@ -69,6 +69,19 @@ class Worker {
   // The send buffer became empty after onBufferFull.
   std::function<void(Connection&)> onBufferDrain;
 
+  // WebSocket only: runs before the upgrade is answered. Leave `answer` alone to accept;
+  // set answer.status (e.g. 403) and answer.reason to refuse; set answer.subprotocol or add
+  // answer.headers to shape the 101 response. onConnect follows an accepted handshake.
+  std::function<void(Connection&, const HandshakeRequest&, HandshakeAnswer&)>
+      onWebSocketConnect;
+  // WebSocket only: a ping arrived (the pong is sent automatically) / a pong arrived.
+  std::function<void(Connection&, Message)> onWebSocketPing;
+  std::function<void(Connection&, Message)> onWebSocketPong;
+  // WebSocket only: the peer sent a close frame with `code` (1005 = none) and `reason`.
+  std::function<void(Connection&, int code, std::string_view reason)> onWebSocketClose;
+  // WebSocket only: accepted Origin header values; empty accepts any (403 otherwise).
+  std::vector<std::string> allowedOrigins;
+
   const std::string& url() const { return url_; }
   const ListenUrl& listenUrl() const { return listen_; }
   bool hasListener() const { return !url_.empty(); }

@@ -110,6 +110,21 @@ void ConnectionImpl::start() {
     return;
   }
   log().debug("conn={} accepted from {}", id_, remoteAddress());
+  accepted_at_ = runtime_->loop().now();
+  // Handshake protocols tell the application once the handshake succeeded.
+  if (codec_->isOpen()) {
+    opened();
+  } else {
+    handshaking_ = true;
+    runtime_->handshakeStarted();
+  }
+}
+
+void ConnectionImpl::opened() {
+  if (handshaking_) {
+    handshaking_ = false;
+    runtime_->handshakeEnded();
+  }
   dispatch(id_, "onConnect", worker_->onConnect, [this] { runtime_->callbackFailed(*this); },
            *this);
 }
@@ -163,29 +178,41 @@ std::size_t ConnectionImpl::deliver(ByteSpan input) {
   std::size_t offset = 0;
   while (offset < input.size() && state_ == ConnectionState::Established && !paused_) {
     DecodeResult r = codec_->decode(input.subspan(offset));
-    if (r.status == DecodeResult::Status::Error) {
-      runtime_->stats().protocol_errors++;
-      log().info("conn={} protocol error {}: {}; closing", id_, r.code, r.reason);
-      dispatch(id_, "onError", worker_->onError, [] {}, *this, static_cast<int>(r.code),
-               r.reason);
-      destroy();
-      break;
-    }
     offset += r.consumed;
-    if (r.status == DecodeResult::Status::Message) {
-      runtime_->stats().messages++;
-      reply_kind_ = r.kind;
-      dispatch(id_, "onMessage", worker_->onMessage, [this] { runtime_->callbackFailed(*this); },
-               *this, Message(r.payload, r.kind));
-    } else if (r.consumed == 0) {
-      break;
+    switch (r.status) {
+      case DecodeResult::Status::Message:
+        runtime_->stats().messages++;
+        reply_kind_ = r.kind;
+        dispatch(id_, "onMessage", worker_->onMessage,
+                 [this] { runtime_->callbackFailed(*this); }, *this, Message(r.payload, r.kind));
+        break;
+      case DecodeResult::Status::NeedMore:
+        if (r.consumed == 0) return offset;
+        break;
+      case DecodeResult::Status::Error:
+        protocolError(r);
+        return offset;
+      default:
+        sessionEvent(r);
+        break;
     }
   }
   return offset;
 }
 
+void ConnectionImpl::protocolError(const DecodeResult& r) {
+  runtime_->stats().protocol_errors++;
+  log().info("conn={} protocol error {}: {}; closing", id_, r.code, r.reason);
+  dispatch(id_, "onError", worker_->onError, [] {}, *this, static_cast<int>(r.code), r.reason);
+  if (state_ != ConnectionState::Established) return;
+  // The peer learns why (a WebSocket close code, an HTTP status) before the close; what the
+  // application queued earlier is flushed with it.
+  codec_->encodeError(r.code, r.reason, out_);
+  close({});
+}
+
 SendStatus ConnectionImpl::queue(std::string_view data, MessageKind kind, bool raw) {
-  if (state_ != ConnectionState::Established) return SendStatus::Dropped;
+  if (state_ != ConnectionState::Established || !codec_->isOpen()) return SendStatus::Dropped;
   if (buffer_full_ || buffered() >= maxSendBuffer) {
     runtime_->stats().send_fail++;
     dispatch(id_, "onError", worker_->onError, [] {}, *this, error_code::kSendFail,
@@ -319,6 +346,12 @@ void ConnectionImpl::startClose() {
 
 void ConnectionImpl::onClosed(uv_handle_t* h) {
   auto* c = static_cast<ConnectionImpl*>(h->data);
+  // The application hears of a connection's close only if it heard of its opening.
+  if (c->handshaking_) {
+    c->handshaking_ = false;
+    c->silent_ = true;
+    c->runtime_->handshakeEnded();
+  }
   if (!c->silent_) {
     log().debug("conn={} closed (in {} B, out {} B)", c->id_, c->bytes_read_, c->bytes_written_);
     c->runtime_->forget(*c);

@@ -49,6 +49,8 @@ class ConnectionImpl final : public Connection {
   void reject();
 
   std::uint64_t lastActive() const { return last_active_; }
+  std::uint64_t acceptedAt() const { return accepted_at_; }
+  bool handshaking() const { return handshaking_; }
   std::uint64_t closingSince() const { return closing_since_; }
   WorkerRuntime& runtime() const { return *runtime_; }
   uv_stream_t* stream() { return &h_.stream; }
@@ -69,6 +71,10 @@ class ConnectionImpl final : public Connection {
   // Decodes and delivers messages from `input`; returns the bytes consumed. Stops early on
   // an error, a close or a pause.
   std::size_t deliver(ByteSpan input);
+  void protocolError(const DecodeResult& r);
+  // Handshake, Ping, Pong and Close results of session protocols (connection_session.cpp).
+  void sessionEvent(const DecodeResult& r);
+  void opened();
   void scheduleFlush();
   void flush();
   void afterWrite();
@@ -89,6 +95,7 @@ class ConnectionImpl final : public Connection {
   std::string inflight_;  // handed to uv_write, which has not completed yet
   std::size_t inflight_offset_ = 0;  // bytes of inflight_ uv_try_write already sent
   std::uint64_t last_active_ = 0;
+  std::uint64_t accepted_at_ = 0;
   std::uint64_t closing_since_ = 0;
   MessageKind reply_kind_;
   bool is_pipe_ = false;
@@ -96,7 +103,9 @@ class ConnectionImpl final : public Connection {
   bool flush_scheduled_ = false;
   bool input_pending_ = false;
   bool buffer_full_ = false;
-  bool silent_ = false;  // refused at accept: the application never hears of it
+  bool silent_ = false;
+  bool close_sent_ = false;
+  bool handshaking_ = false;  // counted in the runtime's handshaking_ until open or closed  // a session protocol's close message is already queued  // refused at accept: the application never hears of it
 };
 
 }  // namespace wman::detail

@@ -137,17 +137,25 @@ void WorkerRuntime::sweep() {
     }
   }
   const auto idle = static_cast<std::uint64_t>(worker_.limits.idle_timeout.count());
-  if (idle == 0) return;
-  std::vector<ConnectionImpl*> idle_conns;
+  const auto handshake = static_cast<std::uint64_t>(worker_.limits.handshake_timeout.count());
+  const bool check_handshakes = handshake > 0 && handshaking_ > 0;
+  if (idle == 0 && !check_handshakes) return;
+  std::vector<ConnectionImpl*> expired;
   for (auto& [id, conn] : conns_) {
     auto* c = ConnectionImpl::from(*conn);
-    if (c->state() == ConnectionState::Established && now - c->lastActive() >= idle) {
-      idle_conns.push_back(c);
+    if (c->state() != ConnectionState::Established) continue;
+    if ((idle > 0 && now - c->lastActive() >= idle) ||
+        (check_handshakes && c->handshaking() && now - c->acceptedAt() >= handshake)) {
+      expired.push_back(c);
     }
   }
-  for (ConnectionImpl* c : idle_conns) {
-    log().debug("conn={} idle for {} ms; closing", c->id(), idle);
-    c->close({});
+  for (ConnectionImpl* c : expired) {
+    log().debug("conn={} {} timed out; closing", c->id(), c->handshaking() ? "handshake" : "idle");
+    if (c->handshaking()) {
+      c->destroy();
+    } else {
+      c->close({});
+    }
   }
 }
 

@@ -59,6 +59,9 @@ class WorkerRuntime {
   void forget(ConnectionImpl& c);
   void watchClosing(ConnectionImpl& c);
   void callbackFailed(ConnectionImpl& c);
+  // Connections of handshake protocols that have not completed their handshake.
+  void handshakeStarted() { ++handshaking_; }
+  void handshakeEnded() { --handshaking_; }
 
   // A connection closing with unsent data gets this long to flush before it is dropped.
   static constexpr std::uint64_t kCloseFlushTimeoutMs = 10000;
@@ -78,6 +81,7 @@ class WorkerRuntime {
   std::unordered_map<ConnectionId, ConnectionImpl*> closing_;
   WorkerStats stats_;
   ConnectionId next_id_ = 0;
+  std::size_t handshaking_ = 0;
   uv_timer_t* sweep_timer_ = nullptr;
   std::function<void()> stopped_;
   bool stopping_ = false;

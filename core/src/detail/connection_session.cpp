@@ -1,0 +1,77 @@
+// The parts of a connection only session protocols (WebSocket, later HTTP upgrade) use:
+// answering the handshake after asking the application, control frames, the close
+// handshake.
+#include <algorithm>
+
+#include "detail/connection_impl.h"
+#include "detail/dispatch.h"
+#include "detail/log.h"
+#include "detail/worker_runtime.h"
+#include "wman/worker.h"
+
+namespace wman::detail {
+namespace {
+
+bool originAllowed(const Worker& w, std::string_view origin) {
+  const auto& allowed = w.allowedOrigins;
+  return allowed.empty() || std::find(allowed.begin(), allowed.end(), origin) != allowed.end();
+}
+
+}  // namespace
+
+void ConnectionImpl::sessionEvent(const DecodeResult& r) {
+  using Status = DecodeResult::Status;
+  switch (r.status) {
+    case Status::Handshake: {
+      const HandshakeRequest* request = codec_->handshakeRequest();
+      HandshakeAnswer answer;
+      if (request && !originAllowed(*worker_, request->header("Origin"))) {
+        answer.status = 403;
+        answer.reason = "origin not allowed";
+      } else if (request) {
+        dispatch(id_, "onWebSocketConnect", worker_->onWebSocketConnect,
+                 [&answer] {
+                   answer.status = 500;
+                   answer.reason = "internal error";
+                 },
+                 *this, *request, answer);
+      }
+      bool open = codec_->answerHandshake(answer, out_);
+      scheduleFlush();
+      if (open) {
+        log().debug("conn={} handshake done", id_);
+        opened();
+      } else {
+        log().info("conn={} handshake refused with {}: {}", id_, answer.status, answer.reason);
+        close({});
+      }
+      break;
+    }
+    case Status::Ping:
+      codec_->encodeControl(Status::Pong, 0, r.payload, out_);
+      scheduleFlush();
+      dispatch(id_, "onWebSocketPing", worker_->onWebSocketPing,
+               [this] { runtime_->callbackFailed(*this); }, *this,
+               Message(r.payload, MessageKind::Binary));
+      break;
+    case Status::Pong:
+      dispatch(id_, "onWebSocketPong", worker_->onWebSocketPong,
+               [this] { runtime_->callbackFailed(*this); }, *this,
+               Message(r.payload, MessageKind::Binary));
+      break;
+    case Status::Close:
+      dispatch(id_, "onWebSocketClose", worker_->onWebSocketClose, [] {}, *this,
+               static_cast<int>(r.code), asString(r.payload));
+      if (!close_sent_) {
+        // Echo the peer's code (RFC 6455 5.5.1); 1005 "no status" answers with none.
+        close_sent_ = true;
+        codec_->encodeControl(Status::Close, r.code, {}, out_);
+      }
+      close({});
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace wman::detail
