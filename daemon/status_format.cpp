@@ -156,7 +156,7 @@ class Table {
 };
 
 std::string banner(std::string_view title, std::size_t width) {
-  width = std::max({width, kMinBannerWidth, title.size() + 10});
+  width = std::max(width, kMinBannerWidth);
   const std::size_t dashes = width - title.size() - 2;
   return std::string(dashes / 2, '-') + " " + std::string(title) + " " +
          std::string(dashes - dashes / 2, '-') + "\n";

@@ -227,6 +227,19 @@ TEST_CASE("status: missing and mistyped fields render as a dash") {
         Cells{"total", "", "", "", "", "-", "-", "-", "-", "-", "-", "-", ""});
 }
 
+TEST_CASE("status: the memory total ignores values it cannot show") {
+  const Json status = parse(R"({"workers":[{"pid":1,"memory_kb":1024},{"pid":2,"memory_kb":-1},
+    {"pid":3,"memory_kb":"lots"},{"pid":4,"memory_kb":2.5}]})");
+  const auto lines = splitLines(formatStatus(status));
+  const std::size_t h = indexOfLineStartingWith(lines, "pid ");
+  const auto starts = columnStarts(lines[h], kWorkerHeaders);
+  CHECK(cellsAt(lines[h + 1], starts)[5] == "1.0 MiB");
+  CHECK(cellsAt(lines[h + 2], starts)[5] == "-");
+  CHECK(cellsAt(lines[h + 3], starts)[5] == "-");
+  CHECK(cellsAt(lines[h + 4], starts)[5] == "-");
+  CHECK(cellsAt(lines[h + 5], starts)[5] == "1.0 MiB");
+}
+
 TEST_CASE("status: a failed reload and a missing verdict read plainly") {
   Json failed = sampleStatus();
   failed.set("last_reload", parse(R"({"ok":false,"time":1764090000,"message":"bad port"})"));
@@ -264,6 +277,27 @@ TEST_CASE("status: control characters in names cannot break the layout") {
   REQUIRE(lines.size() == h + 3);
   CHECK(cellsAt(lines[h + 1], columnStarts(lines[h], kWorkerHeaders))[1] == "evil?name?[2J");
   CHECK(valueOf(lines, "config") == "/tmp/a??b.toml");
+}
+
+TEST_CASE("status: UTF-8 names are measured in characters, not bytes") {
+  // Ten bytes but five characters: byte-based widths would push the next column five cells right.
+  Json workers = Json::array()
+                     .push_back(Json::object()
+                                    .set("pid", 1)
+                                    .set("name", "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9")
+                                    .set("slot", 7))
+                     .push_back(Json::object().set("pid", 2).set("name", "abcde").set("slot", 8));
+  const auto lines = splitLines(formatStatus(Json::object().set("workers", workers)));
+  const std::size_t h = indexOfLineStartingWith(lines, "pid ");
+  auto column = [](const std::string& line, std::size_t byte) {
+    std::size_t col = 0;
+    for (std::size_t i = 0; i < byte; ++i)
+      col += (static_cast<unsigned char>(line[i]) & 0xC0) != 0x80;
+    return col;
+  };
+  const std::size_t slot = column(lines[h], lines[h].find("slot"));
+  CHECK(slot == column(lines[h + 1], lines[h + 1].find("  7") + 2));
+  CHECK(slot == column(lines[h + 2], lines[h + 2].find("  8") + 2));
 }
 
 TEST_CASE("connections: one aligned row per connection and a count") {
