@@ -84,8 +84,8 @@ void ListenSocketSet::closeAll() {
   fds.clear();
 }
 
-std::string listenKey(const std::string& listen, bool reuse_port, int count) {
-  return reuse_port ? listen + "#reuse_port*" + std::to_string(count) : listen;
+std::string listenKey(const std::string& listen, bool reuse_port) {
+  return reuse_port ? listen + "#reuse_port" : listen;
 }
 
 int boundPort(int fd) {
@@ -101,22 +101,31 @@ std::error_code bindListenSockets(const ListenUrl& url, bool reuse_port, int cou
                                   ListenSocketSet& out, std::string* reason) {
   out.url = url;
   out.reuse_port = reuse_port && !url.isUnix();
-  int n = out.reuse_port ? count : 1;
+  const std::size_t have = out.fds.size();
+  const std::size_t want = out.reuse_port ? static_cast<std::size_t>(count) : 1;
   std::uint16_t port = url.port;
-  for (int i = 0; i < n; ++i) {
+  // Clones of a port-0 listener, and clones added later, share the port of the first one.
+  if (have > 0 && !url.isUnix()) port = static_cast<std::uint16_t>(boundPort(out.fds[0]));
+  for (std::size_t i = have; i < want; ++i) {
     std::error_code ec;
     std::string what;
     int fd = bindOne(url, out.reuse_port, port, ec, what);
     if (fd < 0) {
       if (reason) *reason = what + ": " + ec.message();
-      out.closeAll();
+      shrinkListenSockets(out, have);
       return ec;
     }
     out.fds.push_back(fd);
-    // Clones of a port-0 listener must share the port the first one got.
     if (port == 0 && !url.isUnix()) port = static_cast<std::uint16_t>(boundPort(fd));
   }
   return {};
+}
+
+void shrinkListenSockets(ListenSocketSet& set, std::size_t count) {
+  while (set.fds.size() > count) {
+    ::close(set.fds.back());
+    set.fds.pop_back();
+  }
 }
 
 }  // namespace wman::daemon

@@ -67,7 +67,7 @@ int Master::run() {
   start_time_ = static_cast<std::int64_t>(std::time(nullptr));
   started_ms_ = loop_.now();
   // The control socket is for the owner only: nobody else may stop or reload us.
-  mode_t old_mask = ::umask(077);
+  mode_t old_mask = ::umask(0177);
   std::error_code ec = loop_.startWorker(control_);
   ::umask(old_mask);
   if (ec) {
@@ -129,25 +129,29 @@ bool Master::buildGroups(PendingReload& r, std::string& error) {
   }
   for (WorkerSpec& s : specs) {
     auto g = std::make_shared<Group>();
-    std::string key = listenKey(s.listen, s.reuse_port, s.count);
+    std::string key = listenKey(s.listen, s.reuse_port);
+    std::shared_ptr<ListenSocketSet> set;
     auto it = sockets_.find(key);
     if (it != sockets_.end()) {
-      g->sockets = it->second;
+      set = it->second;
     } else if (!s.listen.empty()) {
-      auto set = std::make_shared<ListenSocketSet>();
+      set = std::make_shared<ListenSocketSet>();
       set->key = key;
+    }
+    if (set) {
+      const std::size_t had = set->fds.size();
       std::string reason;
       if (bindListenSockets(s.url, s.reuse_port, s.count, *set, &reason)) {
         error = "worker " + s.name + ": " + reason;
-        for (const std::string& k : r.new_socket_keys) {
-          sockets_[k]->closeAll();
-          sockets_.erase(k);
-        }
-        r.new_socket_keys.clear();
+        undoSockets(r);
         return false;
       }
-      sockets_[key] = set;
-      r.new_socket_keys.push_back(key);
+      if (had == 0) {
+        sockets_[key] = set;
+        r.new_socket_keys.push_back(key);
+      } else if (set->fds.size() > had) {
+        r.grown.emplace_back(set, had);
+      }
       g->sockets = set;
     }
     g->spec = std::move(s);
@@ -155,6 +159,19 @@ bool Master::buildGroups(PendingReload& r, std::string& error) {
     r.groups.push_back(std::move(g));
   }
   return true;
+}
+
+void Master::undoSockets(PendingReload& r) {
+  for (const std::string& k : r.new_socket_keys) {
+    auto it = sockets_.find(k);
+    if (it != sockets_.end()) {
+      it->second->closeAll();
+      sockets_.erase(it);
+    }
+  }
+  r.new_socket_keys.clear();
+  for (auto& [set, had] : r.grown) shrinkListenSockets(*set, had);
+  r.grown.clear();
 }
 
 void Master::beginGeneration(std::shared_ptr<PendingReload> r) {
@@ -199,6 +216,15 @@ void Master::commitGeneration() {
   }
   groups_ = r->groups;
   config_ = r->config;
+  // A lower count leaves SO_REUSEPORT clones nobody will accept from: close them.
+  for (auto& g : groups_) {
+    if (g->sockets && g->sockets->reuse_port &&
+        g->sockets->fds.size() > static_cast<std::size_t>(g->spec.count)) {
+      log().info("worker {}: closing {} surplus reuse_port socket(s)", g->spec.name,
+                 g->sockets->fds.size() - static_cast<std::size_t>(g->spec.count));
+      shrinkListenSockets(*g->sockets, static_cast<std::size_t>(g->spec.count));
+    }
+  }
   // Sockets no group uses any more are closed; the retiring workers hold their own copies.
   for (auto it = sockets_.begin(); it != sockets_.end();) {
     bool used = std::any_of(groups_.begin(), groups_.end(),
@@ -238,13 +264,7 @@ void Master::failGeneration(const std::string& reason) {
       ::kill(pid, SIGKILL);
     }
   }
-  for (const std::string& k : r->new_socket_keys) {
-    auto it = sockets_.find(k);
-    if (it != sockets_.end()) {
-      it->second->closeAll();
-      sockets_.erase(it);
-    }
-  }
+  undoSockets(*r);
   log().error("generation {} failed: {}", r->generation, reason);
   if (r->initial) {
     if (opts_.on_started) opts_.on_started(false, reason);
@@ -578,9 +598,11 @@ void Master::stop(const std::string& mode, ConnectionId waiter) {
   const std::int64_t timeout =
       mode == "drain" ? ms(config_->daemon.drain_timeout) : ms(config_->daemon.stop_timeout);
   for (auto& [pid, p] : procs_) sendStop(p, mode, timeout);
-  // Workers get their own deadline; the master kills whatever still runs a little later.
-  stop_deadline_ = loop_.now() + static_cast<std::uint64_t>(timeout) +
-                   static_cast<std::uint64_t>(ms(config_->daemon.stop_timeout));
+  // Workers close what is left at `timeout`; whatever still runs then is killed (a drain
+  // gets stop_timeout more to close its connections after drain_timeout).
+  std::uint64_t deadline = static_cast<std::uint64_t>(timeout);
+  if (mode == "drain") deadline += static_cast<std::uint64_t>(ms(config_->daemon.stop_timeout));
+  stop_deadline_ = loop_.now() + deadline;
   if (procs_.empty()) finishStop();
 }
 

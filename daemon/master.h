@@ -82,6 +82,8 @@ class Master {
     std::vector<std::shared_ptr<Group>> groups;
     std::shared_ptr<const Config> config;
     std::vector<std::string> new_socket_keys;
+    // reuse_port sets this generation added clones to, with their size before.
+    std::vector<std::pair<std::shared_ptr<ListenSocketSet>, std::size_t>> grown;
     std::vector<ConnectionId> waiters;
   };
 
@@ -92,6 +94,7 @@ class Master {
   void commitGeneration();
   void failGeneration(const std::string& reason);
   void reload(bool graceful, ConnectionId waiter);
+  void undoSockets(PendingReload& r);
 
   // Processes.
   bool spawn(const std::shared_ptr<Group>& group, int slot, int generation);

@@ -184,12 +184,14 @@ int stop(const CliOptions& opts, bool has_code_workers, bool quiet_if_not_runnin
   auto answer = ask(opts, has_code_workers,
                     Json::object().set("cmd", "stop").set("graceful", opts.graceful), timeout);
   if (!answer) return 1;
-  // The master answers once its workers are gone; wait for the master itself to exit.
+  // The master answers once its workers are gone; wait for the master itself to exit, seen
+  // as its pid file lock going away (the lock drops at exit, even before it is reaped).
+  const std::string pid_path = run_dir + "/wman.pid";
   auto deadline = std::chrono::steady_clock::now() + d.stop_timeout + 5s;
-  while (::kill(*pid, 0) == 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(20ms);  // no event tells us when an unrelated process exits
+  while (daemon::PidFile::readPid(pid_path) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);  // no event tells us when an unrelated process exits
   }
-  if (::kill(*pid, 0) == 0) {
+  if (daemon::PidFile::readPid(pid_path)) {
     std::cerr << "wman: master pid " << *pid << " still running after stop\n";
     return 1;
   }

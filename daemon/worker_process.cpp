@@ -112,6 +112,10 @@ class WorkerProcess {
       }
     }
     worker_ = worker;
+    // Several processes accepting from one shared socket: libuv's default drains the whole
+    // queue in whichever process wakes first, so one worker would take nearly every
+    // connection. Single-accept mode yields after each accept and spreads them.
+    if (!ctx_.spec.reuse_port && ctx_.spec.count > 1) ::setenv("UV_TCP_SINGLE_ACCEPT", "1", 1);
     if (auto lec = loop_.startWorker(*worker, ctx_.listen_fd)) {
       return fail(error.empty() ? "cannot serve " + worker->url() + ": " + lec.message() : error);
     }

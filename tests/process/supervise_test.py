@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+"""Supervision by the real wman master: a killed or crashed worker is respawned in the same
+slot while the others keep serving, a worker that crashes at every start is respawned with
+back-off, and a worker stuck in a loop is killed after heartbeat_timeout.
+
+usage: supervise_test.py WMAN_BINARY TEST_APP_SO
+"""
+import os
+import signal
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wman_harness import (WAIT, LineClient, Wman, assert_all_gone, free_port,  # noqa: E402
+                          pid_alive, wait_until)
+
+WMAN = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "build/bin/wman"
+APP = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else "build/lib/libwman_test_app.so"
+
+
+class Supervise(unittest.TestCase):
+    def setUp(self):
+        self.w = Wman(WMAN, APP)
+        self.port = free_port()
+        self.clients = []
+
+    def tearDown(self):
+        for c in self.clients:
+            c.close()
+        reports = self.w.cleanup()
+        self.assertEqual(reports, "", "sanitizer reports:\n" + reports[:20000])
+
+    def start(self, count=3, **kw):
+        options = kw.pop("options", None)
+        self.w.write_config([dict(name="t", port=self.port, count=count, reuse_port=True,
+                                  options=options)], **kw)
+        self.w.start_daemon()
+        return self.w.wait_settled(count)
+
+    def connect_to_every_worker(self, pids, per_worker=2, limit=600):
+        """Opens connections until each pid in `pids` holds at least `per_worker` of them;
+        returns {pid: [LineClient]}."""
+        by_pid = {p: [] for p in pids}
+        for _ in range(limit):
+            if all(len(v) >= per_worker for v in by_pid.values()):
+                return by_pid
+            c = LineClient(self.port)
+            self.clients.append(c)
+            by_pid.setdefault(int(c.ask("pid")), []).append(c)
+        self.fail("could not reach every worker: %s" % {p: len(v) for p, v in by_pid.items()})
+
+    @staticmethod
+    def slot_row(doc, slot):
+        rows = [w for w in doc["workers"] if w["slot"] == slot]
+        return rows[0] if len(rows) == 1 else None
+
+    def wait_respawned(self, slot, old_pid, timeout=WAIT):
+        """Waits until `slot` is served by a ready worker other than `old_pid`."""
+        def respawned():
+            row = self.slot_row(self.w.status(), slot)
+            return row if row and row["pid"] != old_pid and row["state"] == "ready" else None
+        return wait_until(respawned, timeout, "slot %d to be respawned" % slot)
+
+    # ------------------------------------------------------------------------------------
+    def test_sigkill_worker_is_respawned_in_its_slot_and_others_keep_serving(self):
+        doc = self.start(count=3)
+        by_slot = {w["slot"]: w for w in doc["workers"]}
+        victim = by_slot[1]["pid"]
+        conns = self.connect_to_every_worker([w["pid"] for w in doc["workers"]])
+        os.kill(victim, signal.SIGKILL)
+
+        row = self.wait_respawned(1, victim)
+        self.assertEqual(row["restarts"], 1, row)
+        self.assertEqual(row["generation"], by_slot[1]["generation"])
+        self.assertFalse(pid_alive(victim))
+        doc = self.w.status()
+        self.assertEqual(len(doc["workers"]), 3, doc["workers"])
+        for slot in (0, 2):
+            now = self.slot_row(doc, slot)
+            self.assertEqual(now["pid"], by_slot[slot]["pid"], "slot %d changed pid" % slot)
+            self.assertEqual(now["restarts"], 0)
+        # The victim's connections died with it; everyone else's still echo.
+        for c in conns[victim]:
+            self.assertTrue(c.closed_by_server(timeout=2.0))
+        for pid, cs in conns.items():
+            if pid == victim:
+                continue
+            for i, c in enumerate(cs):
+                self.assertEqual(c.ask("after-%d" % i), "after-%d" % i)
+                self.assertEqual(int(c.ask("pid")), pid)
+        # The replacement serves too.
+        self.connect_to_every_worker([row["pid"]], per_worker=1)
+        self.assertRegex(self.w.log_text(), r"pid %d killed by signal 9" % victim)
+
+    def test_crash_message_respawns_then_crash_at_start_backs_off(self):
+        trigger = os.path.join(self.w.dir, "crash-at-start")
+        doc = self.start(count=2, options={"crash_at_start_file": '"%s"' % trigger})
+        by_slot = {w["slot"]: w for w in doc["workers"]}
+        victim, other = by_slot[0]["pid"], by_slot[1]["pid"]
+        conns = self.connect_to_every_worker([victim, other], per_worker=1)
+
+        # One crash in traffic: respawned at once, restarts = 1.
+        conns[victim][0].send_line("crash")
+        row = self.wait_respawned(0, victim)
+        self.assertEqual(row["restarts"], 1, row)
+        self.assertRegex(self.w.log_text(), r"pid %d killed by signal 6" % victim)
+
+        # Now every new worker of slot 0 aborts in its entry point. Crash the running one.
+        with open(trigger, "w"):
+            pass
+        spawns_before = len(self.w.spawn_lines("t", 0))
+        crasher = self.connect_to_every_worker([row["pid"]], per_worker=1)[row["pid"]][0]
+        crasher.send_line("crash")
+        t0 = time.monotonic()
+        wait_until(lambda: not pid_alive(row["pid"]), what="slot 0 to crash")
+        # Watch for 5 s: respawns happen, but with back-off, not in a tight loop.
+        time.sleep(max(0.0, 5.0 - (time.monotonic() - t0)))  # an observation window
+        spawns = self.w.spawn_lines("t", 0)[spawns_before:]
+        print("\nslot 0 spawns in the 5 s after the crash loop began: %d" % len(spawns),
+              file=sys.stderr)
+        self.assertGreaterEqual(len(spawns), 2, "crashing worker not respawned" +
+                                self.w.log_tail())
+        self.assertLessEqual(len(spawns), 6, "no back-off: %d spawns in 5 s" % len(spawns) +
+                             self.w.log_tail())
+        self.assertRegex(self.w.log_text(), r"respawning in \d+ ms")
+        # The other slot never noticed.
+        self.assertEqual(self.slot_row(self.w.status(), 1)["pid"], other)
+        self.assertEqual(conns[other][0].ask("fine"), "fine")
+
+        # Once the cause is gone the slot recovers on its own (next back-off step).
+        os.unlink(trigger)
+        row = self.wait_respawned(0, row["pid"], timeout=WAIT + 10)
+        self.assertGreaterEqual(row["restarts"], 1 + len(spawns), row)
+        self.connect_to_every_worker([row["pid"]], per_worker=1)
+
+    def test_hung_worker_is_killed_after_heartbeat_timeout_and_respawned(self):
+        doc = self.start(count=2, heartbeat_timeout="2s")
+        by_slot = {w["slot"]: w for w in doc["workers"]}
+        victim, other = by_slot[0]["pid"], by_slot[1]["pid"]
+        conns = self.connect_to_every_worker([victim, other], per_worker=1)
+        conns[victim][0].send_line("hang")
+        t0 = time.monotonic()
+        # The master keeps answering while a worker hangs.
+        self.assertEqual(self.slot_row(self.w.status(), 0)["pid"], victim)
+        row = self.wait_respawned(0, victim)
+        elapsed = time.monotonic() - t0
+        print("\nhung worker replaced after %.2f s (heartbeat_timeout 2s)" % elapsed,
+              file=sys.stderr)
+        self.assertGreaterEqual(elapsed, 1.0, "killed before heartbeat_timeout")
+        self.assertLess(elapsed, 2.0 + 1.0 + 3.0, "hung worker lived %.2f s" % elapsed)
+        self.assertEqual(row["restarts"], 1, row)
+        assert_all_gone(self, [victim], timeout=1.0, what="hung worker")
+        log = self.w.log_text()
+        self.assertRegex(log, r"pid %d sent no heartbeat" % victim)
+        self.assertRegex(log, r"pid %d killed by signal 6" % victim)
+        self.assertTrue(conns[victim][0].closed_by_server(timeout=2.0))
+        self.assertEqual(conns[other][0].ask("ok"), "ok")
+        self.assertEqual(self.slot_row(self.w.status(), 1)["pid"], other)
+
+    def test_killed_master_takes_its_workers_down(self):
+        doc = self.start(count=3)
+        master, pids = doc["pid"], [w["pid"] for w in doc["workers"]]
+        os.kill(master, signal.SIGKILL)
+        assert_all_gone(self, [master] + pids, what="process of the tree")
+        # Nothing holds the listener any more.
+        with self.assertRaises(ConnectionRefusedError):
+            LineClient(self.port).close()
+
+
+if __name__ == "__main__":
+    unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[3:])  # extra args: test names
