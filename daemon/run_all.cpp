@@ -6,6 +6,8 @@
 #include <chrono>
 #include <climits>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -166,6 +168,17 @@ std::optional<Json> ask(const CliOptions& opts, bool has_code_workers, const Jso
   return answer;
 }
 
+// True once `pid` has exited: no such process, or a zombie its parent has not reaped yet
+// (a daemonized master's parent is init, which may reap late).
+bool processGone(pid_t pid) {
+  if (::kill(pid, 0) != 0) return true;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  auto paren = text.rfind(')');
+  return paren != std::string::npos && paren + 2 < text.size() &&
+         (text[paren + 2] == 'Z' || text[paren + 2] == 'X');
+}
+
 int stop(const CliOptions& opts, bool has_code_workers, bool quiet_if_not_running) {
   std::string run_dir = runDirFor(opts, has_code_workers);
   auto pid = daemon::PidFile::readPid(run_dir + "/wman.pid");
@@ -184,14 +197,12 @@ int stop(const CliOptions& opts, bool has_code_workers, bool quiet_if_not_runnin
   auto answer = ask(opts, has_code_workers,
                     Json::object().set("cmd", "stop").set("graceful", opts.graceful), timeout);
   if (!answer) return 1;
-  // The master answers once its workers are gone; wait for the master itself to exit, seen
-  // as its pid file lock going away (the lock drops at exit, even before it is reaped).
-  const std::string pid_path = run_dir + "/wman.pid";
+  // The master answers once its workers are gone; wait for the master itself to exit.
   auto deadline = std::chrono::steady_clock::now() + d.stop_timeout + 5s;
-  while (daemon::PidFile::readPid(pid_path) && std::chrono::steady_clock::now() < deadline) {
+  while (!processGone(*pid) && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(10ms);  // no event tells us when an unrelated process exits
   }
-  if (daemon::PidFile::readPid(pid_path)) {
+  if (!processGone(*pid)) {
     std::cerr << "wman: master pid " << *pid << " still running after stop\n";
     return 1;
   }
