@@ -3,6 +3,7 @@
 #include <llhttp.h>
 
 #include <algorithm>
+#include <string_view>
 
 namespace wman {
 
@@ -19,7 +20,14 @@ struct HttpRequestParser::Callbacks {
     h.url_.size += n;
     return 0;
   }
+  // llhttp 8 lets spaces into header names ("Host : x"); RFC 7230 3.2.4 requires a 400,
+  // and a name that is not a token could smuggle a header past an intermediary.
+  static bool isTokenChar(char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  }
   static int onHeaderField(llhttp_t* p, const char* at, std::size_t n) {
+    if (!std::all_of(at, at + n, isTokenChar)) return -1;
     HttpRequestParser& h = self(p);
     if (h.new_header_) {
       h.headers_.push_back({{h.storage_.size(), 0}, {}});
@@ -127,7 +135,8 @@ void HttpRequestParser::finish() {
     return v;
   };
 
-  request_.method = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(parser_.get())));
+  request_.method =
+      llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(parser_.get())));
   std::string_view target = view(url_);
   target = target.substr(0, target.find('#'));  // a fragment is never part of the resource
   const std::size_t q = target.find('?');

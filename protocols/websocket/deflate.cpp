@@ -10,8 +10,7 @@
 namespace wman::ws {
 namespace {
 
-constexpr std::byte kTail[4] = {std::byte{0x00}, std::byte{0x00}, std::byte{0xff},
-                                std::byte{0xff}};
+constexpr std::byte kTail[4] = {std::byte{0x00}, std::byte{0x00}, std::byte{0xff}, std::byte{0xff}};
 
 // zlib takes at most uInt bytes per call; frames can in principle be larger.
 constexpr std::size_t kMaxChunk = std::size_t{1} << 30;
@@ -19,7 +18,9 @@ constexpr std::size_t kMaxChunk = std::size_t{1} << 30;
 // zlib refuses raw windowBits 8 for deflate (since 1.2.9); 9 is the closest it accepts, and a
 // 9-bit zlib window never matches further back than 512 - 262 = 250 bytes, so the output is
 // still readable with the 256-byte window the peer was promised.
-int zlibWindowBits(int bits) { return std::clamp(bits, 9, 15); }
+int zlibWindowBits(int bits) {
+  return std::clamp(bits, 9, 15);
+}
 
 }  // namespace
 
@@ -54,8 +55,7 @@ PerMessageDeflate::Status PerMessageDeflate::inflate(ByteSpan in, ByteBuffer& ou
   return run(in, out, limit);
 }
 
-PerMessageDeflate::Status PerMessageDeflate::run(ByteSpan in, ByteBuffer& out,
-                                                 std::size_t limit) {
+PerMessageDeflate::Status PerMessageDeflate::run(ByteSpan in, ByteBuffer& out, std::size_t limit) {
   z_stream* s = inflater_.get();
   while (true) {
     const std::size_t piece = std::min(in.size(), kMaxChunk);
@@ -67,8 +67,8 @@ PerMessageDeflate::Status PerMessageDeflate::run(ByteSpan in, ByteBuffer& out,
       }
       // Never let zlib write past limit + 1 bytes in total: that one extra byte proves the
       // message too big without inflating the rest of a bomb.
-      const std::size_t room = std::min({out.capacity() - out.size(), limit + 1 - out.size(),
-                                         kMaxChunk});
+      const std::size_t room =
+          std::min({out.capacity() - out.size(), limit + 1 - out.size(), kMaxChunk});
       s->next_out = reinterpret_cast<Bytef*>(out.data() + out.size());
       s->avail_out = static_cast<uInt>(room);
       const int ret = ::inflate(s, Z_NO_FLUSH);
@@ -97,10 +97,19 @@ PerMessageDeflate::Status PerMessageDeflate::finishMessage(ByteBuffer& out, std:
 }
 
 void PerMessageDeflate::compress(ByteSpan in, std::string& out) {
+  if (in.empty()) {
+    // The empty message is one byte (RFC 7692 7.2.3.6): an empty stored block whose LEN/NLEN
+    // is the removed tail. zlib cannot be asked for it: a second sync flush without input
+    // produces nothing (Z_BUF_ERROR), and the stream is byte-aligned after every message.
+    out.push_back('\0');
+    return;
+  }
   if (!deflater_) {
     auto stream = std::make_unique<z_stream>();
-    const int level = options_.level >= 1 && options_.level <= 9 ? options_.level : Z_DEFAULT_COMPRESSION;
-    if (deflateInit2(stream.get(), level, Z_DEFLATED, -zlibWindowBits(params_.server_max_window_bits),
+    const int level =
+        options_.level >= 1 && options_.level <= 9 ? options_.level : Z_DEFAULT_COMPRESSION;
+    if (deflateInit2(stream.get(), level, Z_DEFLATED,
+                     -zlibWindowBits(params_.server_max_window_bits),
                      std::clamp(options_.mem_level, 1, 9), Z_DEFAULT_STRATEGY) != Z_OK) {
       throw std::bad_alloc();
     }

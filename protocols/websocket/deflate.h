@@ -27,8 +27,8 @@ class PerMessageDeflate {
   PerMessageDeflate& operator=(const PerMessageDeflate&) = delete;
 
   // Decompresses the next piece of a compressed message, appending to `out`. Returns TooBig
-  // as soon as `out` would exceed `limit` bytes (so a zip bomb costs at most `limit` bytes of
-  // memory), Corrupt if the data is not valid DEFLATE.
+  // as soon as `out` holds `limit` + 1 bytes (so a zip bomb costs at most that much memory and
+  // inflate work), Corrupt if the data is not valid DEFLATE.
   Status inflate(ByteSpan in, ByteBuffer& out, std::size_t limit);
 
   // Ends a compressed message: inflates the removed 0x00 0x00 0xff 0xff tail, then resets the

@@ -13,7 +13,9 @@ HeaderResult protocolError(std::string_view reason) {
   return r;
 }
 
-bool reservedOpcode(std::uint8_t op) { return (op >= 0x3 && op <= 0x7) || op >= 0xB; }
+bool reservedOpcode(std::uint8_t op) {
+  return (op >= 0x3 && op <= 0x7) || op >= 0xB;
+}
 
 }  // namespace
 

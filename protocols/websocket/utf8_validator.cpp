@@ -13,19 +13,32 @@ constexpr std::array<std::uint8_t, 256> kClass = [] {
   std::array<std::uint8_t, 256> c{};
   for (int b = 0; b < 256; ++b) {
     std::uint8_t k;
-    if (b <= 0x7f) k = 0;
-    else if (b <= 0x8f) k = 1;
-    else if (b <= 0x9f) k = 2;
-    else if (b <= 0xbf) k = 3;
-    else if (b <= 0xc1) k = 4;
-    else if (b <= 0xdf) k = 5;
-    else if (b == 0xe0) k = 6;
-    else if (b == 0xed) k = 8;
-    else if (b <= 0xef) k = 7;
-    else if (b == 0xf0) k = 9;
-    else if (b <= 0xf3) k = 10;
-    else if (b == 0xf4) k = 11;
-    else k = 4;
+    if (b <= 0x7f)
+      k = 0;
+    else if (b <= 0x8f)
+      k = 1;
+    else if (b <= 0x9f)
+      k = 2;
+    else if (b <= 0xbf)
+      k = 3;
+    else if (b <= 0xc1)
+      k = 4;
+    else if (b <= 0xdf)
+      k = 5;
+    else if (b == 0xe0)
+      k = 6;
+    else if (b == 0xed)
+      k = 8;
+    else if (b <= 0xef)
+      k = 7;
+    else if (b == 0xf0)
+      k = 9;
+    else if (b <= 0xf3)
+      k = 10;
+    else if (b == 0xf4)
+      k = 11;
+    else
+      k = 4;
     c[static_cast<std::size_t>(b)] = k;
   }
   return c;
@@ -36,16 +49,16 @@ constexpr int kClasses = 12;
 // the four lead bytes with a restricted second byte, which restriction applies.
 enum : std::uint8_t { kCont1 = 2, kCont2, kCont3, kAfterE0, kAfterED, kAfterF0, kAfterF4, kStates };
 
-constexpr std::array<std::uint8_t, kStates * kClasses> kNext = [] {
+constexpr std::array<std::uint8_t, kStates* kClasses> kNext = [] {
   std::array<std::uint8_t, kStates * kClasses> t{};
   t.fill(Utf8Validator::kReject);
   auto set = [&t](int state, int cls, std::uint8_t next) { t[state * kClasses + cls] = next; };
   set(Utf8Validator::kAccept, 0, Utf8Validator::kAccept);
   set(Utf8Validator::kAccept, 5, kCont1);
-  set(Utf8Validator::kAccept, 6, kAfterE0);   // E0 A0..BF: below A0 would be overlong
+  set(Utf8Validator::kAccept, 6, kAfterE0);  // E0 A0..BF: below A0 would be overlong
   set(Utf8Validator::kAccept, 7, kCont2);
-  set(Utf8Validator::kAccept, 8, kAfterED);   // ED 80..9F: above 9F would be a surrogate
-  set(Utf8Validator::kAccept, 9, kAfterF0);   // F0 90..BF: below 90 would be overlong
+  set(Utf8Validator::kAccept, 8, kAfterED);  // ED 80..9F: above 9F would be a surrogate
+  set(Utf8Validator::kAccept, 9, kAfterF0);  // F0 90..BF: below 90 would be overlong
   set(Utf8Validator::kAccept, 10, kCont3);
   set(Utf8Validator::kAccept, 11, kAfterF4);  // F4 80..8F: above 8F would exceed U+10FFFF
   for (int cls : {1, 2, 3}) {

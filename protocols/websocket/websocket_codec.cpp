@@ -29,8 +29,9 @@ WebSocketCodec::~WebSocketCodec() = default;
 
 DecodeResult WebSocketCodec::fail(std::uint16_t code, std::string_view reason) {
   phase_ = Phase::Failed;
-  failure_ = DecodeResult::error(code, reason);
-  return failure_;
+  failure_code_ = code;
+  failure_reason_ = reason;
+  return DecodeResult::error(code, reason);
 }
 
 DecodeResult WebSocketCodec::decode(ByteSpan input) {
@@ -47,12 +48,12 @@ DecodeResult WebSocketCodec::decode(ByteSpan input) {
       case Phase::Rejected:
         return DecodeResult::needMore(input.size());
       case Phase::Failed:
-        return failure_;
+        break;
     }
   } catch (const std::bad_alloc&) {
     return fail(ws::close_code::kInternalError, "out of memory");
   }
-  return failure_;
+  return DecodeResult::error(failure_code_, failure_reason_);
 }
 
 DecodeResult WebSocketCodec::decodeRequest(ByteSpan input) {
@@ -77,7 +78,8 @@ const HandshakeRequest* WebSocketCodec::handshakeRequest() const {
 
 void WebSocketCodec::openDeflate(const HandshakeRequest& request) {
   if (!options_.permessage_deflate) return;
-  const std::vector<std::string_view> offers = ws::headerValues(request, "Sec-WebSocket-Extensions");
+  const std::vector<std::string_view> offers =
+      ws::headerValues(request, "Sec-WebSocket-Extensions");
   if (std::optional<ws::DeflateParams> params = ws::negotiateDeflate(offers, options_.deflate)) {
     deflate_ = std::make_unique<ws::PerMessageDeflate>(*params, options_.deflate);
     rules_.rsv1_allowed = true;
@@ -105,7 +107,8 @@ bool WebSocketCodec::answerHandshake(const HandshakeAnswer& answer, std::string&
     ws::appendHeaderLine("Sec-WebSocket-Protocol", answer.subprotocol, out);
   }
   openDeflate(request);
-  if (deflate_) ws::appendHeaderLine("Sec-WebSocket-Extensions", deflate_->params().responseHeader(), out);
+  if (deflate_)
+    ws::appendHeaderLine("Sec-WebSocket-Extensions", deflate_->params().responseHeader(), out);
   for (const auto& [name, value] : answer.headers) ws::appendHeaderLine(name, value, out);
   out.append("\r\n");
 
@@ -137,8 +140,8 @@ void WebSocketCodec::encode(ByteSpan payload, MessageKind kind, std::string& out
   out.resize(start + h + body);
 }
 
-void WebSocketCodec::encodeControl(DecodeResult::Status kind, std::uint16_t code,
-                                   ByteSpan payload, std::string& out) {
+void WebSocketCodec::encodeControl(DecodeResult::Status kind, std::uint16_t code, ByteSpan payload,
+                                   std::string& out) {
   using S = DecodeResult::Status;
   if (kind == S::Ping || kind == S::Pong) {
     payload = payload.first(std::min(payload.size(), ws::kMaxControlPayload));

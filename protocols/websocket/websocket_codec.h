@@ -97,7 +97,9 @@ class WebSocketCodec final : public Codec {
   void encodeError(std::uint16_t code, std::string_view reason, std::string& out) override;
 
   // The negotiated permessage-deflate parameters, or nullptr if it is not in use.
-  const ws::DeflateParams* deflateParams() const { return deflate_ ? &deflate_->params() : nullptr; }
+  const ws::DeflateParams* deflateParams() const {
+    return deflate_ ? &deflate_->params() : nullptr;
+  }
 
  private:
   enum class Phase : std::uint8_t { Request, AwaitingAnswer, Open, PeerClosed, Rejected, Failed };
@@ -107,6 +109,7 @@ class WebSocketCodec final : public Codec {
   DecodeResult processPayload(const ws::FrameHeader& frame, std::byte* data, std::size_t size);
   DecodeResult finishFrame(const ws::FrameHeader& frame, std::byte* payload, std::size_t consumed);
   DecodeResult finishClose(ByteSpan payload, std::size_t consumed);
+  DecodeResult inflateChecked(ByteSpan in, bool finish, bool text);
   DecodeResult deliverAssembled(std::size_t consumed);
   DecodeResult fail(std::uint16_t code, std::string_view reason);
   void openDeflate(const HandshakeRequest& request);
@@ -115,7 +118,9 @@ class WebSocketCodec final : public Codec {
   WebSocketOptions options_;
   Phase phase_ = Phase::Request;
   bool open_ = false;
-  DecodeResult failure_{};  // repeated by decode() after an Error
+  // The Error decode() repeats once failed (kept as two fields: a DecodeResult is 56 bytes).
+  std::uint16_t failure_code_ = 0;
+  std::string_view failure_reason_{};
 
   // Handshake phase only; freed once answered so an open connection does not keep it.
   std::unique_ptr<HttpRequestParser> request_parser_;

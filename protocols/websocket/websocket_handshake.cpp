@@ -6,7 +6,9 @@
 namespace wman::ws {
 namespace {
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -22,7 +24,9 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-UpgradeCheck reject(int status, std::string_view reason) { return {status, reason}; }
+UpgradeCheck reject(int status, std::string_view reason) {
+  return {status, reason};
+}
 
 }  // namespace
 
@@ -36,8 +40,7 @@ std::string acceptKey(std::string_view key) {
   return out;
 }
 
-std::vector<std::string_view> headerValues(const HandshakeRequest& request,
-                                           std::string_view name) {
+std::vector<std::string_view> headerValues(const HandshakeRequest& request, std::string_view name) {
   std::vector<std::string_view> values;
   for (const auto& [key, value] : request.headers) {
     if (equalsIgnoreCase(key, name)) values.push_back(value);
@@ -89,28 +92,47 @@ UpgradeCheck validateUpgrade(const HandshakeRequest& request, int http_major, in
 
 std::string_view reasonPhrase(int status) {
   switch (status) {
-    case 101: return "Switching Protocols";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 426: return "Upgrade Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Error";
+    case 101:
+      return "Switching Protocols";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 426:
+      return "Upgrade Required";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Error";
   }
 }
 
 void appendHeaderLine(std::string_view name, std::string_view value, std::string& out) {
-  auto unsafe = [](std::string_view s) { return s.find_first_of(std::string_view("\r\n\0", 3)) != s.npos; };
+  auto unsafe = [](std::string_view s) {
+    return s.find_first_of(std::string_view("\r\n\0", 3)) != s.npos;
+  };
   if (name.empty() || unsafe(name) || unsafe(value)) return;
   out.append(name).append(": ").append(value).append("\r\n");
 }
@@ -120,7 +142,8 @@ void appendHttpError(int status, std::string_view body,
                      std::string& out) {
   if (status < 300 || status > 599) status = 500;
   out.append("HTTP/1.1 ").append(std::to_string(status)).append(" ").append(reasonPhrase(status));
-  out.append("\r\nContent-Type: text/plain\r\nContent-Length: ").append(std::to_string(body.size()));
+  out.append("\r\nContent-Type: text/plain\r\nContent-Length: ")
+      .append(std::to_string(body.size()));
   if (status == 426) {
     // RFC 7231 6.5.15 wants Upgrade on a 426, and RFC 7230 6.7 "upgrade" in Connection then.
     out.append("\r\nConnection: Upgrade, close\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13");

@@ -33,8 +33,7 @@ bool headerListHas(const HandshakeRequest& request, std::string_view name, std::
                    bool case_sensitive = false);
 
 // Every value of the `name` header lines, in order.
-std::vector<std::string_view> headerValues(const HandshakeRequest& request,
-                                           std::string_view name);
+std::vector<std::string_view> headerValues(const HandshakeRequest& request, std::string_view name);
 
 // The standard reason phrase for an HTTP status ("Bad Request"), "Error" if unknown.
 std::string_view reasonPhrase(int status);

@@ -72,7 +72,8 @@ DecodeResult WebSocketCodec::decodeFrame(ByteSpan input) {
   }
   // Unmasking rewrites the caller's read buffer; see the class comment for why that is allowed.
   std::byte* payload = const_cast<std::byte*>(input.data()) + f.header_size;
-  const std::size_t ready = static_cast<std::size_t>(std::min<std::uint64_t>(available, f.payload_size));
+  const std::size_t ready =
+      static_cast<std::size_t>(std::min<std::uint64_t>(available, f.payload_size));
   if (ready > frame_done_) {
     std::byte* fresh = payload + frame_done_;
     const std::size_t n = ready - frame_done_;
@@ -95,20 +96,31 @@ DecodeResult WebSocketCodec::processPayload(const ws::FrameHeader& f, std::byte*
   const bool text = first ? f.opcode == ws::opcode::kText : message_text_;
   const bool compressed = first ? f.rsv1 : message_compressed_;
   if (!compressed) {
-    if (text && !utf8_.feed({data, size})) return fail(kInvalidPayload, "invalid UTF-8 in text message");
+    if (text && !utf8_.feed({data, size}))
+      return fail(kInvalidPayload, "invalid UTF-8 in text message");
     return DecodeResult::needMore();
   }
+  return inflateChecked({data, size}, false, text);
+}
+
+// Inflates the next compressed bytes (or, with `finish`, the message's tail) into message_.
+// Freshly inflated text is UTF-8 checked before a zlib verdict is reported, so the error a
+// bad message gets does not depend on how its bytes were split into reads: the same output
+// prefix is checked either way.
+DecodeResult WebSocketCodec::inflateChecked(ByteSpan in, bool finish, bool text) {
   const std::size_t before = message_.size();
-  switch (deflate_->inflate({data, size}, message_, max_message_)) {
+  const ws::PerMessageDeflate::Status st = finish ? deflate_->finishMessage(message_, max_message_)
+                                                  : deflate_->inflate(in, message_, max_message_);
+  if (text && !utf8_.feed(message_.view().subspan(before))) {
+    return fail(kInvalidPayload, "invalid UTF-8 in text message");
+  }
+  switch (st) {
     case ws::PerMessageDeflate::Status::TooBig:
       return fail(kMessageTooBig, "message too big");
     case ws::PerMessageDeflate::Status::Corrupt:
       return fail(kInvalidPayload, "invalid compressed data");
     case ws::PerMessageDeflate::Status::Ok:
       break;
-  }
-  if (text && !utf8_.feed(message_.view().subspan(before))) {
-    return fail(kInvalidPayload, "invalid UTF-8 in text message");
   }
   return DecodeResult::needMore();
 }
@@ -151,18 +163,8 @@ DecodeResult WebSocketCodec::finishFrame(const ws::FrameHeader& f, std::byte* pa
 
 DecodeResult WebSocketCodec::deliverAssembled(std::size_t consumed) {
   if (message_compressed_) {
-    const std::size_t before = message_.size();
-    switch (deflate_->finishMessage(message_, max_message_)) {
-      case ws::PerMessageDeflate::Status::TooBig:
-        return fail(kMessageTooBig, "message too big");
-      case ws::PerMessageDeflate::Status::Corrupt:
-        return fail(kInvalidPayload, "invalid compressed data");
-      case ws::PerMessageDeflate::Status::Ok:
-        break;
-    }
-    if (message_text_ && !utf8_.feed(message_.view().subspan(before))) {
-      return fail(kInvalidPayload, "invalid UTF-8 in text message");
-    }
+    const DecodeResult r = inflateChecked({}, true, message_text_);
+    if (r.status == DecodeResult::Status::Error) return r;
   }
   if (message_text_ && !utf8_.complete()) {
     return fail(kInvalidPayload, "text message ends inside a UTF-8 sequence");
@@ -183,7 +185,8 @@ DecodeResult WebSocketCodec::finishClose(ByteSpan payload, std::size_t consumed)
     code = loadBigEndian16(payload.data());
     if (!ws::isValidCloseCode(code)) return fail(kProtocolError, "invalid close code");
     payload = payload.subspan(2);
-    if (!ws::Utf8Validator::isValid(payload)) return fail(kInvalidPayload, "close reason is not valid UTF-8");
+    if (!ws::Utf8Validator::isValid(payload))
+      return fail(kInvalidPayload, "close reason is not valid UTF-8");
   }
   phase_ = Phase::PeerClosed;
   DecodeResult r = withStatus(DecodeResult::Status::Close, consumed, payload);

@@ -35,11 +35,13 @@ TEST_CASE("frame header: RFC 6455 5.7 examples", "[websocket][frame]") {
   };
   const Row rows[] = {
       {"unmasked Hello", "\x81\x05Hello"s, true, opcode::kText, false, 5, 2},
-      {"masked Hello", "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"s, true, opcode::kText, true, 5, 6},
+      {"masked Hello", "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"s, true, opcode::kText, true,
+       5, 6},
       {"first fragment", "\x01\x03Hel"s, false, opcode::kText, false, 3, 2},
       {"last fragment", "\x80\x02lo"s, true, opcode::kContinuation, false, 2, 2},
       {"unmasked Ping", "\x89\x05Hello"s, true, opcode::kPing, false, 5, 2},
-      {"masked Pong", "\x8a\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"s, true, opcode::kPong, true, 5, 6},
+      {"masked Pong", "\x8a\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"s, true, opcode::kPong, true, 5,
+       6},
       {"256 bytes, 16-bit length", "\x82\x7e\x01\x00"s, true, opcode::kBinary, false, 256, 4},
       {"64 KiB, 64-bit length", "\x82\x7f\x00\x00\x00\x00\x00\x01\x00\x00"s, true, opcode::kBinary,
        false, 65536, 10},
@@ -55,7 +57,8 @@ TEST_CASE("frame header: RFC 6455 5.7 examples", "[websocket][frame]") {
     CHECK(r.header.header_size == row.header);
     CHECK_FALSE(r.header.rsv1);
     // Every shorter prefix of the header is NeedMore.
-    for (std::size_t n = 0; n < row.header; ++n) CHECK(parse(row.bytes.substr(0, n), unmasked_ok).status == S::NeedMore);
+    for (std::size_t n = 0; n < row.header; ++n)
+      CHECK(parse(row.bytes.substr(0, n), unmasked_ok).status == S::NeedMore);
   }
 }
 
@@ -64,12 +67,15 @@ TEST_CASE("frame header: length encodings, minimal or not", "[websocket][frame]"
   for (Len len : {Len::Minimal, Len::Force16, Len::Force64}) {
     for (std::size_t n : {0, 1, 125, 126, 300}) {
       if (len == Len::Minimal || n <= 300) {
-        const std::string f = clientFrame(0x82, std::string_view(payload).substr(0, n), FrameOpts{.len = len});
+        const std::string f =
+            clientFrame(0x82, std::string_view(payload).substr(0, n), FrameOpts{.len = len});
         const HeaderResult r = parse(f);
         INFO("size " << n << " form " << static_cast<int>(len));
         REQUIRE(r.status == S::Ok);
         CHECK(r.header.payload_size == n);
-        const std::size_t expected = len == Len::Force64 ? 14 : (len == Len::Force16 || n > 125) ? 8 : 6;
+        const std::size_t expected = len == Len::Force64                ? 14
+                                     : (len == Len::Force16 || n > 125) ? 8
+                                                                        : 6;
         CHECK(r.header.header_size == expected);
       }
     }
@@ -131,7 +137,8 @@ TEST_CASE("unmask: any size, any starting offset, in any number of pieces", "[we
   std::string plain;
   for (int i = 0; i < 77; ++i) plain.push_back(static_cast<char>(i * 13 + 1));
   std::string masked = plain;
-  for (std::size_t i = 0; i < masked.size(); ++i) masked[i] = static_cast<char>(masked[i] ^ key[i % 4]);
+  for (std::size_t i = 0; i < masked.size(); ++i)
+    masked[i] = static_cast<char>(masked[i] ^ key[i % 4]);
 
   for (std::size_t size = 0; size <= plain.size(); ++size) {
     std::string whole = masked.substr(0, size);

@@ -95,7 +95,8 @@ TEST_CASE("handshake: every invalid request has its status", "[websocket][handsh
       {"4.2.1 (1): HTTP/1.0", request("GET /chat HTTP/1.0", goodHeaders()), 400},
       {"4.2.1 (2): no Host", request(get, without("Host")), 400},
       {"4.2.1 (3): no Upgrade", request(get, without("Upgrade")), 400},
-      {"4.2.1 (3): Upgrade without websocket", request(get, replaced("Upgrade", "Upgrade: h2c")), 400},
+      {"4.2.1 (3): Upgrade without websocket", request(get, replaced("Upgrade", "Upgrade: h2c")),
+       400},
       {"4.2.1 (3): Upgrade with a longer token",
        request(get, replaced("Upgrade", "Upgrade: websockets")), 400},
       {"4.2.1 (4): no Connection", request(get, without("Connection")), 400},
@@ -108,13 +109,15 @@ TEST_CASE("handshake: every invalid request has its status", "[websocket][handsh
        request(get, replaced("Sec-WebSocket-Key", "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAAA=")),
        400},
       {"4.2.1 (5): key not base64",
-       request(get, replaced("Sec-WebSocket-Key", "Sec-WebSocket-Key: not*base64*at*all*!!!!==")), 400},
+       request(get, replaced("Sec-WebSocket-Key", "Sec-WebSocket-Key: not*base64*at*all*!!!!==")),
+       400},
       {"4.2.1 (5): two keys",
-       request(get, [] {
-         auto h = goodHeaders();
-         h.push_back("Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==");
-         return h;
-       }()),
+       request(get,
+               [] {
+                 auto h = goodHeaders();
+                 h.push_back("Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==");
+                 return h;
+               }()),
        400},
       {"4.2.1 (6): no version", request(get, without("Sec-WebSocket-Version")), 400},
       {"4.2.1 (6): version 8",
@@ -124,11 +127,12 @@ TEST_CASE("handshake: every invalid request has its status", "[websocket][handsh
       {"malformed HTTP", "GET /chat HTTP/1.1\r\nHost : x\r\n\r\n", 400},
       {"not HTTP at all", "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03"s, 400},
       {"head over max_header_size",
-       request(get, [] {
-         auto h = goodHeaders();
-         h.push_back("X-Big: " + std::string(9000, 'x'));
-         return h;
-       }()),
+       request(get,
+               [] {
+                 auto h = goodHeaders();
+                 h.push_back("X-Big: " + std::string(9000, 'x'));
+                 return h;
+               }()),
        431},
   };
   for (const Row& row : rows) {
@@ -217,7 +221,8 @@ TEST_CASE("handshake: subprotocol only if the client offered it", "[websocket][h
   }
 }
 
-TEST_CASE("handshake: extra headers, and lines that would split the response", "[websocket][handshake]") {
+TEST_CASE("handshake: extra headers, and lines that would split the response",
+          "[websocket][handshake]") {
   WebSocketCodec codec;
   REQUIRE(codec.decode(asBytes(upgradeRequest())).status == S::Handshake);
   HandshakeAnswer answer;
@@ -264,7 +269,8 @@ TEST_CASE("handshake: frames sent right behind the request", "[websocket][handsh
   CHECK(feed == Feed{{handshakeEvent(kAccept101), textEvent("first"), textEvent("second")}, 0});
 }
 
-TEST_CASE("handshake: an invalid request fed in any split gives its status", "[websocket][handshake]") {
+TEST_CASE("handshake: an invalid request fed in any split gives its status",
+          "[websocket][handshake]") {
   const std::string input = request("GET /chat HTTP/1.1", without("Host"));
   const Feed feed = test::decodeEverySplit(freshMaker(), input, kOwned);
   CHECK(feed == Feed{{Event::error(400, "missing Host header")}, 0});

@@ -66,8 +66,13 @@ TEST_CASE("sha1: feeding in pieces gives the same digest", "[websocket][sha1]") 
 
 TEST_CASE("base64: RFC 4648 section 10 vectors both ways", "[websocket][base64]") {
   const std::pair<const char*, const char*> rows[] = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
   };
   for (const auto& [plain, encoded] : rows) {
     INFO(plain);
@@ -84,8 +89,8 @@ TEST_CASE("base64: RFC 4648 section 10 vectors both ways", "[websocket][base64]"
 }
 
 TEST_CASE("base64: decoding refuses anything but canonical padded base64", "[websocket][base64]") {
-  for (const char* bad : {"Zg=", "Zg", "Zh==", "Zm9=", "Zm9v!A==", "Z===", "====", "=Zm9",
-                          "Zm=v", "Zm9v Yg==", "Zm9vYg==\n", "Zm9-", "Zm9_"}) {
+  for (const char* bad : {"Zg=", "Zg", "Zh==", "Zm9=", "Zm9v!A==", "Z===", "====", "=Zm9", "Zm=v",
+                          "Zm9v Yg==", "Zm9vYg==\n", "Zm9-", "Zm9_"}) {
     INFO(bad);
     CHECK_FALSE(base64Decode(bad).has_value());
   }

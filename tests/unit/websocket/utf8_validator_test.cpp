@@ -82,7 +82,8 @@ TEST_CASE("utf8: RFC 3629 table, failing at the first bad byte", "[websocket][ut
   for (const Row& row : rows) {
     INFO(row.name);
     CHECK(byteByByte(row.bytes) == row.verdict);
-    const std::size_t expected_whole = row.verdict == kValid || row.verdict == kIncomplete ? row.verdict : 0;
+    const std::size_t expected_whole =
+        row.verdict == kValid || row.verdict == kIncomplete ? row.verdict : 0;
     CHECK(whole(row.bytes) == expected_whole);
     CHECK(Utf8Validator::isValid(asBytes(row.bytes)) == (row.verdict == kValid));
   }

@@ -60,10 +60,18 @@ inline std::string clientFrame(std::uint8_t b0, std::string_view payload, FrameO
   return f;
 }
 
-inline std::string text(std::string_view p) { return clientFrame(kFin | kText, p); }
-inline std::string binary(std::string_view p) { return clientFrame(kFin | kBinary, p); }
-inline std::string ping(std::string_view p) { return clientFrame(kFin | kPing, p); }
-inline std::string pong(std::string_view p) { return clientFrame(kFin | kPong, p); }
+inline std::string text(std::string_view p) {
+  return clientFrame(kFin | kText, p);
+}
+inline std::string binary(std::string_view p) {
+  return clientFrame(kFin | kBinary, p);
+}
+inline std::string ping(std::string_view p) {
+  return clientFrame(kFin | kPing, p);
+}
+inline std::string pong(std::string_view p) {
+  return clientFrame(kFin | kPong, p);
+}
 inline std::string closeFrame(std::uint16_t code, std::string_view reason = {}) {
   std::string p{static_cast<char>(code >> 8), static_cast<char>(code & 0xff)};
   return clientFrame(kFin | kClose, p + std::string(reason));
@@ -98,8 +106,12 @@ inline Event closeEvent(std::uint16_t code, std::string_view reason = {}) {
   return Event::message("close:" + std::to_string(code) + ":" + std::string(reason),
                         MessageKind::Binary);
 }
-inline Event textEvent(std::string_view p) { return Event::message(p, MessageKind::Text); }
-inline Event binaryEvent(std::string_view p) { return Event::message(p, MessageKind::Binary); }
+inline Event textEvent(std::string_view p) {
+  return Event::message(p, MessageKind::Text);
+}
+inline Event binaryEvent(std::string_view p) {
+  return Event::message(p, MessageKind::Binary);
+}
 
 // Wraps a WebSocketCodec the way the core will drive it: a Handshake is answered with 101 at
 // once, and Handshake/Ping/Pong/Close results are reported as tagged Messages.
@@ -163,9 +175,8 @@ inline std::unique_ptr<WebSocketCodec> openCodec(const CodecLimits& limits = {},
 // Makers for split_feed: sessions already open, or fresh ones that start with the handshake.
 inline CodecMaker openMaker(const CodecLimits& limits = {}, const WebSocketOptions& options = {},
                             std::string extra_headers = {}) {
-  return [=] {
-    return std::make_unique<SessionAdapter>(openCodec(limits, options, extra_headers));
-  };
+  return
+      [=] { return std::make_unique<SessionAdapter>(openCodec(limits, options, extra_headers)); };
 }
 inline CodecMaker freshMaker(const CodecLimits& limits = {}, const WebSocketOptions& options = {}) {
   return [=] {
