@@ -79,6 +79,16 @@ int bindOne(const ListenUrl& url, bool reuse_port, std::uint16_t port, std::erro
 
 }  // namespace
 
+std::vector<int> ListenSocketSet::fdsForSlot(int slot, int count) const {
+  if (!reuse_port) return {fds[0]};
+  std::vector<int> out;
+  for (std::size_t i = static_cast<std::size_t>(slot); i < fds.size();
+       i += static_cast<std::size_t>(count)) {
+    out.push_back(fds[i]);
+  }
+  return out;
+}
+
 void ListenSocketSet::closeAll() {
   for (int fd : fds) ::close(fd);
   fds.clear();

@@ -18,10 +18,11 @@ struct ListenSocketSet {
   bool reuse_port = false;
   std::vector<int> fds;
 
-  // The fd a worker in `slot` adopts.
-  int fdForSlot(int slot) const {
-    return reuse_port ? fds[static_cast<std::size_t>(slot)] : fds[0];
-  }
+  // The sockets the worker in `slot` of `count` accepts from: the shared socket, or with
+  // reuse_port clone `slot` plus any clone beyond `count` left from a larger count (still
+  // in the kernel's group, so it must keep being served: closing it would reset what is
+  // queued on it).
+  std::vector<int> fdsForSlot(int slot, int count) const;
   void closeAll();
 };
 
@@ -33,8 +34,7 @@ struct ListenSocketSet {
 std::error_code bindListenSockets(const ListenUrl& url, bool reuse_port, int count,
                                   ListenSocketSet& out, std::string* reason);
 
-// Closes the clones beyond the first `count` (a reload that lowered count). Connections
-// queued on them are reset unless the kernel migrates them (net.ipv4.tcp_migrate_req = 1).
+// Closes the clones beyond the first `count`: undoes a failed reload's additions.
 void shrinkListenSockets(ListenSocketSet& set, std::size_t count);
 
 // The identity used to keep sockets across reloads.

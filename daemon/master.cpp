@@ -216,15 +216,6 @@ void Master::commitGeneration() {
   }
   groups_ = r->groups;
   config_ = r->config;
-  // A lower count leaves SO_REUSEPORT clones nobody will accept from: close them.
-  for (auto& g : groups_) {
-    if (g->sockets && g->sockets->reuse_port &&
-        g->sockets->fds.size() > static_cast<std::size_t>(g->spec.count)) {
-      log().info("worker {}: closing {} surplus reuse_port socket(s)", g->spec.name,
-                 g->sockets->fds.size() - static_cast<std::size_t>(g->spec.count));
-      shrinkListenSockets(*g->sockets, static_cast<std::size_t>(g->spec.count));
-    }
-  }
   // Sockets no group uses any more are closed; the retiring workers hold their own copies.
   for (auto it = sockets_.begin(); it != sockets_.end();) {
     bool used = std::any_of(groups_.begin(), groups_.end(),
@@ -324,7 +315,7 @@ bool Master::spawn(const std::shared_ptr<Group>& group, int slot, int generation
   ctx.spec = group->spec;
   ctx.slot = slot;
   ctx.generation = generation;
-  ctx.listen_fd = group->sockets ? group->sockets->fdForSlot(slot) : -1;
+  if (group->sockets) ctx.listen_fds = group->sockets->fdsForSlot(slot, group->spec.count);
   ctx.channel_fd = sv[1];
   ctx.daemon = config_->daemon;
   ctx.master_pid = ::getpid();

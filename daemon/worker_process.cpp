@@ -116,8 +116,14 @@ class WorkerProcess {
     // queue in whichever process wakes first, so one worker would take nearly every
     // connection. Single-accept mode yields after each accept and spreads them.
     if (!ctx_.spec.reuse_port && ctx_.spec.count > 1) ::setenv("UV_TCP_SINGLE_ACCEPT", "1", 1);
-    if (auto lec = loop_.startWorker(*worker, ctx_.listen_fd)) {
+    const int first = ctx_.listen_fds.empty() ? -1 : ctx_.listen_fds[0];
+    if (auto lec = loop_.startWorker(*worker, first)) {
       return fail(error.empty() ? "cannot serve " + worker->url() + ": " + lec.message() : error);
+    }
+    for (std::size_t i = 1; i < ctx_.listen_fds.size(); ++i) {
+      if (auto lec = loop_.addListener(*worker, ctx_.listen_fds[i])) {
+        return fail("cannot serve " + worker->url() + ": " + lec.message());
+      }
     }
     send(Json::object().set("t", "ready").set("pid", static_cast<int64_t>(::getpid())));
     Timer::add(1.0, [this] { heartbeat(); });
@@ -220,7 +226,9 @@ void runWorkerProcess(const WorkerProcessContext& ctx) {
   // Workers never outlive the master, even when it is killed with SIGKILL.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != ctx.master_pid) std::_Exit(1);
-  closeInheritedFds({0, 1, 2, ctx.listen_fd, ctx.channel_fd});
+  std::set<int> keep{0, 1, 2, ctx.channel_fd};
+  keep.insert(ctx.listen_fds.begin(), ctx.listen_fds.end());
+  closeInheritedFds(keep);
   reopenLogs();
   std::string reason;
   if (dropPrivileges(ctx.daemon.user, ctx.daemon.group, &reason)) {

@@ -3,6 +3,8 @@
 
 #include <sys/types.h>
 
+#include <vector>
+
 #include "wman/config.h"
 #include "worker_spec.h"
 
@@ -12,7 +14,7 @@ struct WorkerProcessContext {
   WorkerSpec spec;
   int slot = 0;
   int generation = 0;
-  int listen_fd = -1;   // inherited listening socket for this slot
+  std::vector<int> listen_fds;  // inherited listening sockets this slot accepts from
   int channel_fd = -1;  // this process's end of the socketpair to the master
   DaemonConfig daemon;
   pid_t master_pid = 0;

@@ -75,6 +75,10 @@ void Loop::stopWorker(Worker& worker, bool graceful, std::function<void()> done)
   worker.runtime().stop(graceful, std::move(done));
 }
 
+std::error_code Loop::addListener(Worker& worker, int listen_fd) {
+  return worker.runtime().addListener(listen_fd);
+}
+
 void Loop::drainWorker(Worker& worker, std::function<void()> done) {
   worker.runtime().drain(std::move(done));
 }

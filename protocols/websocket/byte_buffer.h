@@ -15,9 +15,12 @@ namespace wman::ws {
 // it or release().
 class ByteBuffer {
  public:
+  // The bytes held (size() of them, null while nothing was ever allocated) and the room
+  // allocated for them.
   std::byte* data() { return data_.get(); }
   std::size_t size() const { return size_; }
   std::size_t capacity() const { return capacity_; }
+  // The held bytes as a span, valid until the buffer grows, is cleared or released.
   ByteSpan view() const { return {data_.get(), size_}; }
 
   // Forgets the contents but keeps the memory for the next message.
@@ -42,6 +45,7 @@ class ByteBuffer {
   }
   void commit(std::size_t n) { size_ += n; }
 
+  // Copies `bytes` to the end.
   void append(ByteSpan bytes) {
     if (bytes.empty()) return;
     std::memcpy(reserveTail(bytes.size()), bytes.data(), bytes.size());

@@ -21,6 +21,8 @@ class PerMessageDeflate {
  public:
   enum class Status : std::uint8_t { Ok, TooBig, Corrupt };
 
+  // Runs with the negotiated `params`; `options` supplies level, mem_level (window sizes and
+  // context takeover come from `params` only). No zlib memory is allocated yet.
   PerMessageDeflate(const DeflateParams& params, const DeflateOptions& options);
   ~PerMessageDeflate();
   PerMessageDeflate(const PerMessageDeflate&) = delete;
@@ -40,6 +42,7 @@ class PerMessageDeflate {
   // std::bad_alloc.
   void compress(ByteSpan in, std::string& out);
 
+  // The negotiated parameters this instance runs with.
   const DeflateParams& params() const { return params_; }
 
  private:

@@ -42,14 +42,16 @@ inline constexpr std::size_t kMaxControlPayload = 125;
 // Largest frame header: 2 bytes, 8 bytes of 64-bit length, 4 bytes of mask.
 inline constexpr std::size_t kMaxHeaderSize = 14;
 
+// One parsed frame header.
 struct FrameHeader {
-  bool fin = false;
+  bool fin = false;   // last frame of its message
   bool rsv1 = false;  // "compressed" under permessage-deflate
   std::uint8_t opcode = 0;
   bool masked = false;
   std::uint32_t mask = 0;  // the 4 key bytes in wire order, loaded with memcpy (not a number)
   std::uint64_t payload_size = 0;
   std::uint8_t header_size = 0;  // bytes before the payload
+  // Close, Ping, Pong (and the reserved 0xB-0xF): opcodes with the high bit set.
   bool isControl() const { return (opcode & 0x8) != 0; }
 };
 
@@ -59,6 +61,7 @@ struct FrameRules {
   bool require_mask = true;   // RFC 6455 5.1: a server must close on an unmasked client frame
 };
 
+// parseFrameHeader()'s verdict: NeedMore (not enough bytes to decide), Ok, or Error.
 struct HeaderResult {
   enum class Status : std::uint8_t { NeedMore, Ok, Error };
   Status status = Status::NeedMore;

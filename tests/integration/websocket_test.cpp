@@ -127,7 +127,7 @@ TEST_CASE("websocket handshakes refused: bad version, origin, application, timeo
   Worker w("ws://127.0.0.1:0");
   installBuiltinApp("echo", w);
   w.allowedOrigins = {"https://good.example"};
-  w.limits.handshake_timeout = std::chrono::milliseconds(300);
+  w.limits.handshake_timeout = std::chrono::milliseconds(1000);
   EventCounter connects, closes;
   w.onConnect = [&](Connection&) { connects.add(); };
   w.onClose = [&](Connection&) { closes.add(); };

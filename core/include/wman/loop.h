@@ -46,6 +46,9 @@ class Loop {
   // `graceful`); `done` runs once the last one is gone. Call again with graceful = false and
   // a null `done` to cut a graceful stop short.
   void stopWorker(Worker& worker, bool graceful, std::function<void()> done);
+  // Also accepts for a started `worker` from `listen_fd`, another inherited socket of the
+  // same address (a worker process serving several SO_REUSEPORT sockets of one group).
+  std::error_code addListener(Worker& worker, int listen_fd);
   // Stops accepting and runs onWorkerStop, but leaves connections to end by themselves;
   // `done` runs when the last one is gone. stopWorker() cuts the drain short.
   void drainWorker(Worker& worker, std::function<void()> done);

@@ -71,6 +71,21 @@ std::error_code WorkerRuntime::abandonStart(std::error_code ec) {
   return ec;
 }
 
+std::error_code WorkerRuntime::addListener(int fd) {
+  if (!loop_ || !listener_ || stopping_) return std::make_error_code(std::errc::not_connected);
+  auto extra = std::make_unique<Listener>(*loop_, worker_.listenUrl(),
+                                          [this](uv_stream_t* server, bool is_pipe) {
+                                            accept(server, is_pipe);
+                                          });
+  if (auto ec = extra->adopt(fd)) return ec;
+  if (auto ec = extra->listen(kBacklog)) {
+    extra->close();
+    return ec;
+  }
+  extra_listeners_.push_back(std::move(extra));
+  return {};
+}
+
 Connection* WorkerRuntime::adopt(int fd, std::error_code& ec) {
   if (!loop_) {
     ec = std::make_error_code(std::errc::not_connected);
@@ -163,6 +178,7 @@ void WorkerRuntime::stopAccepting() {
   if (stopping_) return;
   stopping_ = true;
   if (listener_) listener_->close();
+  for (auto& extra : extra_listeners_) extra->close();
   if (worker_.onWorkerStop) {
     try {
       worker_.onWorkerStop(worker_);

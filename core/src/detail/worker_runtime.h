@@ -9,6 +9,7 @@
 #include <string>
 #include <system_error>
 #include <unordered_map>
+#include <vector>
 
 #include "detail/listener.h"
 #include "wman/codec.h"
@@ -29,6 +30,10 @@ class WorkerRuntime {
   // onWorkerStart, then starts accepting. A Worker without a listener only runs
   // onWorkerStart. On error nothing is left open.
   std::error_code start(EventLoop& loop, int inherited_fd = -1);
+
+  // Accepts from one more inherited listening socket (a started worker with a listener
+  // only), for a process that serves several SO_REUSEPORT sockets of one group.
+  std::error_code addListener(int fd);
 
   // Makes `fd`, a connected stream socket (TCP or unix), a connection of this worker, as if
   // accepted; the runtime must be started. Returns nullptr and sets `ec` on failure (the fd
@@ -77,6 +82,7 @@ class WorkerRuntime {
   Worker& worker_;
   EventLoop* loop_ = nullptr;
   std::unique_ptr<Listener> listener_;
+  std::vector<std::unique_ptr<Listener>> extra_listeners_;
   std::unordered_map<ConnectionId, Connection*> conns_;
   std::unordered_map<ConnectionId, ConnectionImpl*> closing_;
   WorkerStats stats_;
