@@ -96,7 +96,10 @@ class Codec {
   virtual ~Codec() = default;
 
   // Decodes at most one message from the front of `input`, which holds every byte received
-  // and not yet consumed. Must not throw.
+  // and not yet consumed. Must not throw. A codec may rewrite bytes of `input` in place (the
+  // WebSocket codec unmasks there), including bytes it has not consumed yet: `input` must be
+  // writable memory the caller owns and keeps unchanged until consumed (the runtime's read
+  // buffers are).
   virtual DecodeResult decode(ByteSpan input) = 0;
 
   // Appends the wire form of one message to `out`. Must not throw except std::bad_alloc.

@@ -1,5 +1,5 @@
-// Name -> codec factory. Built-in protocols ("tcp", "text", "frame") are always present;
-// users register their own before wman::runAll() so config files can name them.
+// Name -> codec factory. Built-in protocols ("tcp", "text", "frame", "websocket") are always
+// present; users register their own before wman::runAll() so config files can name them.
 #pragma once
 
 #include <functional>
