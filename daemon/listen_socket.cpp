@@ -16,7 +16,9 @@ namespace {
 
 constexpr int kBacklog = 1024;
 
-std::error_code lastError() { return {errno, std::system_category()}; }
+std::error_code lastError() {
+  return {errno, std::system_category()};
+}
 
 std::error_code resolve(const ListenUrl& url, sockaddr_storage& addr, socklen_t& len) {
   addrinfo hints{};
@@ -44,7 +46,7 @@ int bindOne(const ListenUrl& url, bool reuse_port, std::uint16_t port, std::erro
     }
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return ec = lastError(), -1;
-    struct stat st{};
+    struct stat st {};
     // Replace a socket file left behind by an earlier run; never clobber anything else.
     if (::lstat(url.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(url.path.c_str());
     addr.sun_family = AF_UNIX;

@@ -2,4 +2,6 @@
 // tables; see docs/config.md.
 #include "wman/run.h"
 
-int main(int argc, char** argv) { return wman::runAll(argc, argv); }
+int main(int argc, char** argv) {
+  return wman::runAll(argc, argv);
+}

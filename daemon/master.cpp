@@ -27,7 +27,9 @@ constexpr std::uint64_t kHealthyResetMs = 30000;
 constexpr std::uint64_t kAbortGraceMs = 5000;
 constexpr std::uint64_t kConnectionsQueryMs = 2000;
 
-spdlog::logger& log() { return wman::logger(); }
+spdlog::logger& log() {
+  return wman::logger();
+}
 
 // 0 for the first crash (respawn at once), then 1 s, 2 s, 4 s... capped at 15 s.
 std::uint64_t backoffMs(int crashes) {
@@ -36,7 +38,9 @@ std::uint64_t backoffMs(int crashes) {
   return std::min(d, kCrashBackoffCapMs);
 }
 
-std::int64_t ms(Duration d) { return static_cast<std::int64_t>(d.count()); }
+std::int64_t ms(Duration d) {
+  return static_cast<std::int64_t>(d.count());
+}
 
 }  // namespace
 
@@ -111,7 +115,8 @@ bool Master::buildGroups(PendingReload& r, std::string& error) {
     s.name = w->name;
     s.listen = w->url();
     s.url = w->listenUrl();
-    s.count = w->count > 0 ? w->count : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    s.count = w->count > 0 ? w->count
+                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     s.reuse_port = w->reusePort;
     s.code = w;
     specs.push_back(std::move(s));
@@ -229,19 +234,17 @@ void Master::commitGeneration() {
   }
   std::size_t workers = 0;
   for (auto& g : groups_) workers += g->slots.size();
-  std::string message =
-      "generation " + std::to_string(r->generation) + " ready (" + std::to_string(workers) + " workers)";
+  std::string message = "generation " + std::to_string(r->generation) + " ready (" +
+                        std::to_string(workers) + " workers)";
   log().info("{}", message);
   if (r->initial) {
     if (opts_.on_started) opts_.on_started(true, message);
     return;
   }
-  last_reload_ = Json::object()
-                     .set("ok", true)
-                     .set("time", static_cast<std::int64_t>(std::time(nullptr)))
-                     .set("message", message);
+  recordReload(true, message);
   for (ConnectionId w : r->waiters) {
-    reply(w, Json::object().set("ok", true).set("generation", r->generation).set("message", message));
+    reply(w,
+          Json::object().set("ok", true).set("generation", r->generation).set("message", message));
   }
 }
 
@@ -266,13 +269,19 @@ void Master::failGeneration(const std::string& reason) {
     }
     return;
   }
-  last_reload_ = Json::object()
-                     .set("ok", false)
-                     .set("time", static_cast<std::int64_t>(std::time(nullptr)))
-                     .set("message", reason);
+  recordReload(false, reason);
   for (ConnectionId w : r->waiters) {
-    reply(w, Json::object().set("ok", false).set("error", "reload failed, old workers keep serving: " + reason));
+    reply(w, Json::object()
+                 .set("ok", false)
+                 .set("error", "reload failed, old workers keep serving: " + reason));
   }
+}
+
+void Master::recordReload(bool ok, const std::string& message) {
+  last_reload_ = Json::object()
+                     .set("ok", ok)
+                     .set("time", static_cast<std::int64_t>(std::time(nullptr)))
+                     .set("message", message);
 }
 
 void Master::reload(bool graceful, ConnectionId waiter) {
@@ -293,10 +302,7 @@ void Master::reload(bool graceful, ConnectionId waiter) {
     if (!loaded.ok()) {
       std::string all;
       for (const ConfigError& e : loaded.errors) all += (all.empty() ? "" : "\n") + e.format();
-      last_reload_ = Json::object()
-                         .set("ok", false)
-                         .set("time", static_cast<std::int64_t>(std::time(nullptr)))
-                         .set("message", all);
+      recordReload(false, all);
       return refuse("config refused, old workers keep serving:\n" + all);
     }
     r->config = std::make_shared<const Config>(std::move(*loaded.config));
@@ -343,7 +349,8 @@ bool Master::spawn(const std::shared_ptr<Group>& group, int slot, int generation
   }
   group->slots[static_cast<std::size_t>(slot)].pid = pid;
   procs_.emplace(pid, std::move(p));
-  log().info("worker {} slot {} generation {} started, pid {}", group->spec.name, slot, generation, pid);
+  log().info("worker {} slot {} generation {} started, pid {}", group->spec.name, slot, generation,
+             pid);
   return true;
 }
 
@@ -602,9 +609,8 @@ void Master::finishStop() {
   for (ConnectionId w : stop_waiters_) reply(w, Json::object().set("ok", true));
   stop_waiters_.clear();
   // Flush the replies, then let the loop end.
-  loop_.stopWorker(control_, true, [this] {
-    loop_.stopWorker(channels_, false, [this] { loop_.shutdown(); });
-  });
+  loop_.stopWorker(control_, true,
+                   [this] { loop_.stopWorker(channels_, false, [this] { loop_.shutdown(); }); });
 }
 
 void Master::reopenLogs() {

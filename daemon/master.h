@@ -95,6 +95,8 @@ class Master {
   void failGeneration(const std::string& reason);
   void reload(bool graceful, ConnectionId waiter);
   void undoSockets(PendingReload& r);
+  // The verdict `status` shows as last_reload.
+  void recordReload(bool ok, const std::string& message);
 
   // Processes.
   bool spawn(const std::shared_ptr<Group>& group, int slot, int generation);

@@ -7,8 +7,8 @@
 #include <climits>
 #include <cstdlib>
 #include <fstream>
-#include <iterator>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -122,8 +122,9 @@ int start(const CliOptions& opts, const std::vector<Worker*>& code_workers) {
     readiness = daemon::DaemonReadiness::create(ec);
     std::string reason;
     auto wait = cfg->daemon.start_timeout + 5s;
-    if (ec || daemon::daemonize(readiness, std::chrono::duration_cast<std::chrono::milliseconds>(wait),
-                                &reason)) {
+    if (ec ||
+        daemon::daemonize(readiness, std::chrono::duration_cast<std::chrono::milliseconds>(wait),
+                          &reason)) {
       std::cerr << "wman: cannot daemonize: " << (ec ? ec.message() : reason) << "\n";
       return 1;
     }

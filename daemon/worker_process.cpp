@@ -191,9 +191,7 @@ class WorkerProcess {
       return;
     }
     stopping_ = true;
-    auto done = [this] {
-      loop_.stopWorker(channel_, true, [this] { loop_.shutdown(); });
-    };
+    auto done = [this] { loop_.stopWorker(channel_, true, [this] { loop_.shutdown(); }); };
     if (!worker_) {
       done();
       return;

@@ -15,7 +15,7 @@ struct WorkerProcessContext {
   int slot = 0;
   int generation = 0;
   std::vector<int> listen_fds;  // inherited listening sockets this slot accepts from
-  int channel_fd = -1;  // this process's end of the socketpair to the master
+  int channel_fd = -1;          // this process's end of the socketpair to the master
   DaemonConfig daemon;
   pid_t master_pid = 0;
 };

@@ -15,6 +15,8 @@ bool installBuiltinApp(std::string_view name, Worker& worker) {
   return false;
 }
 
-std::vector<std::string> builtinAppNames() { return {"echo"}; }
+std::vector<std::string> builtinAppNames() {
+  return {"echo"};
+}
 
 }  // namespace wman

@@ -55,21 +55,33 @@ SendStatus Connection::sendRaw(std::string_view bytes) {
   return detail::ConnectionImpl::from(*this)->queue(bytes, MessageKind::Binary, true);
 }
 
-void Connection::close(std::string_view data) { detail::ConnectionImpl::from(*this)->close(data); }
+void Connection::close(std::string_view data) {
+  detail::ConnectionImpl::from(*this)->close(data);
+}
 
-void Connection::destroy() { detail::ConnectionImpl::from(*this)->destroy(); }
+void Connection::destroy() {
+  detail::ConnectionImpl::from(*this)->destroy();
+}
 
-void Connection::pauseRecv() { detail::ConnectionImpl::from(*this)->pause(); }
+void Connection::pauseRecv() {
+  detail::ConnectionImpl::from(*this)->pause();
+}
 
-void Connection::resumeRecv() { detail::ConnectionImpl::from(*this)->resume(); }
+void Connection::resumeRecv() {
+  detail::ConnectionImpl::from(*this)->resume();
+}
 
 std::size_t Connection::bufferedAmount() const {
   return detail::ConnectionImpl::from(*this)->buffered();
 }
 
-std::string Connection::remoteAddress() const { return address(*this, true); }
+std::string Connection::remoteAddress() const {
+  return address(*this, true);
+}
 
-std::string Connection::localAddress() const { return address(*this, false); }
+std::string Connection::localAddress() const {
+  return address(*this, false);
+}
 
 std::string Connection::remoteIp() const {
   if (detail::ConnectionImpl::from(*this)->isPipe()) return {};

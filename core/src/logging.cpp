@@ -20,8 +20,8 @@ struct LogState {
 LogState& state() {
   static LogState s = [] {
     LogState init;
-    init.logger = std::make_shared<spdlog::logger>(
-        "wman", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    init.logger =
+        std::make_shared<spdlog::logger>("wman", std::make_shared<spdlog::sinks::stderr_sink_mt>());
     init.logger->set_pattern(kPattern);
     init.logger->set_level(spdlog::level::info);
     init.logger->flush_on(spdlog::level::info);
@@ -77,10 +77,14 @@ void reopenLogs() {
   s.logger = std::move(logger);
 }
 
-spdlog::logger& logger() { return *state().logger; }
+spdlog::logger& logger() {
+  return *state().logger;
+}
 
 namespace detail {
-spdlog::logger& log() { return *state().logger; }
+spdlog::logger& log() {
+  return *state().logger;
+}
 }  // namespace detail
 
 }  // namespace wman

@@ -17,14 +17,17 @@ struct Loop::Signals {
   std::map<int, Watch*> watches;
 };
 
-Loop::Loop() : loop_(std::make_unique<detail::EventLoop>()), signals_(std::make_unique<Signals>()) {}
+Loop::Loop()
+    : loop_(std::make_unique<detail::EventLoop>()), signals_(std::make_unique<Signals>()) {}
 
 Loop::~Loop() {
   shutdown();
   loop_.reset();  // runs the close callbacks, which free the signal watches
 }
 
-void Loop::run() { loop_->run(); }
+void Loop::run() {
+  loop_->run();
+}
 
 void Loop::shutdown() {
   for (auto& [signum, w] : signals_->watches) {
@@ -35,7 +38,9 @@ void Loop::shutdown() {
   loop_->shutdown();
 }
 
-void Loop::post(std::function<void()> fn) { loop_->post(std::move(fn)); }
+void Loop::post(std::function<void()> fn) {
+  loop_->post(std::move(fn));
+}
 
 void Loop::onSignal(int signum, std::function<void(int)> callback) {
   auto it = signals_->watches.find(signum);
@@ -87,6 +92,8 @@ Connection* Loop::adopt(Worker& worker, int fd, std::error_code& ec) {
   return worker.runtime().adopt(fd, ec);
 }
 
-std::uint64_t Loop::now() const { return loop_->now(); }
+std::uint64_t Loop::now() const {
+  return loop_->now();
+}
 
 }  // namespace wman

@@ -41,18 +41,26 @@ const std::unordered_map<ConnectionId, Connection*>& Worker::connections() const
   return runtime_->connections();
 }
 
-Connection* Worker::connection(ConnectionId id) const { return runtime_->find(id); }
+Connection* Worker::connection(ConnectionId id) const {
+  return runtime_->find(id);
+}
 
 SendStatus Worker::send(ConnectionId id, std::string_view data) {
   Connection* c = runtime_->find(id);
   return c ? c->send(data) : SendStatus::NotConnected;
 }
 
-std::uint16_t Worker::port() const { return runtime_->port(); }
+std::uint16_t Worker::port() const {
+  return runtime_->port();
+}
 
-const WorkerStats& Worker::stats() const { return runtime_->stats(); }
+const WorkerStats& Worker::stats() const {
+  return runtime_->stats();
+}
 
-const std::vector<Worker*>& Worker::all() { return detail::registeredWorkers(); }
+const std::vector<Worker*>& Worker::all() {
+  return detail::registeredWorkers();
+}
 
 namespace detail {
 std::vector<Worker*>& registeredWorkers() {

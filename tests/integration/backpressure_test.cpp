@@ -143,6 +143,5 @@ TEST_CASE("pauseRecv inside onMessage holds the rest of an already-read batch") 
     return 0;
   });
   REQUIRE(delivered.waitFor(4));
-  CHECK(server.onLoop([&] { return seen; }) ==
-        std::vector<std::string>{"a", "pause", "b", "c"});
+  CHECK(server.onLoop([&] { return seen; }) == std::vector<std::string>{"a", "pause", "b", "c"});
 }

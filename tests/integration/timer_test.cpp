@@ -22,9 +22,11 @@ TEST_CASE("one-shot timers fire once, persistent timers repeat until deleted") {
   TimerId repeating = 0;
   TimerId never = 0;
   w.onWorkerStart = [&](Worker&) {
-    Timer::add(0.01, [&] { once.add(); }, false);
+    Timer::add(
+        0.01, [&] { once.add(); }, false);
     repeating = Timer::add(0.005, [&] { repeat.add(); });
-    never = Timer::add(10, [&] { cancelled.add(); }, false);
+    never = Timer::add(
+        10, [&] { cancelled.add(); }, false);
   };
   TestServer server({&w});
   CHECK(server.onLoop([] { return Timer::count(); }) == 3u);
@@ -53,10 +55,13 @@ TEST_CASE("a timer can delete itself and one-shots are gone once fired") {
       if (ticks.count() == 3) Timer::del(*id);
     });
     auto one = std::make_shared<TimerId>();
-    *one = Timer::add(0.001, [&, one] {
-      del_result = Timer::del(*one);
-      oneshot.add();
-    }, false);
+    *one = Timer::add(
+        0.001,
+        [&, one] {
+          del_result = Timer::del(*one);
+          oneshot.add();
+        },
+        false);
     return 0;
   });
   REQUIRE(ticks.waitFor(3));
@@ -71,11 +76,15 @@ TEST_CASE("delAll cancels everything and a throwing timer does not stop the loop
   EventCounter thrown, later;
   TestServer server({&w});
   server.onLoop([&] {
-    Timer::add(0.001, [&] {
-      thrown.add();
-      throw std::runtime_error("timer bug");
-    }, false);
-    Timer::add(0.02, [&] { later.add(); }, false);
+    Timer::add(
+        0.001,
+        [&] {
+          thrown.add();
+          throw std::runtime_error("timer bug");
+        },
+        false);
+    Timer::add(
+        0.02, [&] { later.add(); }, false);
     return 0;
   });
   REQUIRE(thrown.waitFor(1));

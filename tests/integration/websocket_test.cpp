@@ -44,7 +44,8 @@ std::string frame(std::uint8_t first, const std::string& payload) {
     out += static_cast<char>(payload.size() & 0xff);
   }
   out.append(mask, 4);
-  for (std::size_t i = 0; i < payload.size(); ++i) out += static_cast<char>(payload[i] ^ mask[i % 4]);
+  for (std::size_t i = 0; i < payload.size(); ++i)
+    out += static_cast<char>(payload[i] ^ mask[i % 4]);
   return out;
 }
 

@@ -112,8 +112,8 @@ class TestClient {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
       if (!waitFor(POLLIN, remaining(deadline))) {
-        throw std::runtime_error("readUntilClosed: still open after " +
-                                 std::to_string(out.size()) + " bytes");
+        throw std::runtime_error("readUntilClosed: still open after " + std::to_string(out.size()) +
+                                 " bytes");
       }
       char buf[65536];
       ssize_t n = ::recv(fd_, buf, sizeof buf, 0);

@@ -8,9 +8,9 @@
 
 // Defines the module's entry point. `fn` is `void fn(wman::Worker&)`: it sets callbacks and
 // may read worker.options; an exception it throws fails the load with its message.
-#define WMAN_APP(fn)                                                                  \
+#define WMAN_APP(fn)                                                                            \
   extern "C" __attribute__((visibility("default"))) void wman_app_entry_v1(::wman::Worker& w) { \
-    fn(w);                                                                            \
+    fn(w);                                                                                      \
   }
 
 namespace wman {

@@ -24,9 +24,9 @@ class WorkerRuntime;
 
 // Counters one worker process keeps for `wman status`.
 struct WorkerStats {
-  std::uint64_t accepted = 0;       // connections accepted since start
-  std::uint64_t messages = 0;       // messages delivered to onMessage
-  std::uint64_t send_fail = 0;      // sends dropped because a buffer was full
+  std::uint64_t accepted = 0;   // connections accepted since start
+  std::uint64_t messages = 0;   // messages delivered to onMessage
+  std::uint64_t send_fail = 0;  // sends dropped because a buffer was full
   std::uint64_t protocol_errors = 0;
   std::uint64_t callback_errors = 0;  // exceptions thrown by user callbacks
 };
@@ -45,10 +45,10 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  std::string name = "none";  // shown in logs and status
-  int count = 1;              // processes for this worker (0 = number of CPUs)
-  bool reusePort = false;     // one SO_REUSEPORT socket per process
-  WorkerLimits limits;        // bounds on what peers may do
+  std::string name = "none";                   // shown in logs and status
+  int count = 1;                               // processes for this worker (0 = number of CPUs)
+  bool reusePort = false;                      // one SO_REUSEPORT socket per process
+  WorkerLimits limits;                         // bounds on what peers may do
   std::map<std::string, OptionValue> options;  // [worker.options] from the config
 
   // Called in the worker process once its loop runs and its listener is open, before it
@@ -72,8 +72,7 @@ class Worker {
   // WebSocket only: runs before the upgrade is answered. Leave `answer` alone to accept;
   // set answer.status (e.g. 403) and answer.reason to refuse; set answer.subprotocol or add
   // answer.headers to shape the 101 response. onConnect follows an accepted handshake.
-  std::function<void(Connection&, const HandshakeRequest&, HandshakeAnswer&)>
-      onWebSocketConnect;
+  std::function<void(Connection&, const HandshakeRequest&, HandshakeAnswer&)> onWebSocketConnect;
   // WebSocket only: a ping arrived (the pong is sent automatically) / a pong arrived.
   std::function<void(Connection&, Message)> onWebSocketPing;
   std::function<void(Connection&, Message)> onWebSocketPong;

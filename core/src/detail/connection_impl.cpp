@@ -38,8 +38,8 @@ ConnectionImpl::ConnectionImpl(WorkerRuntime& runtime)
 
 ConnectionImpl::~ConnectionImpl() = default;
 
-ConnectionImpl* ConnectionImpl::accept(WorkerRuntime& runtime, uv_stream_t* server,
-                                       bool is_pipe, ConnectionId id) {
+ConnectionImpl* ConnectionImpl::accept(WorkerRuntime& runtime, uv_stream_t* server, bool is_pipe,
+                                       ConnectionId id) {
   auto* c = new ConnectionImpl(runtime);
   c->id_ = id;
   c->is_pipe_ = is_pipe;
@@ -89,8 +89,7 @@ ConnectionImpl* ConnectionImpl::open(WorkerRuntime& runtime, int fd, ConnectionI
       // The handle does not own the fd yet; close only the handle.
       c->silent_ = true;
       c->state_ = ConnectionState::Closed;
-      uv_close(&c->h_.handle,
-               [](uv_handle_t* h) { delete static_cast<ConnectionImpl*>(h->data); });
+      uv_close(&c->h_.handle, [](uv_handle_t* h) { delete static_cast<ConnectionImpl*>(h->data); });
     }
   } else {
     delete c;
@@ -125,8 +124,8 @@ void ConnectionImpl::opened() {
     handshaking_ = false;
     runtime_->handshakeEnded();
   }
-  dispatch(id_, "onConnect", worker_->onConnect, [this] { runtime_->callbackFailed(*this); },
-           *this);
+  dispatch(
+      id_, "onConnect", worker_->onConnect, [this] { runtime_->callbackFailed(*this); }, *this);
 }
 
 void ConnectionImpl::reject() {
@@ -183,8 +182,9 @@ std::size_t ConnectionImpl::deliver(ByteSpan input) {
       case DecodeResult::Status::Message:
         runtime_->stats().messages++;
         reply_kind_ = r.kind;
-        dispatch(id_, "onMessage", worker_->onMessage,
-                 [this] { runtime_->callbackFailed(*this); }, *this, Message(r.payload, r.kind));
+        dispatch(
+            id_, "onMessage", worker_->onMessage, [this] { runtime_->callbackFailed(*this); },
+            *this, Message(r.payload, r.kind));
         break;
       case DecodeResult::Status::NeedMore:
         if (r.consumed == 0) return offset;
@@ -203,7 +203,8 @@ std::size_t ConnectionImpl::deliver(ByteSpan input) {
 void ConnectionImpl::protocolError(const DecodeResult& r) {
   runtime_->stats().protocol_errors++;
   log().info("conn={} protocol error {}: {}; closing", id_, r.code, r.reason);
-  dispatch(id_, "onError", worker_->onError, [] {}, *this, static_cast<int>(r.code), r.reason);
+  dispatch(
+      id_, "onError", worker_->onError, [] {}, *this, static_cast<int>(r.code), r.reason);
   if (state_ != ConnectionState::Established) return;
   // The peer learns why (a WebSocket close code, an HTTP status) before the close; what the
   // application queued earlier is flushed with it.
@@ -215,8 +216,9 @@ SendStatus ConnectionImpl::queue(std::string_view data, MessageKind kind, bool r
   if (state_ != ConnectionState::Established || !codec_->isOpen()) return SendStatus::Dropped;
   if (buffer_full_ || buffered() >= maxSendBuffer) {
     runtime_->stats().send_fail++;
-    dispatch(id_, "onError", worker_->onError, [] {}, *this, error_code::kSendFail,
-             std::string_view("send buffer full, data dropped"));
+    dispatch(
+        id_, "onError", worker_->onError, [] {}, *this, error_code::kSendFail,
+        std::string_view("send buffer full, data dropped"));
     return SendStatus::Dropped;
   }
   SendStatus status = writing_ ? SendStatus::Buffered : SendStatus::Ok;
@@ -228,8 +230,9 @@ SendStatus ConnectionImpl::queue(std::string_view data, MessageKind kind, bool r
   scheduleFlush();
   if (buffered() >= maxSendBuffer) {
     buffer_full_ = true;
-    dispatch(id_, "onBufferFull", worker_->onBufferFull,
-             [this] { runtime_->callbackFailed(*this); }, *this);
+    dispatch(
+        id_, "onBufferFull", worker_->onBufferFull, [this] { runtime_->callbackFailed(*this); },
+        *this);
   }
   return status;
 }
@@ -304,8 +307,9 @@ void ConnectionImpl::afterWrite() {
   if (buffered() != 0) return;
   if (buffer_full_) {
     buffer_full_ = false;
-    dispatch(id_, "onBufferDrain", worker_->onBufferDrain,
-             [this] { runtime_->callbackFailed(*this); }, *this);
+    dispatch(
+        id_, "onBufferDrain", worker_->onBufferDrain, [this] { runtime_->callbackFailed(*this); },
+        *this);
   }
   if (state_ == ConnectionState::Closing && buffered() == 0) startClose();
 }
@@ -355,7 +359,8 @@ void ConnectionImpl::onClosed(uv_handle_t* h) {
   if (!c->silent_) {
     log().debug("conn={} closed (in {} B, out {} B)", c->id_, c->bytes_read_, c->bytes_written_);
     c->runtime_->forget(*c);
-    dispatch(c->id_, "onClose", c->worker_->onClose, [] {}, *c);
+    dispatch(
+        c->id_, "onClose", c->worker_->onClose, [] {}, *c);
   } else {
     c->runtime_->forget(*c);
   }

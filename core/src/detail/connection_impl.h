@@ -24,8 +24,7 @@ class ConnectionImpl final : public Connection {
 
   // Wraps `fd`, an already connected stream socket. Returns nullptr and sets `ec` on failure,
   // leaving `fd` open.
-  static ConnectionImpl* open(WorkerRuntime& runtime, int fd, ConnectionId id,
-                              std::error_code& ec);
+  static ConnectionImpl* open(WorkerRuntime& runtime, int fd, ConnectionId id, std::error_code& ec);
 
   static ConnectionImpl* from(Connection& c) { return static_cast<ConnectionImpl*>(&c); }
   static const ConnectionImpl* from(const Connection& c) {
@@ -90,9 +89,9 @@ class ConnectionImpl final : public Connection {
   uv_write_t write_req_{};
   WorkerRuntime* runtime_;
   std::unique_ptr<Codec> codec_;
-  std::string in_;        // undecoded tail of the input (empty while idle)
-  std::string out_;       // encoded, not yet handed to the kernel
-  std::string inflight_;  // handed to uv_write, which has not completed yet
+  std::string in_;                   // undecoded tail of the input (empty while idle)
+  std::string out_;                  // encoded, not yet handed to the kernel
+  std::string inflight_;             // handed to uv_write, which has not completed yet
   std::size_t inflight_offset_ = 0;  // bytes of inflight_ uv_try_write already sent
   std::uint64_t last_active_ = 0;
   std::uint64_t accepted_at_ = 0;
@@ -105,7 +104,9 @@ class ConnectionImpl final : public Connection {
   bool buffer_full_ = false;
   bool silent_ = false;
   bool close_sent_ = false;
-  bool handshaking_ = false;  // counted in the runtime's handshaking_ until open or closed  // a session protocol's close message is already queued  // refused at accept: the application never hears of it
+  bool handshaking_ = false;  // counted in the runtime's handshaking_ until open or closed  // a
+                              // session protocol's close message is already queued  // refused at
+                              // accept: the application never hears of it
 };
 
 }  // namespace wman::detail

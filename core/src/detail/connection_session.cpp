@@ -29,12 +29,13 @@ void ConnectionImpl::sessionEvent(const DecodeResult& r) {
         answer.status = 403;
         answer.reason = "origin not allowed";
       } else if (request) {
-        dispatch(id_, "onWebSocketConnect", worker_->onWebSocketConnect,
-                 [&answer] {
-                   answer.status = 500;
-                   answer.reason = "internal error";
-                 },
-                 *this, *request, answer);
+        dispatch(
+            id_, "onWebSocketConnect", worker_->onWebSocketConnect,
+            [&answer] {
+              answer.status = 500;
+              answer.reason = "internal error";
+            },
+            *this, *request, answer);
       }
       bool open = codec_->answerHandshake(answer, out_);
       scheduleFlush();
@@ -50,18 +51,21 @@ void ConnectionImpl::sessionEvent(const DecodeResult& r) {
     case Status::Ping:
       codec_->encodeControl(Status::Pong, 0, r.payload, out_);
       scheduleFlush();
-      dispatch(id_, "onWebSocketPing", worker_->onWebSocketPing,
-               [this] { runtime_->callbackFailed(*this); }, *this,
-               Message(r.payload, MessageKind::Binary));
+      dispatch(
+          id_, "onWebSocketPing", worker_->onWebSocketPing,
+          [this] { runtime_->callbackFailed(*this); }, *this,
+          Message(r.payload, MessageKind::Binary));
       break;
     case Status::Pong:
-      dispatch(id_, "onWebSocketPong", worker_->onWebSocketPong,
-               [this] { runtime_->callbackFailed(*this); }, *this,
-               Message(r.payload, MessageKind::Binary));
+      dispatch(
+          id_, "onWebSocketPong", worker_->onWebSocketPong,
+          [this] { runtime_->callbackFailed(*this); }, *this,
+          Message(r.payload, MessageKind::Binary));
       break;
     case Status::Close:
-      dispatch(id_, "onWebSocketClose", worker_->onWebSocketClose, [] {}, *this,
-               static_cast<int>(r.code), asString(r.payload));
+      dispatch(
+          id_, "onWebSocketClose", worker_->onWebSocketClose, [] {}, *this,
+          static_cast<int>(r.code), asString(r.payload));
       if (!close_sent_) {
         // Echo the peer's code (RFC 6455 5.5.1); 1005 "no status" answers with none.
         close_sent_ = true;

@@ -15,8 +15,7 @@ namespace wman::detail {
 // Runs `fn(args...)` if set. Returns false if it threw; `onThrow` then runs (it must not
 // throw) so the caller can close the connection and count the failure.
 template <typename Fn, typename OnThrow, typename... Args>
-bool dispatch(ConnectionId id, const char* what, const Fn& fn, OnThrow&& onThrow,
-              Args&&... args) {
+bool dispatch(ConnectionId id, const char* what, const Fn& fn, OnThrow&& onThrow, Args&&... args) {
   if (!fn) return true;
   try {
     fn(std::forward<Args>(args)...);

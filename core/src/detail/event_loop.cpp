@@ -41,7 +41,9 @@ EventLoop::~EventLoop() {
   if (t_current == this) t_current = previous_;
 }
 
-EventLoop* EventLoop::current() { return t_current; }
+EventLoop* EventLoop::current() {
+  return t_current;
+}
 
 void EventLoop::run() {
   EventLoop* outer = t_current;
@@ -80,7 +82,9 @@ void EventLoop::onAsync(uv_async_t* handle) {
   for (auto& fn : work) fn();
 }
 
-void EventLoop::scheduleFlush(ConnectionImpl* c) { flush_list_.push_back(c); }
+void EventLoop::scheduleFlush(ConnectionImpl* c) {
+  flush_list_.push_back(c);
+}
 
 void EventLoop::cancelFlush(ConnectionImpl* c) {
   std::replace(flush_list_.begin(), flush_list_.end(), c, static_cast<ConnectionImpl*>(nullptr));
@@ -104,8 +108,7 @@ void EventLoop::flushAll() {
   }
 }
 
-TimerId EventLoop::addTimer(std::uint64_t interval_ms, std::function<void()> cb,
-                            bool persistent) {
+TimerId EventLoop::addTimer(std::uint64_t interval_ms, std::function<void()> cb, bool persistent) {
   auto* t = new TimerEntry{{}, this, ++next_timer_id_, std::move(cb), persistent};
   uv_timer_init(&loop_, &t->handle);
   t->handle.data = t;

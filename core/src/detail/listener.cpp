@@ -43,7 +43,9 @@ std::error_code resolve(const std::string& host, std::uint16_t port, sockaddr_st
 Listener::Listener(EventLoop& loop, ListenUrl url, AcceptFn on_accept)
     : loop_(loop), url_(std::move(url)), on_accept_(std::move(on_accept)) {}
 
-Listener::~Listener() { close(); }
+Listener::~Listener() {
+  close();
+}
 
 std::error_code Listener::init() {
   handle_ = new Handle{};
@@ -62,7 +64,7 @@ std::error_code Listener::bind() {
   if (auto ec = init()) return ec;
   int rc = 0;
   if (url_.isUnix()) {
-    struct stat st{};
+    struct stat st {};
     // Replace a socket file left by a previous run; refuse to clobber anything else.
     if (::lstat(url_.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(url_.path.c_str());
     rc = uv_pipe_bind(&handle_->pipe, url_.path.c_str());

@@ -13,7 +13,9 @@ constexpr std::uint64_t kSweepIntervalMs = 1000;
 
 WorkerRuntime::WorkerRuntime(Worker& worker) : worker_(worker) {}
 
-WorkerRuntime::~WorkerRuntime() { closeSweep(); }
+WorkerRuntime::~WorkerRuntime() {
+  closeSweep();
+}
 
 void WorkerRuntime::closeSweep() {
   if (!sweep_timer_) return;
@@ -27,10 +29,9 @@ std::error_code WorkerRuntime::start(EventLoop& loop, int inherited_fd) {
   stopping_ = false;
   std::error_code ec;
   if (worker_.hasListener()) {
-    listener_ = std::make_unique<Listener>(loop, worker_.listenUrl(),
-                                           [this](uv_stream_t* server, bool is_pipe) {
-                                             accept(server, is_pipe);
-                                           });
+    listener_ = std::make_unique<Listener>(
+        loop, worker_.listenUrl(),
+        [this](uv_stream_t* server, bool is_pipe) { accept(server, is_pipe); });
     ec = inherited_fd >= 0 ? listener_->adopt(inherited_fd) : listener_->bind();
     if (ec) return abandonStart(ec);
   }
@@ -73,10 +74,9 @@ std::error_code WorkerRuntime::abandonStart(std::error_code ec) {
 
 std::error_code WorkerRuntime::addListener(int fd) {
   if (!loop_ || !listener_ || stopping_) return std::make_error_code(std::errc::not_connected);
-  auto extra = std::make_unique<Listener>(*loop_, worker_.listenUrl(),
-                                          [this](uv_stream_t* server, bool is_pipe) {
-                                            accept(server, is_pipe);
-                                          });
+  auto extra = std::make_unique<Listener>(
+      *loop_, worker_.listenUrl(),
+      [this](uv_stream_t* server, bool is_pipe) { accept(server, is_pipe); });
   if (auto ec = extra->adopt(fd)) return ec;
   if (auto ec = extra->listen(kBacklog)) {
     extra->close();
@@ -130,7 +130,9 @@ void WorkerRuntime::forget(ConnectionImpl& c) {
   checkStopped();
 }
 
-void WorkerRuntime::watchClosing(ConnectionImpl& c) { closing_.emplace(c.id(), &c); }
+void WorkerRuntime::watchClosing(ConnectionImpl& c) {
+  closing_.emplace(c.id(), &c);
+}
 
 void WorkerRuntime::callbackFailed(ConnectionImpl& c) {
   stats_.callback_errors++;
