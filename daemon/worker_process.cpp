@@ -106,7 +106,7 @@ class WorkerProcess {
       worker->reusePort = t.reuse_port;
       worker->limits = t.limits;
       worker->options = t.options;
-      worker->allowedOrigins = t.websocket.allowed_origins;
+      worker->websocket = t.websocket;
       if (!installBuiltinApp(t.app, *worker) && !loadAppModule(t.app, *worker, &error)) {
         return fail(error);
       }

@@ -70,17 +70,17 @@ bool ProtocolRegistry::contains(std::string_view name) {
   return r.factories.find(name) != r.factories.end();
 }
 
+CodecFactory ProtocolRegistry::factory(std::string_view name) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  const auto it = r.factories.find(name);
+  return it == r.factories.end() ? CodecFactory{} : it->second;
+}
+
 std::unique_ptr<Codec> ProtocolRegistry::create(std::string_view name, const CodecLimits& limits) {
-  CodecFactory factory;
-  {
-    Registry& r = registry();
-    std::lock_guard lock(r.mutex);
-    const auto it = r.factories.find(name);
-    if (it == r.factories.end()) return nullptr;
-    factory = it->second;
-  }
-  // Called without the lock so a user factory may itself use the registry.
-  return factory(limits);
+  // The factory runs without the lock so a user factory may itself use the registry.
+  CodecFactory f = factory(name);
+  return f ? f(limits) : nullptr;
 }
 
 std::vector<std::string> ProtocolRegistry::names() {

@@ -59,6 +59,12 @@ void Connection::close(std::string_view data) {
   detail::ConnectionImpl::from(*this)->close(data);
 }
 
+void Connection::close(int code, std::string_view reason) {
+  // Codes outside 16 bits become 0, which the codec refuses to send (a Close without one).
+  const auto wire = code > 0 && code <= 0xffff ? static_cast<std::uint16_t>(code) : 0;
+  detail::ConnectionImpl::from(*this)->close(static_cast<std::uint16_t>(wire), reason);
+}
+
 void Connection::destroy() {
   detail::ConnectionImpl::from(*this)->destroy();
 }

@@ -30,6 +30,9 @@ struct WebSocketOptions {
   bool permessage_deflate = false;
   // How permessage-deflate is negotiated and run when enabled.
   ws::DeflateOptions deflate{};
+  // The kind of a message sent without one (defaultKind()): text, like Workerman's default
+  // binaryType, unless the worker's binary_type says "binary".
+  MessageKind default_kind = MessageKind::Text;
 };
 
 // One server-side WebSocket connection. Not thread-safe; one instance per connection.
@@ -69,8 +72,8 @@ class WebSocketCodec final : public Codec {
   // permessage-deflate was negotiated and the payload is at least min_compress_size bytes.
   void encode(ByteSpan payload, MessageKind kind, std::string& out) override;
 
-  // Text, like Workerman's default binaryType: a string sent without a kind is a text frame.
-  MessageKind defaultKind() const override { return MessageKind::Text; }
+  // WebSocketOptions::default_kind (text unless configured otherwise).
+  MessageKind defaultKind() const override { return options_.default_kind; }
 
   // True once answerHandshake() accepted the session, and from then on.
   bool isOpen() const override { return open_; }

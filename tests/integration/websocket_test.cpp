@@ -8,52 +8,10 @@
 #include "test_client.h"
 #include "test_server.h"
 #include "wman/serve.h"
+#include "ws_test_client.h"
 
 using namespace wman;
 using namespace wman::test;
-
-namespace {
-
-const char* kKey = "dGhlIHNhbXBsZSBub25jZQ==";
-
-std::string upgrade(const std::string& extra = "") {
-  return std::string("GET /chat?room=1 HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n") +
-         "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: " + kKey +
-         "\r\nSec-WebSocket-Version: 13\r\n" + extra + "\r\n";
-}
-
-std::string readHead(TestClient& c) {
-  std::string head;
-  while (head.find("\r\n\r\n") == std::string::npos) {
-    std::string chunk = c.recvSome(1);
-    if (chunk.empty()) break;
-    head += chunk;
-  }
-  return head;
-}
-
-// A masked client frame.
-std::string frame(std::uint8_t first, const std::string& payload) {
-  std::string out(1, static_cast<char>(first));
-  const char mask[4] = {0x11, 0x22, 0x33, 0x44};
-  if (payload.size() < 126) {
-    out += static_cast<char>(0x80 | payload.size());
-  } else {
-    out += static_cast<char>(0x80 | 126);
-    out += static_cast<char>(payload.size() >> 8);
-    out += static_cast<char>(payload.size() & 0xff);
-  }
-  out.append(mask, 4);
-  for (std::size_t i = 0; i < payload.size(); ++i)
-    out += static_cast<char>(payload[i] ^ mask[i % 4]);
-  return out;
-}
-
-std::string closePayload(std::uint16_t code) {
-  return {static_cast<char>(code >> 8), static_cast<char>(code & 0xff)};
-}
-
-}  // namespace
 
 TEST_CASE("websocket handshake, echo, ping and close through the runtime") {
   Worker w("websocket://127.0.0.1:0");
@@ -71,20 +29,20 @@ TEST_CASE("websocket handshake, echo, ping and close through the runtime") {
   };
   TestServer server({&w});
   TestClient c(w.port());
-  c.send(upgrade());
-  std::string head = readHead(c);
+  c.send(wsUpgrade());
+  std::string head = wsReadHead(c);
   CHECK(head.rfind("HTTP/1.1 101", 0) == 0);
   CHECK(head.find("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") != std::string::npos);
   REQUIRE(connects.waitFor(1));
   CHECK(seen_path == "/chat");
 
-  c.send(frame(0x81, "hello"));
+  c.send(wsFrame(0x81, "hello"));
   CHECK(c.recvExactly(7) == std::string("\x81\x05hello", 7));
-  c.send(frame(0x82, std::string(300, 'b')));
+  c.send(wsFrame(0x82, std::string(300, 'b')));
   CHECK(c.recvExactly(4 + 300) == std::string("\x82\x7e\x01\x2c", 4) + std::string(300, 'b'));
-  c.send(frame(0x89, "pi"));
+  c.send(wsFrame(0x89, "pi"));
   CHECK(c.recvExactly(4) == std::string("\x8a\x02pi", 4));
-  c.send(frame(0x88, closePayload(1000)));
+  c.send(wsFrame(0x88, wsClosePayload(1000)));
   CHECK(c.recvExactly(4) == std::string("\x88\x02\x03\xe8", 4));
   CHECK(c.closedWithin(std::chrono::seconds(5)));
   REQUIRE(closes.waitFor(1));
@@ -96,8 +54,8 @@ TEST_CASE("websocket protocol errors close with their code; other connections go
   installBuiltinApp("echo", w);
   TestServer server({&w});
   TestClient good(w.port());
-  good.send(upgrade());
-  REQUIRE(readHead(good).rfind("HTTP/1.1 101", 0) == 0);
+  good.send(wsUpgrade());
+  REQUIRE(wsReadHead(good).rfind("HTTP/1.1 101", 0) == 0);
 
   struct Case {
     const char* name;
@@ -105,14 +63,14 @@ TEST_CASE("websocket protocol errors close with their code; other connections go
     std::uint16_t code;
   };
   std::string unmasked("\x81\x02hi", 4);
-  std::string bad_utf8 = frame(0x81, "\xc0\xaf");
-  std::string reserved_opcode = frame(0x83, "x");
+  std::string bad_utf8 = wsFrame(0x81, "\xc0\xaf");
+  std::string reserved_opcode = wsFrame(0x83, "x");
   for (const Case& k : {Case{"unmasked", unmasked, 1002}, Case{"invalid utf-8", bad_utf8, 1007},
                         Case{"reserved opcode", reserved_opcode, 1002}}) {
     INFO(k.name);
     TestClient bad(w.port());
-    bad.send(upgrade());
-    REQUIRE(readHead(bad).rfind("HTTP/1.1 101", 0) == 0);
+    bad.send(wsUpgrade());
+    REQUIRE(wsReadHead(bad).rfind("HTTP/1.1 101", 0) == 0);
     bad.send(k.bytes);
     std::string close = bad.recvExactly(2 + 2);
     CHECK(static_cast<std::uint8_t>(close[0]) == 0x88);
@@ -120,14 +78,14 @@ TEST_CASE("websocket protocol errors close with their code; other connections go
           k.code);
     CHECK(bad.closedWithin(std::chrono::seconds(5)));
   }
-  good.send(frame(0x81, "still"));
+  good.send(wsFrame(0x81, "still"));
   CHECK(good.recvExactly(7) == std::string("\x81\x05still", 7));
 }
 
 TEST_CASE("websocket handshakes refused: bad version, origin, application, timeout") {
   Worker w("ws://127.0.0.1:0");
   installBuiltinApp("echo", w);
-  w.allowedOrigins = {"https://good.example"};
+  w.websocket.allowed_origins = {"https://good.example"};
   w.limits.handshake_timeout = std::chrono::milliseconds(1000);
   EventCounter connects, closes;
   w.onConnect = [&](Connection&) { connects.add(); };
@@ -141,26 +99,26 @@ TEST_CASE("websocket handshakes refused: bad version, origin, application, timeo
   TestServer server({&w});
   {
     TestClient c(w.port());
-    std::string req = upgrade("Origin: https://good.example\r\n");
+    std::string req = wsUpgrade("Origin: https://good.example\r\n");
     req.replace(req.find("Version: 13"), 11, "Version: 8");
     c.send(req);
-    std::string head = readHead(c);
+    std::string head = wsReadHead(c);
     CHECK(head.rfind("HTTP/1.1 426", 0) == 0);
     CHECK(head.find("Sec-WebSocket-Version: 13") != std::string::npos);
     CHECK(c.closedWithin(std::chrono::seconds(5)));
   }
   {
     TestClient c(w.port());
-    c.send(upgrade("Origin: https://evil.example\r\n"));
-    CHECK(readHead(c).rfind("HTTP/1.1 403", 0) == 0);
+    c.send(wsUpgrade("Origin: https://evil.example\r\n"));
+    CHECK(wsReadHead(c).rfind("HTTP/1.1 403", 0) == 0);
     CHECK(c.closedWithin(std::chrono::seconds(5)));
   }
   {
     TestClient c(w.port());
-    std::string req = upgrade("Origin: https://good.example\r\n");
+    std::string req = wsUpgrade("Origin: https://good.example\r\n");
     req.replace(req.find("/chat?room=1"), 12, "/chat?deny=1");
     c.send(req);
-    CHECK(readHead(c).rfind("HTTP/1.1 401", 0) == 0);
+    CHECK(wsReadHead(c).rfind("HTTP/1.1 401", 0) == 0);
     CHECK(c.closedWithin(std::chrono::seconds(5)));
   }
   {
@@ -172,7 +130,7 @@ TEST_CASE("websocket handshakes refused: bad version, origin, application, timeo
   CHECK(connects.count() == 0);
   CHECK(closes.count() == 0);
   TestClient ok(w.port());
-  ok.send(upgrade("Origin: https://good.example\r\n"));
-  CHECK(readHead(ok).rfind("HTTP/1.1 101", 0) == 0);
+  ok.send(wsUpgrade("Origin: https://good.example\r\n"));
+  CHECK(wsReadHead(ok).rfind("HTTP/1.1 101", 0) == 0);
   CHECK(connects.waitFor(1));
 }

@@ -21,24 +21,24 @@ using Duration = std::chrono::milliseconds;
 
 // [daemon]: process-wide settings.
 struct DaemonConfig {
-  std::string run_dir = "/run/wman";   // pid file and control socket live here
-  std::string log_file = "stderr";     // "stderr" or a file path
-  std::string log_level = "info";      // trace, debug, info, warn, error, critical, off
-  std::string user;                    // drop workers to this user after binding ("" = keep)
-  std::string group;                   // and this group ("" = the user's primary group)
-  Duration stop_timeout{5000};         // fast stop: SIGKILL workers still alive after this
-  Duration drain_timeout{30000};       // graceful stop/reload: longest wait for connections
-  Duration start_timeout{10000};       // reload: longest wait for a new worker to be ready
-  Duration heartbeat_timeout{30000};   // a worker silent this long is killed
-  std::uint64_t rlimit_nofile = 0;     // RLIMIT_NOFILE to set (0 = leave as is)
+  std::string run_dir = "/run/wman";  // pid file and control socket live here
+  std::string log_file = "stderr";    // "stderr" or a file path
+  std::string log_level = "info";     // trace, debug, info, warn, error, critical, off
+  std::string user;                   // drop workers to this user after binding ("" = keep)
+  std::string group;                  // and this group ("" = the user's primary group)
+  Duration stop_timeout{5000};        // fast stop: SIGKILL workers still alive after this
+  Duration drain_timeout{30000};      // graceful stop/reload: longest wait for connections
+  Duration start_timeout{10000};      // reload: longest wait for a new worker to be ready
+  Duration heartbeat_timeout{30000};  // a worker silent this long is killed
+  std::uint64_t rlimit_nofile = 0;    // RLIMIT_NOFILE to set (0 = leave as is)
 };
 
 // [worker.tls]
 struct TlsConfig {
-  std::string cert;                  // PEM certificate chain
-  std::string key;                   // PEM private key
-  std::string ca;                    // PEM CA bundle to verify client certificates ("" = none)
-  std::string min_version = "1.2";   // "1.2" or "1.3"
+  std::string cert;                 // PEM certificate chain
+  std::string key;                  // PEM private key
+  std::string ca;                   // PEM CA bundle to verify client certificates ("" = none)
+  std::string min_version = "1.2";  // "1.2" or "1.3"
   bool enabled() const { return !cert.empty(); }
 };
 
@@ -48,33 +48,37 @@ struct WebSocketConfig {
   Duration ping_interval{0};                 // 0 = no server pings
   bool permessage_deflate = false;
   std::size_t max_message_size = 16 * 1024 * 1024;
+  // Frame type of a send() that names no kind outside onMessage: "text" (Workerman's
+  // BINARY_TYPE_BLOB) or "binary" (BINARY_TYPE_ARRAYBUFFER). Inside onMessage a reply
+  // follows the kind of the message being answered.
+  std::string binary_type = "text";
 };
 
 // A scalar from [worker.options], kept as text plus its TOML type name, so apps can read it
 // without depending on the TOML library.
 struct OptionValue {
-  std::string type;   // "string", "integer", "float", "boolean", "array", "table", "date"...
-  std::string text;   // strings unquoted; everything else in TOML syntax
+  std::string type;  // "string", "integer", "float", "boolean", "array", "table", "date"...
+  std::string text;  // strings unquoted; everything else in TOML syntax
 };
 
 // One [[worker]] table.
 struct WorkerConfig {
-  std::string name;          // defaults to the app name
-  std::string listen;        // the URL as written
-  ListenUrl url;             // the URL parsed
-  int count = 1;             // processes; 0 in the file = number of CPUs (resolved by loader)
-  bool reuse_port = false;   // one SO_REUSEPORT socket per worker slot
-  std::string app = "echo";  // built-in app name, or a path to an app module (.so)
+  std::string name;               // defaults to the app name
+  std::string listen;             // the URL as written
+  ListenUrl url;                  // the URL parsed
+  int count = 1;                  // processes; 0 in the file = number of CPUs (resolved by loader)
+  bool reuse_port = false;        // one SO_REUSEPORT socket per worker slot
+  std::string app = "echo";       // built-in app name, or a path to an app module (.so)
   std::string transport = "tcp";  // "tcp" or "tls"
   WorkerLimits limits;
   TlsConfig tls;
   WebSocketConfig websocket;
   std::map<std::string, OptionValue> options;
-  int line = 0;              // where the table starts in the file, for later messages
+  int line = 0;  // where the table starts in the file, for later messages
 };
 
 struct Config {
-  std::string path;          // file it was loaded from ("" for configs built in code)
+  std::string path;  // file it was loaded from ("" for configs built in code)
   DaemonConfig daemon;
   std::vector<WorkerConfig> workers;
 };

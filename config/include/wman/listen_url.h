@@ -17,10 +17,10 @@ struct ListenUrl {
   std::string protocol;
   // Host without brackets ("0.0.0.0", "::1", "localhost"); empty for unix sockets.
   std::string host;
-  std::uint16_t port = 0;   // 0 lets the OS choose (useful in tests)
-  std::string path;         // unix socket path; empty otherwise
-  bool tls = false;         // true for wss:// and https://
-  bool udp = false;         // true for udp://
+  std::uint16_t port = 0;  // 0 lets the OS choose (useful in tests)
+  std::string path;        // unix socket path; empty otherwise
+  bool tls = false;        // true for wss:// and https://
+  bool udp = false;        // true for udp://
   bool isUnix() const { return !path.empty(); }
 };
 

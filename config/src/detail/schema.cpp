@@ -26,7 +26,7 @@ const Section kSections[] = {
       "idle_timeout"}},
     {"[worker.tls]", {"cert", "key", "ca", "min_version"}},
     {"[worker.websocket]",
-     {"allowed_origins", "ping_interval", "permessage_deflate", "max_message_size"}},
+     {"allowed_origins", "ping_interval", "permessage_deflate", "max_message_size", "binary_type"}},
 };
 
 }  // namespace

@@ -97,6 +97,7 @@ void readWebSocket(FieldReader& r, const toml::table& t, WebSocketConfig& ws) {
                    {"ping_interval", asDuration(&ws.ping_interval, Duration{0})},
                    {"permessage_deflate", asBool(&ws.permessage_deflate)},
                    {"max_message_size", asSize(&ws.max_message_size, 1)},
+                   {"binary_type", asOneOf(&ws.binary_type, {"text", "binary"})},
                });
 }
 

@@ -54,7 +54,12 @@ class Connection {
 
   // Stops reading, flushes what is queued (plus `data`, encoded, if not empty), then closes.
   // onClose fires once the socket is closed. Safe to call from any callback, repeatedly.
+  // WebSocket: `data` goes out as a message, then a Close frame with code 1000.
   void close(std::string_view data = {});
+  // WebSocket: closes with `code` (1000, 1001, 1008, 1011, 3000-4999, ...) and `reason`
+  // (cut to 123 bytes at a character boundary); a code that may not be sent (1005, 1006,
+  // 1015, out of range) sends a Close without one. Other protocols: the same as close().
+  void close(int code, std::string_view reason);
   // Closes now, discarding unsent data. onClose still fires.
   void destroy();
 

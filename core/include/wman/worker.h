@@ -78,8 +78,10 @@ class Worker {
   std::function<void(Connection&, Message)> onWebSocketPong;
   // WebSocket only: the peer sent a close frame with `code` (1005 = none) and `reason`.
   std::function<void(Connection&, int code, std::string_view reason)> onWebSocketClose;
-  // WebSocket only: accepted Origin header values; empty accepts any (403 otherwise).
-  std::vector<std::string> allowedOrigins;
+  // WebSocket only: [worker.websocket] (allowed_origins, ping_interval, permessage_deflate,
+  // max_message_size, binary_type). max_message_size replaces limits.max_package_size for
+  // WebSocket messages. Read when the worker starts.
+  WebSocketConfig websocket;
 
   const std::string& url() const { return url_; }
   const ListenUrl& listenUrl() const { return listen_; }

@@ -29,7 +29,7 @@ void releaseIfLarge(std::string& s) {
 
 ConnectionImpl::ConnectionImpl(WorkerRuntime& runtime)
     : runtime_(&runtime),
-      codec_(ProtocolRegistry::create(runtime.protocol(), runtime.codecLimits())),
+      codec_(runtime.createCodec()),
       reply_kind_(codec_ ? codec_->defaultKind() : MessageKind::Binary) {
   worker_ = &runtime.worker();
   maxSendBuffer = runtime.worker().limits.max_send_buffer;
@@ -156,6 +156,7 @@ void ConnectionImpl::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) 
 void ConnectionImpl::handleInput(const char* data, std::size_t size) {
   bytes_read_ += size;
   last_active_ = runtime_->loop().now();
+  ping_sent_ = false;
   if (state_ != ConnectionState::Established) return;
   if (in_.empty()) {
     // Fast path: decode straight from the shared read buffer; copy only an incomplete tail.
@@ -209,6 +210,8 @@ void ConnectionImpl::protocolError(const DecodeResult& r) {
   // The peer learns why (a WebSocket close code, an HTTP status) before the close; what the
   // application queued earlier is flushed with it.
   codec_->encodeError(r.code, r.reason, out_);
+  close_sent_ = true;
+  linger_ = true;
   close({});
 }
 
@@ -311,23 +314,80 @@ void ConnectionImpl::afterWrite() {
         id_, "onBufferDrain", worker_->onBufferDrain, [this] { runtime_->callbackFailed(*this); },
         *this);
   }
-  if (state_ == ConnectionState::Closing && buffered() == 0) startClose();
+  if (state_ == ConnectionState::Closing && buffered() == 0) flushedForClose();
+}
+
+void ConnectionImpl::flushedForClose() {
+  if (lingering_) return;  // already waiting for the peer to close
+  if (!linger_) {
+    startClose();
+    return;
+  }
+  // The peer may still be sending (a message over the limit, frames behind a bad one).
+  // Closing now with its data unread would make the kernel answer with a reset, and the
+  // peer would likely lose the Close frame or HTTP error it has not read yet. Instead send
+  // FIN and discard input until the peer closes or the close deadline passes.
+  auto* req = new uv_shutdown_t;
+  req->data = this;
+  if (uv_shutdown(req, &h_.stream, &ConnectionImpl::onShutdown) != 0) {
+    delete req;
+    startClose();
+    return;
+  }
+  lingering_ = true;
+  runtime_->watchClosing(*this);
+}
+
+void ConnectionImpl::onShutdown(uv_shutdown_t* req, int status) {
+  auto* c = static_cast<ConnectionImpl*>(req->data);
+  delete req;
+  // UV_ECANCELED: the handle is being closed (destroy(), the close deadline); nothing to do.
+  if (status == UV_ECANCELED || c->state_ == ConnectionState::Closed) return;
+  int rc = status < 0
+               ? status
+               : uv_read_start(&c->h_.stream, &ConnectionImpl::onAlloc, &ConnectionImpl::onRead);
+  if (rc != 0) c->startClose();
 }
 
 std::size_t ConnectionImpl::buffered() const {
   return out_.size() + (writing_ ? inflight_.size() - inflight_offset_ : 0);
 }
 
+void ConnectionImpl::close(std::uint16_t code, std::string_view reason) {
+  if (state_ != ConnectionState::Established) return;
+  if (!close_sent_ && codec_->isOpen()) {
+    const std::size_t before = out_.size();
+    codec_->encodeControl(DecodeResult::Status::Close, code, asBytes(reason), out_);
+    close_sent_ = linger_ = out_.size() != before;
+  }
+  close({});
+}
+
+void ConnectionImpl::ping() {
+  if (state_ != ConnectionState::Established || ping_sent_ || close_sent_ || !codec_->isOpen()) {
+    return;
+  }
+  ping_sent_ = true;
+  codec_->encodeControl(DecodeResult::Status::Ping, 0, {}, out_);
+  scheduleFlush();
+}
+
 void ConnectionImpl::close(std::string_view data) {
   if (state_ != ConnectionState::Established) return;
   if (!data.empty()) queue(data, reply_kind_, false);
   if (state_ != ConnectionState::Established) return;  // a callback of queue() closed it
+  if (!close_sent_ && codec_->isOpen()) {
+    // A no-op for stateless codecs; a WebSocket Close 1000 (normal closure) otherwise.
+    const std::size_t before = out_.size();
+    codec_->encodeControl(DecodeResult::Status::Close, 1000, {}, out_);
+    close_sent_ = linger_ = out_.size() != before;
+  }
   state_ = ConnectionState::Closing;
   closing_since_ = runtime_->loop().now();
   uv_read_stop(&h_.stream);
   log().debug("conn={} closing, {} bytes to flush", id_, buffered());
   if (buffered() == 0) {
-    startClose();
+    flushedForClose();
   } else {
     runtime_->watchClosing(*this);
     scheduleFlush();

@@ -35,7 +35,15 @@ class ConnectionImpl final : public Connection {
   void start();
 
   SendStatus queue(std::string_view data, MessageKind kind, bool raw);
+  // Flushes, then closes. Session protocols first send their close message: `data` (if
+  // any) goes out as a message, then a WebSocket Close 1000.
   void close(std::string_view data);
+  // Session protocols: sends a close message with `code` and `reason` (once per
+  // connection), then closes after flushing. Others: close({}).
+  void close(std::uint16_t code, std::string_view reason);
+  // Session protocols with an open session: sends one ping unless one is unanswered (any
+  // input from the peer counts as an answer).
+  void ping();
   void destroy();
   void pause();
   void resume();
@@ -78,6 +86,9 @@ class ConnectionImpl final : public Connection {
   void flush();
   void afterWrite();
   void startClose();
+  // The send side is flushed on a closing connection: close now, or linger.
+  void flushedForClose();
+  static void onShutdown(uv_shutdown_t* req, int status);
   void failed(const char* what, int status);
 
   union Handle {
@@ -102,11 +113,15 @@ class ConnectionImpl final : public Connection {
   bool flush_scheduled_ = false;
   bool input_pending_ = false;
   bool buffer_full_ = false;
-  bool silent_ = false;
-  bool close_sent_ = false;
-  bool handshaking_ = false;  // counted in the runtime's handshaking_ until open or closed  // a
-                              // session protocol's close message is already queued  // refused at
-                              // accept: the application never hears of it
+  bool silent_ = false;       // refused at accept: the application never hears of it
+  bool close_sent_ = false;   // a session protocol's close message is already queued
+  bool handshaking_ = false;  // counted in the runtime's handshaking_ until open or closed
+  bool ping_sent_ = false;    // a heartbeat ping awaits any input from the peer
+  // Told the peer why it is closed (a Close frame, an HTTP error): after the flush, shut the
+  // send side down and read until the peer closes, so its unread data cannot turn the close
+  // into a reset that destroys the message before the peer reads it.
+  bool linger_ = false;
+  bool lingering_ = false;  // the send side is shut down; reading until the peer closes
 };
 
 }  // namespace wman::detail

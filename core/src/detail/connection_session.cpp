@@ -13,7 +13,7 @@ namespace wman::detail {
 namespace {
 
 bool originAllowed(const Worker& w, std::string_view origin) {
-  const auto& allowed = w.allowedOrigins;
+  const auto& allowed = w.websocket.allowed_origins;
   return allowed.empty() || std::find(allowed.begin(), allowed.end(), origin) != allowed.end();
 }
 
@@ -44,6 +44,7 @@ void ConnectionImpl::sessionEvent(const DecodeResult& r) {
         opened();
       } else {
         log().info("conn={} handshake refused with {}: {}", id_, answer.status, answer.reason);
+        linger_ = true;
         close({});
       }
       break;

@@ -27,7 +27,7 @@ EventLoop::EventLoop() : read_buffer_(new char[kReadBufferSize]), previous_(t_cu
   uv_prepare_init(&loop_, &prepare_);
   prepare_.data = this;
   uv_prepare_start(&prepare_, &EventLoop::onPrepare);
-  // The prepare hook must not keep the loop alive by itself.
+  // The prepare hook keeps the loop alive only while flushes are scheduled.
   uv_unref(reinterpret_cast<uv_handle_t*>(&prepare_));
   uv_async_init(&loop_, &async_, &EventLoop::onAsync);
   async_.data = this;
@@ -83,6 +83,10 @@ void EventLoop::onAsync(uv_async_t* handle) {
 }
 
 void EventLoop::scheduleFlush(ConnectionImpl* c) {
+  // While flushes are pending the prepare hook keeps the loop alive: otherwise a loop whose
+  // last active handle just went quiet (a connection that stopped reading to close) would
+  // end before writing what that connection queued.
+  if (flush_list_.empty()) uv_ref(reinterpret_cast<uv_handle_t*>(&prepare_));
   flush_list_.push_back(c);
 }
 
@@ -106,6 +110,7 @@ void EventLoop::flushAll() {
     }
     flushing_.clear();
   }
+  uv_unref(reinterpret_cast<uv_handle_t*>(&prepare_));
 }
 
 TimerId EventLoop::addTimer(std::uint64_t interval_ms, std::function<void()> cb, bool persistent) {

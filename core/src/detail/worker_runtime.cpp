@@ -1,14 +1,28 @@
 #include "detail/worker_runtime.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include "detail/connection_impl.h"
 #include "detail/dispatch.h"
 #include "detail/event_loop.h"
 #include "detail/log.h"
+#include "websocket/websocket_codec.h"
 
 namespace wman::detail {
 namespace {
 constexpr int kBacklog = 1024;
 constexpr std::uint64_t kSweepIntervalMs = 1000;
+// With a WebSocket heartbeat the sweep runs four times per ping_interval (within these
+// bounds), so a ping goes out at most a quarter interval late.
+constexpr std::uint64_t kMinSweepIntervalMs = 25;
+
+std::uint64_t pingIntervalMs(const Worker& w) {
+  if (w.protocol() != "websocket") return 0;
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(w.websocket.ping_interval).count());
+}
+
 }  // namespace
 
 WorkerRuntime::WorkerRuntime(Worker& worker) : worker_(worker) {}
@@ -24,9 +38,30 @@ void WorkerRuntime::closeSweep() {
   sweep_timer_ = nullptr;
 }
 
+void WorkerRuntime::setupCodecs() {
+  codec_limits_ = CodecLimits{worker_.limits.max_package_size};
+  if (protocol() != "websocket") {
+    codec_factory_ = ProtocolRegistry::factory(protocol());
+    return;
+  }
+  const WebSocketConfig& ws = worker_.websocket;
+  WebSocketOptions options;
+  options.permessage_deflate = ws.permessage_deflate;
+  options.default_kind = ws.binary_type == "binary" ? MessageKind::Binary : MessageKind::Text;
+  codec_limits_.max_package_size = ws.max_message_size;
+  codec_factory_ = webSocketCodecFactory(options);
+}
+
+std::unique_ptr<Codec> WorkerRuntime::createCodec() const {
+  if (codec_factory_) return codec_factory_(codec_limits_);
+  // Not started yet (or an unknown protocol): the registry decides.
+  return ProtocolRegistry::create(protocol(), codec_limits_);
+}
+
 std::error_code WorkerRuntime::start(EventLoop& loop, int inherited_fd) {
   loop_ = &loop;
   stopping_ = false;
+  setupCodecs();
   std::error_code ec;
   if (worker_.hasListener()) {
     listener_ = std::make_unique<Listener>(
@@ -52,9 +87,13 @@ std::error_code WorkerRuntime::start(EventLoop& loop, int inherited_fd) {
   sweep_timer_ = new uv_timer_t;
   uv_timer_init(loop.raw(), sweep_timer_);
   sweep_timer_->data = this;
+  std::uint64_t period = kSweepIntervalMs;
+  if (const std::uint64_t ping = pingIntervalMs(worker_); ping > 0) {
+    period = std::clamp(ping / 4, kMinSweepIntervalMs, kSweepIntervalMs);
+  }
   uv_timer_start(
-      sweep_timer_, [](uv_timer_t* t) { static_cast<WorkerRuntime*>(t->data)->sweep(); },
-      kSweepIntervalMs, kSweepIntervalMs);
+      sweep_timer_, [](uv_timer_t* t) { static_cast<WorkerRuntime*>(t->data)->sweep(); }, period,
+      period);
   // The sweep never keeps a process alive on its own.
   uv_unref(reinterpret_cast<uv_handle_t*>(sweep_timer_));
   if (listener_) {
@@ -136,7 +175,7 @@ void WorkerRuntime::watchClosing(ConnectionImpl& c) {
 
 void WorkerRuntime::callbackFailed(ConnectionImpl& c) {
   stats_.callback_errors++;
-  c.close({});
+  c.close(kInternalError, "internal error");
 }
 
 void WorkerRuntime::sweep() {
@@ -156,15 +195,30 @@ void WorkerRuntime::sweep() {
   const auto idle = static_cast<std::uint64_t>(worker_.limits.idle_timeout.count());
   const auto handshake = static_cast<std::uint64_t>(worker_.limits.handshake_timeout.count());
   const bool check_handshakes = handshake > 0 && handshaking_ > 0;
-  if (idle == 0 && !check_handshakes) return;
+  const std::uint64_t ping = pingIntervalMs(worker_);
+  if (idle == 0 && !check_handshakes && ping == 0) return;
   std::vector<ConnectionImpl*> expired;
+  std::vector<ConnectionImpl*> unanswered;
   for (auto& [id, conn] : conns_) {
     auto* c = ConnectionImpl::from(*conn);
     if (c->state() != ConnectionState::Established) continue;
-    if ((idle > 0 && now - c->lastActive() >= idle) ||
+    const std::uint64_t quiet = now - c->lastActive();
+    if ((idle > 0 && quiet >= idle) ||
         (check_handshakes && c->handshaking() && now - c->acceptedAt() >= handshake)) {
       expired.push_back(c);
+    } else if (ping > 0 && !c->handshaking() && quiet >= ping) {
+      // Heartbeat: a peer quiet for one interval is pinged; one that stays quiet for a
+      // second interval (no pong, no data) is closed.
+      if (quiet >= 2 * ping) {
+        unanswered.push_back(c);
+      } else {
+        c->ping();
+      }
     }
+  }
+  for (ConnectionImpl* c : unanswered) {
+    log().debug("conn={} answered no ping within {} ms; closing", c->id(), ping);
+    c->close(kGoingAway, "ping timeout");
   }
   for (ConnectionImpl* c : expired) {
     log().debug("conn={} {} timed out; closing", c->id(), c->handshaking() ? "handshake" : "idle");
@@ -206,7 +260,7 @@ void WorkerRuntime::stop(bool graceful, std::function<void()> done) {
   for (auto& [id, conn] : conns_) all.push_back(ConnectionImpl::from(*conn));
   for (ConnectionImpl* c : all) {
     if (graceful) {
-      c->close({});
+      c->close(kGoingAway, "server going away");
     } else {
       c->destroy();
     }

@@ -14,6 +14,7 @@
 #include "detail/listener.h"
 #include "wman/codec.h"
 #include "wman/connection.h"
+#include "wman/protocol_registry.h"
 #include "wman/worker.h"
 
 namespace wman::detail {
@@ -54,7 +55,9 @@ class WorkerRuntime {
   Worker& worker() { return worker_; }
   WorkerStats& stats() { return stats_; }
   const std::string& protocol() const { return worker_.protocol(); }
-  CodecLimits codecLimits() const { return {worker_.limits.max_package_size}; }
+  // A fresh codec for one connection of this worker (nullptr if its protocol is unknown).
+  // WebSocket codecs get the worker's [worker.websocket] settings, fixed at start().
+  std::unique_ptr<Codec> createCodec() const;
   std::uint16_t port() const { return listener_ ? listener_->port() : 0; }
 
   const std::unordered_map<ConnectionId, Connection*>& connections() const { return conns_; }
@@ -70,6 +73,10 @@ class WorkerRuntime {
 
   // A connection closing with unsent data gets this long to flush before it is dropped.
   static constexpr std::uint64_t kCloseFlushTimeoutMs = 10000;
+  // RFC 6455 7.4.1: what a connection closed by a stop, reload or heartbeat failure hears.
+  static constexpr std::uint16_t kGoingAway = 1001;
+  // RFC 6455 7.4.1: what a connection hears when a callback of its own threw.
+  static constexpr std::uint16_t kInternalError = 1011;
 
  private:
   void accept(uv_stream_t* server, bool is_pipe);
@@ -77,11 +84,14 @@ class WorkerRuntime {
   std::error_code abandonStart(std::error_code ec);
   void sweep();
   void checkStopped();
+  void setupCodecs();
   void closeSweep();
 
   Worker& worker_;
   EventLoop* loop_ = nullptr;
   std::unique_ptr<Listener> listener_;
+  CodecFactory codec_factory_;  // set by start(); the registry's factory otherwise
+  CodecLimits codec_limits_;
   std::vector<std::unique_ptr<Listener>> extra_listeners_;
   std::unordered_map<ConnectionId, Connection*> conns_;
   std::unordered_map<ConnectionId, ConnectionImpl*> closing_;

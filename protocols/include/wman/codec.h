@@ -37,8 +37,8 @@ struct CodecLimits {
 // (onWebSocketConnect). Views point into codec-owned storage, valid until the answer.
 struct HandshakeRequest {
   std::string_view method;
-  std::string_view path;    // without the query
-  std::string_view query;   // without the '?'
+  std::string_view path;                                               // without the query
+  std::string_view query;                                              // without the '?'
   std::vector<std::pair<std::string_view, std::string_view>> headers;  // as received
   // First header named `name` (ASCII case-insensitive), or empty.
   std::string_view header(std::string_view name) const;
@@ -46,9 +46,9 @@ struct HandshakeRequest {
 
 // The application's verdict on a HandshakeRequest.
 struct HandshakeAnswer {
-  int status = 101;                 // 101 accepts; 4xx/5xx rejects with that status
-  std::string reason;               // body/reason text for a rejection
-  std::string subprotocol;          // chosen Sec-WebSocket-Protocol ("" = none)
+  int status = 101;         // 101 accepts; 4xx/5xx rejects with that status
+  std::string reason;       // body/reason text for a rejection
+  std::string subprotocol;  // chosen Sec-WebSocket-Protocol ("" = none)
   std::vector<std::pair<std::string, std::string>> headers;  // extra response headers
 };
 
@@ -118,9 +118,7 @@ class Codec {
   virtual const HandshakeRequest* handshakeRequest() const { return nullptr; }
   // Appends the response for `answer` (101 + negotiated headers, or the rejection) to `out`.
   // Returns true if the session is now open, false if the caller must close after flushing.
-  virtual bool answerHandshake(const HandshakeAnswer& answer, std::string& out) {
-    return false;
-  }
+  virtual bool answerHandshake(const HandshakeAnswer& answer, std::string& out) { return false; }
   // Appends a control message (Ping, Pong or Close with `code` and `payload` as reason).
   virtual void encodeControl(DecodeResult::Status kind, std::uint16_t code, ByteSpan payload,
                              std::string& out) {}

@@ -24,6 +24,10 @@ class ProtocolRegistry {
   // True if `name` is registered (built-in or added).
   static bool contains(std::string_view name);
 
+  // The factory registered under `name`, or an empty function if it is unknown (for callers
+  // that create many codecs of one protocol).
+  static CodecFactory factory(std::string_view name);
+
   // A fresh codec for one connection, or nullptr if `name` is unknown.
   static std::unique_ptr<Codec> create(std::string_view name, const CodecLimits& limits);
 

@@ -147,6 +147,10 @@ TEST_CASE("values of the wrong type or out of range", "[config][errors]") {
        "[[worker]]\nlisten = \"ws://127.0.0.1:1\"\napp = \"echo\"\n[worker.websocket]\n"
        "allowed_origins = [\"https://a\", 7]\n",
        {"bad.toml:5:33: allowed_origins[1] must be a non-empty string, got integer"}},
+      {"binary_type unknown",
+       "[[worker]]\nlisten = \"ws://127.0.0.1:1\"\napp = \"echo\"\n[worker.websocket]\n"
+       "binary_type = \"blob\"\n",
+       {"bad.toml:5:15: invalid binary_type 'blob' (expected one of: text, binary)"}},
   });
 }
 

@@ -68,6 +68,7 @@ allowed_origins = ["https://a.example", "https://b.example"]
 ping_interval = "25s"
 permessage_deflate = true
 max_message_size = "1MiB"
+binary_type = "binary"
 
 [worker.options]
 room = "lobby"
@@ -130,6 +131,7 @@ tls = { cert = ")" + cert + R"(", key = ")" +
   CHECK(w.websocket.ping_interval == 25s);
   CHECK(w.websocket.permessage_deflate);
   CHECK(w.websocket.max_message_size == 1024 * 1024);
+  CHECK(w.websocket.binary_type == "binary");
 
   REQUIRE(w.options.size() == 6);
   CHECK(w.options.at("room").type == "string");
@@ -151,7 +153,7 @@ tls = { cert = ")" + cert + R"(", key = ")" +
   CHECK(t.transport == "tls");
   CHECK(t.tls.cert == cert);
   CHECK(t.tls.ca.empty());
-  CHECK(t.line == 48);
+  CHECK(t.line == 49);
 }
 
 TEST_CASE("defaults apply to everything left out", "[config][loader]") {
@@ -355,6 +357,7 @@ TEST_CASE("config/examples/full.toml is valid and spells out the defaults", "[co
   CHECK(w.websocket.ping_interval == ws.ping_interval);
   CHECK(w.websocket.permessage_deflate == ws.permessage_deflate);
   CHECK(w.websocket.max_message_size == ws.max_message_size);
+  CHECK(w.websocket.binary_type == "text");
   CHECK(w.tls.min_version == "1.2");
   CHECK(w.count == 1);
   CHECK_FALSE(w.reuse_port);
