@@ -2,7 +2,11 @@
 // application, echo, automatic pong, close handshake, and protocol errors with their codes.
 #include <catch2/catch.hpp>
 
+#include <sys/resource.h>
+
 #include <cstring>
+#include <random>
+#include <vector>
 
 #include "event_counter.h"
 #include "test_client.h"
@@ -52,6 +56,7 @@ TEST_CASE("websocket handshake, echo, ping and close through the runtime") {
 TEST_CASE("websocket protocol errors close with their code; other connections go on") {
   Worker w("ws://127.0.0.1:0");
   installBuiltinApp("echo", w);
+  w.websocket.max_message_size = 2048;
   TestServer server({&w});
   TestClient good(w.port());
   good.send(wsUpgrade());
@@ -62,24 +67,111 @@ TEST_CASE("websocket protocol errors close with their code; other connections go
     std::string bytes;
     std::uint16_t code;
   };
-  std::string unmasked("\x81\x02hi", 4);
-  std::string bad_utf8 = wsFrame(0x81, "\xc0\xaf");
-  std::string reserved_opcode = wsFrame(0x83, "x");
-  for (const Case& k : {Case{"unmasked", unmasked, 1002}, Case{"invalid utf-8", bad_utf8, 1007},
-                        Case{"reserved opcode", reserved_opcode, 1002}}) {
+  const std::string text_start = wsFrame(0x01, "a");  // a text message's first fragment
+  const std::vector<Case> cases = {
+      {"unmasked frame", std::string("\x81\x02hi", 4), 1002},
+      {"RSV1 without an extension", wsFrame(0xc1, "x"), 1002},
+      {"RSV2", wsFrame(0xa2, "x"), 1002},
+      {"reserved data opcode", wsFrame(0x83, "x"), 1002},
+      {"reserved control opcode", wsFrame(0x8b, ""), 1002},
+      {"control frame over 125 bytes", wsFrame(0x89, std::string(126, 'p')), 1002},
+      {"fragmented control frame", wsFrame(0x09, "p"), 1002},
+      {"continuation without a message", wsFrame(0x80, "x"), 1002},
+      {"new message inside a fragmented one", text_start + wsFrame(0x81, "b"), 1002},
+      {"invalid utf-8", wsFrame(0x81, "\xc0\xaf"), 1007},
+      {"invalid utf-8 inside fragments", text_start + wsFrame(0x00, "\xed\xa0\x80"), 1007},
+      {"truncated utf-8 at the end", wsFrame(0x81, "ok\xe2\x82"), 1007},
+      {"close code 1005 sent", wsFrame(0x88, wsClosePayload(1005)), 1002},
+      {"close code 999", wsFrame(0x88, wsClosePayload(999)), 1002},
+      {"one-byte close payload", wsFrame(0x88, "x"), 1002},
+      {"close reason not utf-8", wsFrame(0x88, wsClosePayload(1000, "\xff")), 1007},
+      {"message over max_message_size", wsFrame(0x82, std::string(2049, 'm')), 1009},
+  };
+  for (const Case& k : cases) {
     INFO(k.name);
     TestClient bad(w.port());
     bad.send(wsUpgrade());
     REQUIRE(wsReadHead(bad).rfind("HTTP/1.1 101", 0) == 0);
     bad.send(k.bytes);
-    std::string close = bad.recvExactly(2 + 2);
-    CHECK(static_cast<std::uint8_t>(close[0]) == 0x88);
-    CHECK(((static_cast<std::uint8_t>(close[2]) << 8) | static_cast<std::uint8_t>(close[3])) ==
-          k.code);
-    CHECK(bad.closedWithin(std::chrono::seconds(5)));
+    // The Close frame with the code arrives, then the end of the stream, within a second.
+    WsFrame close = wsReadFrame(bad, std::chrono::seconds(1));
+    REQUIRE(close.ok);
+    CHECK(close.first == 0x88);
+    CHECK(close.closeCode() == k.code);
+    CHECK(bad.closedWithin(std::chrono::seconds(1)));
   }
   good.send(wsFrame(0x81, "still"));
   CHECK(good.recvExactly(7) == std::string("\x81\x05still", 7));
+}
+
+TEST_CASE("1,000 connections sending garbage leave the worker healthy") {
+  // Enough descriptors for both ends of every connection in this one process.
+  rlimit nofile{};
+  ::getrlimit(RLIMIT_NOFILE, &nofile);
+  if (nofile.rlim_cur < 4096 && nofile.rlim_max >= 4096) {
+    nofile.rlim_cur = 4096;
+    ::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
+  Worker w("ws://127.0.0.1:0");
+  installBuiltinApp("echo", w);
+  EventCounter connects, closes;
+  w.onConnect = [&](Connection&) { connects.add(); };
+  w.onClose = [&](Connection&) { closes.add(); };
+  TestServer server({&w});
+
+  // Half send garbage instead of a handshake, half garbage frames after a good one. Every
+  // piece of garbage starts with a byte that is invalid where it lands (no HTTP method
+  // starts with 0x00; an unmasked client frame is refused at its second byte), so each
+  // connection fails at once rather than waiting for more.
+  constexpr int kClients = 1000;
+  std::mt19937 rng(20261125);
+  std::vector<TestClient> clients;
+  clients.reserve(kClients);
+  int opened = 0;
+  for (int i = 0; i < kClients; ++i) {
+    std::string junk(64 + rng() % 512, '\0');
+    for (char& ch : junk) ch = static_cast<char>(rng());
+    clients.emplace_back(w.port());
+    TestClient& c = clients.back();
+    if (i % 2 == 0) {
+      junk[0] = '\0';
+      c.send(junk);
+    } else {
+      c.send(wsUpgrade());
+      REQUIRE(wsReadHead(c).rfind("HTTP/1.1 101", 0) == 0);
+      ++opened;
+      junk[0] = static_cast<char>(0x82);
+      junk[1] = static_cast<char>(junk[1] & 0x7f);  // mask bit clear
+      c.send(junk);
+    }
+  }
+  for (int i = 0; i < kClients; ++i) {
+    INFO("client " << i);
+    std::string reply = clients[i].readUntilClosed(std::chrono::seconds(10));
+    if (i % 2 == 0) {
+      CHECK(reply.rfind("HTTP/1.1 400", 0) == 0);
+    } else {
+      // One Close frame with code 1002, and nothing else.
+      REQUIRE(reply.size() >= 4);
+      CHECK(reply[0] == '\x88');
+      CHECK(static_cast<std::size_t>(reply[1]) == reply.size() - 2);
+      CHECK(reply.substr(2, 2) == wsClosePayload(1002));
+    }
+    clients[i].close();
+  }
+  REQUIRE(closes.waitFor(opened, std::chrono::seconds(10)));
+  CHECK(connects.count() == opened);
+  CHECK(server.onLoop([&] { return w.stats().protocol_errors; }) == kClients);
+  CHECK(server.onLoop([&] { return w.connections().size(); }) == 0);
+
+  // The worker still serves.
+  TestClient ok(w.port());
+  ok.send(wsUpgrade());
+  REQUIRE(wsReadHead(ok).rfind("HTTP/1.1 101", 0) == 0);
+  ok.send(wsFrame(0x81, "healthy"));
+  WsFrame echo = wsReadFrame(ok);
+  CHECK(echo.first == 0x81);
+  CHECK(echo.payload == "healthy");
 }
 
 TEST_CASE("websocket handshakes refused: bad version, origin, application, timeout") {
