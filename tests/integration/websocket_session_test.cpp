@@ -213,3 +213,17 @@ TEST_CASE("websocket: a graceful stop sends 1001 going away") {
   CHECK(std::chrono::steady_clock::now() - started <
         std::chrono::milliseconds(detail::WorkerRuntime::kCloseFlushTimeoutMs / 2));
 }
+
+TEST_CASE("websocket: a fast stop still tells idle peers 1001 without waiting for them") {
+  Worker w("websocket://127.0.0.1:0");
+  installBuiltinApp("echo", w);
+  TestServer server({&w});
+  TestClient a(w.port());
+  open(a);
+  server.stop(false);  // returns once the connections are gone; no peer has to answer
+  WsFrame close = wsReadFrame(a);
+  REQUIRE(close.ok);
+  CHECK(close.opcode() == 8);
+  CHECK(close.closeCode() == 1001);
+  CHECK(a.closedWithin(5s));
+}

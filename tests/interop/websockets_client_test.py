@@ -245,5 +245,44 @@ class WebsocketsClientTest(unittest.TestCase):
                 self.assertTrue(c.closed_by_server(), "TCP connection left open after 1007")
 
 
+class ReloadTest(unittest.TestCase):
+    """A plain `wman reload` tells the old generation's sessions 1001 "server going away",
+    and a client that reconnects is served by the new generation."""
+
+    def setUp(self):
+        spec = {"name": "echo"}
+        self.wman = start_echo_wman(WMAN, [spec])  # fills in spec["port"]
+        self.port = spec["port"]
+
+    def tearDown(self):
+        reports = self.wman.cleanup()
+        if reports:
+            raise AssertionError("sanitizer reports:\n" + reports[:20000])
+
+    def test_reload_closes_sessions_with_1001(self):
+        url = "ws://127.0.0.1:%d/" % self.port
+
+        async def body():
+            old = [await websockets.connect(url, ping_interval=None, compression=None)
+                   for _ in range(2)]
+            for ws in old:
+                await ws.send("before")
+                self.assertEqual(await ws.recv(), "before")
+            proc = await asyncio.create_subprocess_exec(
+                self.wman.binary, "reload", "-c", self.wman.config_path,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=self.wman.env)
+            out, err = await proc.communicate()
+            self.assertEqual(proc.returncode, 0, (out + err).decode())
+            for ws in old:
+                with self.assertRaises(ConnectionClosed):
+                    await ws.recv()
+                self.assertEqual(ws.close_code, 1001)
+                self.assertEqual(ws.close_reason, "server going away")
+            async with websockets.connect(url, ping_interval=None) as ws:
+                await ws.send("after")
+                self.assertEqual(await ws.recv(), "after")
+        run(body())
+
+
 if __name__ == "__main__":
     unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[2:])

@@ -394,6 +394,22 @@ void ConnectionImpl::close(std::string_view data) {
   }
 }
 
+void ConnectionImpl::abort(std::uint16_t code, std::string_view reason) {
+  if (state_ == ConnectionState::Closed) return;
+  if (state_ == ConnectionState::Established && !close_sent_ && !writing_ && codec_->isOpen()) {
+    std::string frame;
+    codec_->encodeControl(DecodeResult::Status::Close, code, asBytes(reason), frame);
+    if (!frame.empty()) {
+      // Whatever is queued goes first, so the Close frame is never sent out of order.
+      out_ += frame;
+      uv_buf_t buf = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
+      int n = uv_try_write(&h_.stream, &buf, 1);
+      if (n > 0) bytes_written_ += static_cast<std::uint64_t>(n);
+    }
+  }
+  destroy();
+}
+
 void ConnectionImpl::destroy() {
   if (state_ == ConnectionState::Closed) return;
   startClose();

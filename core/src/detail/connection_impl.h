@@ -41,6 +41,10 @@ class ConnectionImpl final : public Connection {
   // Session protocols: sends a close message with `code` and `reason` (once per
   // connection), then closes after flushing. Others: close({}).
   void close(std::uint16_t code, std::string_view reason);
+  // Closes now like destroy(), but first tells a session protocol's peer why with one
+  // non-blocking write of a close message (if nothing else is being written): a fast stop
+  // costs no waiting, yet idle peers still learn the server is going away.
+  void abort(std::uint16_t code, std::string_view reason);
   // Session protocols with an open session: sends one ping unless one is unanswered (any
   // input from the peer counts as an answer).
   void ping();

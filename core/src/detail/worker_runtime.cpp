@@ -262,7 +262,7 @@ void WorkerRuntime::stop(bool graceful, std::function<void()> done) {
     if (graceful) {
       c->close(kGoingAway, "server going away");
     } else {
-      c->destroy();
+      c->abort(kGoingAway, "server going away");
     }
   }
   checkStopped();

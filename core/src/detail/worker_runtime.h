@@ -42,7 +42,8 @@ class WorkerRuntime {
   Connection* adopt(int fd, std::error_code& ec);
 
   // Stops accepting, runs onWorkerStop and closes every connection: flushing first when
-  // `graceful`, at once otherwise. `done` runs once the last connection is gone; calling
+  // `graceful`, at once otherwise (WebSocket peers get a Close 1001 either way; a fast stop
+  // only tries one non-blocking write of it). `done` runs once the last connection is gone; calling
   // again with a null `done` (to escalate to a fast stop) keeps the earlier one.
   void stop(bool graceful, std::function<void()> done);
 
