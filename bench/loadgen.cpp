@@ -1,0 +1,949 @@
+// wman_loadgen: a standalone WebSocket (RFC 6455) load generator for the wman benchmark.
+//
+// It opens many client connections from one thread with Linux epoll, completes the opening
+// handshake, and then either echoes messages against an echo server (load mode) or holds the
+// connections idle so a script can read the server's memory (idle mode). It links no wman code,
+// so the same binary measures wman and the peer servers alike.
+//
+// Load mode: every connection keeps --pipeline messages in flight: it sends that many once the
+// handshake completes, and one more for every verified echo. A warm-up runs first; only the
+// --duration window after it is counted. Each echo is checked for kind, size and content.
+//
+// Idle mode (--idle N): opens N connections, completes the handshakes, prints "ready <open>
+// <failed>" on stdout and waits for SIGINT/SIGTERM (or a line / EOF on stdin when stdin is a
+// pipe or a terminal). Then it prints the result line and exits.
+//
+// Output: one JSON object on one line on stdout (plus the "ready" line in idle mode).
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef WMAN_LOADGEN_HAVE_OPENSSL
+#include <openssl/evp.h>
+#endif
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace {
+
+constexpr std::string_view kUsage = R"(usage: wman_loadgen [options]
+       wman_loadgen --free-port
+
+Load mode (default): each connection keeps D messages in flight against an echo server and
+verifies every echo (kind, size, content).
+Idle mode (--idle N): open N connections, finish the handshakes, print "ready <open> <failed>",
+then hold them until SIGINT/SIGTERM (or a line/EOF on stdin if stdin is a pipe or tty).
+
+  --host H            server address (default 127.0.0.1)
+  --port P            server port (required)
+  --path PATH         request path (default /)
+  --conns N           connections in load mode (default 100)
+  --size BYTES        payload bytes per message (default 32)
+  --text | --binary   message kind (default --text)
+  --pipeline D        messages in flight per connection (default 1)
+  --duration S        measured seconds (default 10)
+  --warmup S          seconds run before the measured window, not counted (default 1)
+  --idle N            idle mode with N connections
+  --connect-concurrency K
+                      at most K connects/handshakes in progress at once (default 256)
+  --connect-timeout S give up on unfinished connects after S seconds (default 60)
+  --cpu-pids P1,P2    sample utime+stime of these processes (/proc/PID/stat) at the start
+                      and end of the measured window; reports server CPU us per message
+  --label TEXT        copied into the JSON result
+  --no-verify         check kind and size of echoes but not their content
+  --free-port         print a free TCP port on 127.0.0.1 and exit
+  --help              this text
+
+Result: one JSON line on stdout. Load mode fields: messages (echoes verified in the window),
+seconds, msgs_per_s, mib_per_s, errors, error_kinds, conns_open, server_cpu_us,
+server_us_per_msg, server_cpu_util, client_cpu_util. Idle mode: conns_open, errors,
+connect_seconds. Exit status 0 when the run finished, 1 when nothing connected, 2 on bad usage.
+)";
+
+constexpr std::string_view kWsGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+constexpr size_t kReadBufSize = 256 * 1024;
+constexpr size_t kMaxHandshakeBytes = 16 * 1024;
+constexpr uint64_t kMaxFramePayload = 64ull * 1024 * 1024;
+constexpr int kFramePool = 64;  // distinct pre-masked frames cycled through by every connection
+constexpr uint64_t kSignalTag = ~0ull;
+constexpr uint64_t kStdinTag = ~0ull - 1;
+
+struct Options {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::string path = "/";
+  int conns = 100;
+  size_t size = 32;
+  bool binary = false;
+  int pipeline = 1;
+  double duration = 10;
+  double warmup = 1;
+  int idle = 0;
+  int connect_concurrency = 256;
+  double connect_timeout = 60;
+  std::vector<int> cpu_pids;
+  std::string label;
+  bool verify = true;
+};
+
+enum ErrorKind { kConnect, kHandshake, kProtocol, kMismatch, kClosed, kIo, kErrorKinds };
+constexpr std::array<const char*, kErrorKinds> kErrorNames = {"connect",  "handshake", "protocol",
+                                                              "mismatch", "closed",    "io"};
+
+enum class State { kConnecting, kHandshake, kOpen, kDead };
+
+struct Conn {
+  int fd = -1;
+  State state = State::kConnecting;
+  bool epoll_out = false;  // EPOLLOUT currently requested
+  std::string out;         // bytes the kernel has not accepted yet
+  size_t out_off = 0;
+  std::string in;   // unparsed bytes carried over between reads
+  std::string key;  // Sec-WebSocket-Key sent in the request
+  // Reassembly of a fragmented echo.
+  bool in_message = false;
+  uint8_t msg_opcode = 0;
+  size_t msg_len = 0;
+  int pool_next = 0;
+};
+
+double nowSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+double processCpuSeconds() {
+  rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+// utime+stime of one process (all its threads) in clock ticks, or -1 if unreadable.
+long long procCpuTicks(int pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  FILE* f = std::fopen(path, "r");
+  if (!f) return -1;
+  char buf[1024];
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  // The command name may contain spaces; fields resume after the last ')'.
+  char* p = std::strrchr(buf, ')');
+  if (!p) return -1;
+  long long utime = 0, stime = 0;
+  // After ')': state is field 3; utime and stime are fields 14 and 15.
+  if (std::sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld", &utime,
+                  &stime) != 2)
+    return -1;
+  return utime + stime;
+}
+
+long long sumCpuTicks(const std::vector<int>& pids) {
+  long long total = 0;
+  for (int pid : pids) {
+    long long t = procCpuTicks(pid);
+    if (t < 0) return -1;
+    total += t;
+  }
+  return total;
+}
+
+std::string base64(const uint8_t* data, size_t len) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((len + 2) / 3 * 4);
+  for (size_t i = 0; i < len; i += 3) {
+    uint32_t v = static_cast<uint32_t>(data[i]) << 16;
+    if (i + 1 < len) v |= static_cast<uint32_t>(data[i + 1]) << 8;
+    if (i + 2 < len) v |= data[i + 2];
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += i + 1 < len ? kAlphabet[(v >> 6) & 63] : '=';
+    out += i + 2 < len ? kAlphabet[v & 63] : '=';
+  }
+  return out;
+}
+
+// The Sec-WebSocket-Accept value the server must answer for `key`; empty when the build has
+// no SHA-1 (then only the 101 status is checked).
+std::string expectedAccept(const std::string& key) {
+#ifdef WMAN_LOADGEN_HAVE_OPENSSL
+  std::string input = key + std::string(kWsGuid);
+  uint8_t digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_len = 0;
+  if (EVP_Digest(input.data(), input.size(), digest, &digest_len, EVP_sha1(), nullptr) != 1)
+    return {};
+  return base64(digest, digest_len);
+#else
+  (void)key;
+  return {};
+#endif
+}
+
+bool iequalsPrefix(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(s[i])) !=
+        std::tolower(static_cast<unsigned char>(prefix[i])))
+      return false;
+  }
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+// Raise RLIMIT_NOFILE to at least `need` (the hard limit too, when privileged).
+void raiseFdLimit(rlim_t need) {
+  rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need) return;
+  rlimit want = rl;
+  want.rlim_cur = need;
+  if (want.rlim_max < need) want.rlim_max = need;
+  if (setrlimit(RLIMIT_NOFILE, &want) == 0) return;
+  want.rlim_cur = rl.rlim_max;
+  want.rlim_max = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &want);
+  std::fprintf(stderr, "wman_loadgen: warning: RLIMIT_NOFILE is %llu, wanted %llu\n",
+               static_cast<unsigned long long>(rl.rlim_max), static_cast<unsigned long long>(need));
+}
+
+class LoadGen {
+ public:
+  explicit LoadGen(Options opt) : opt_(std::move(opt)), rng_(std::random_device{}()) {}
+
+  int run();
+
+ private:
+  bool resolve();
+  void buildPayload();
+  void buildFramePool();
+  void launchConnects();
+  bool openOne(Conn& c);
+  void onEvent(size_t idx, uint32_t events);
+  void onConnected(Conn& c);
+  void onReadable(Conn& c);
+  bool consumeHandshake(Conn& c, std::string_view data, size_t* used);
+  // Parses server frames; returns bytes consumed, or SIZE_MAX after closing the connection.
+  size_t consumeFrames(Conn& c, const uint8_t* data, size_t len, int* echoes);
+  bool onDataFrame(Conn& c, uint8_t opcode, bool fin, const uint8_t* p, size_t n);
+  void queueMessages(Conn& c, int count);
+  void queueControl(Conn& c, uint8_t opcode, const uint8_t* p, size_t n);
+  bool flush(Conn& c);
+  void setWantWrite(Conn& c, bool want);
+  void fail(Conn& c, ErrorKind kind);
+  void handshakeDone(Conn& c);
+  void onPhaseBoundary(double now);
+  void printLoadResult(double now);
+  void printIdleResult();
+  bool inWindow() const { return phase_ == Phase::kMeasure; }
+
+  enum class Phase { kConnecting, kWarmup, kMeasure, kHold, kDone };
+
+  Options opt_;
+  std::mt19937_64 rng_;
+  sockaddr_in addr_{};
+  int ep_ = -1;
+  int sig_fd_ = -1;
+  std::vector<Conn> conns_;
+  int target_ = 0;
+  int launched_ = 0;
+  int pending_ = 0;  // connects + handshakes in progress
+  int open_ = 0;
+  int failed_connect_ = 0;  // connections that never opened
+  std::array<long long, kErrorKinds> errors_{};
+  std::string payload_;
+  std::string pool_;  // kFramePool complete masked frames, each frame_len_ bytes
+  size_t frame_len_ = 0;
+  std::string request_prefix_;
+  std::vector<uint8_t> rbuf_ = std::vector<uint8_t>(kReadBufSize);
+  Phase phase_ = Phase::kConnecting;
+  double t_start_ = 0, t_connected_ = 0, t_phase_end_ = 0, t_measure_ = 0;
+  double client_cpu_start_ = 0;
+  long long server_ticks_start_ = -1;
+  long long messages_ = 0;
+  bool stop_ = false;
+};
+
+bool LoadGen::resolve() {
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(opt_.host.c_str(), nullptr, &hints, &res) != 0 || !res) {
+    std::fprintf(stderr, "wman_loadgen: cannot resolve %s\n", opt_.host.c_str());
+    return false;
+  }
+  std::memcpy(&addr_, res->ai_addr, sizeof addr_);
+  addr_.sin_port = htons(static_cast<uint16_t>(opt_.port));
+  freeaddrinfo(res);
+  return true;
+}
+
+void LoadGen::buildPayload() {
+  payload_.resize(opt_.size);
+  for (size_t i = 0; i < opt_.size; ++i) {
+    // Text stays printable ASCII (valid UTF-8); binary covers every byte value.
+    payload_[i] = opt_.binary ? static_cast<char>(rng_() & 0xff)
+                              : static_cast<char>('a' + static_cast<int>(rng_() % 26));
+  }
+}
+
+// Client frames must be masked. Masking every message on the fly would cost the load
+// generator CPU it should spend on I/O, so a pool of frames with distinct random keys is
+// built once and cycled.
+void LoadGen::buildFramePool() {
+  std::string header;
+  header += static_cast<char>(0x80 | (opt_.binary ? 0x2 : 0x1));
+  uint64_t n = opt_.size;
+  if (n < 126) {
+    header += static_cast<char>(0x80 | n);
+  } else if (n <= 0xffff) {
+    header += static_cast<char>(0x80 | 126);
+    header += static_cast<char>(n >> 8);
+    header += static_cast<char>(n & 0xff);
+  } else {
+    header += static_cast<char>(0x80 | 127);
+    for (int shift = 56; shift >= 0; shift -= 8) header += static_cast<char>((n >> shift) & 0xff);
+  }
+  frame_len_ = header.size() + 4 + opt_.size;
+  pool_.reserve(frame_len_ * kFramePool);
+  for (int f = 0; f < kFramePool; ++f) {
+    uint32_t key = static_cast<uint32_t>(rng_());
+    uint8_t mask[4];
+    std::memcpy(mask, &key, 4);
+    pool_ += header;
+    pool_.append(reinterpret_cast<const char*>(mask), 4);
+    for (size_t i = 0; i < opt_.size; ++i)
+      pool_ += static_cast<char>(static_cast<uint8_t>(payload_[i]) ^ mask[i & 3]);
+  }
+}
+
+void LoadGen::launchConnects() {
+  while (launched_ < target_ && pending_ < opt_.connect_concurrency) {
+    Conn& c = conns_[launched_];
+    ++launched_;
+    if (openOne(c)) {
+      ++pending_;
+    } else {
+      ++failed_connect_;
+      ++errors_[kConnect];
+    }
+  }
+}
+
+bool LoadGen::openOne(Conn& c) {
+  c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (c.fd < 0) {
+    c.state = State::kDead;
+    return false;
+  }
+  int one = 1;
+  setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  int rc = connect(c.fd, reinterpret_cast<const sockaddr*>(&addr_), sizeof addr_);
+  if (rc != 0 && errno != EINPROGRESS) {
+    close(c.fd);
+    c.fd = -1;
+    c.state = State::kDead;
+    return false;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT;
+  ev.data.u64 = static_cast<uint64_t>(&c - conns_.data());
+  epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev);
+  c.epoll_out = true;
+  c.state = State::kConnecting;
+  return true;
+}
+
+void LoadGen::setWantWrite(Conn& c, bool want) {
+  if (c.epoll_out == want || c.fd < 0) return;
+  epoll_event ev{};
+  ev.events = EPOLLIN | (want ? EPOLLOUT : 0u);
+  ev.data.u64 = static_cast<uint64_t>(&c - conns_.data());
+  epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
+  c.epoll_out = want;
+}
+
+void LoadGen::fail(Conn& c, ErrorKind kind) {
+  if (c.state == State::kDead) return;
+  ++errors_[kind];
+  if (c.state == State::kOpen) {
+    --open_;
+  } else {
+    --pending_;
+    ++failed_connect_;
+  }
+  c.state = State::kDead;
+  if (c.fd >= 0) {
+    close(c.fd);  // also removes it from the epoll set
+    c.fd = -1;
+  }
+  std::string().swap(c.out);
+  std::string().swap(c.in);
+}
+
+void LoadGen::onConnected(Conn& c) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+  if (err != 0) {
+    fail(c, kConnect);
+    return;
+  }
+  uint8_t raw[16];
+  for (auto& b : raw) b = static_cast<uint8_t>(rng_());
+  c.key = base64(raw, sizeof raw);
+  c.state = State::kHandshake;
+  c.out = request_prefix_;
+  c.out += "Sec-WebSocket-Key: " + c.key + "\r\n\r\n";
+  c.out_off = 0;
+  flush(c);
+}
+
+bool LoadGen::flush(Conn& c) {
+  while (c.out_off < c.out.size()) {
+    ssize_t n = send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
+    if (n > 0) {
+      c.out_off += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      setWantWrite(c, true);
+      return true;
+    }
+    fail(c, errno == EPIPE || errno == ECONNRESET ? kClosed : kIo);
+    return false;
+  }
+  c.out.clear();
+  c.out_off = 0;
+  setWantWrite(c, false);
+  return true;
+}
+
+void LoadGen::queueMessages(Conn& c, int count) {
+  for (int i = 0; i < count; ++i) {
+    c.out.append(pool_, static_cast<size_t>(c.pool_next) * frame_len_, frame_len_);
+    c.pool_next = (c.pool_next + 1) % kFramePool;
+  }
+}
+
+void LoadGen::queueControl(Conn& c, uint8_t opcode, const uint8_t* p, size_t n) {
+  uint32_t key = static_cast<uint32_t>(rng_());
+  uint8_t mask[4];
+  std::memcpy(mask, &key, 4);
+  c.out += static_cast<char>(0x80 | opcode);
+  c.out += static_cast<char>(0x80 | n);  // control payloads are at most 125 bytes
+  c.out.append(reinterpret_cast<const char*>(mask), 4);
+  for (size_t i = 0; i < n; ++i) c.out += static_cast<char>(p[i] ^ mask[i & 3]);
+}
+
+void LoadGen::handshakeDone(Conn& c) {
+  c.state = State::kOpen;
+  --pending_;
+  ++open_;
+  if (opt_.idle == 0) queueMessages(c, opt_.pipeline);
+}
+
+// Reads the HTTP response to the upgrade request. Returns false after failing the connection.
+// On success *used is the number of bytes of `data` that belonged to the response, or
+// SIZE_MAX if the response is not complete yet.
+bool LoadGen::consumeHandshake(Conn& c, std::string_view data, size_t* used) {
+  size_t end = data.find("\r\n\r\n");
+  if (end == std::string_view::npos) {
+    if (data.size() > kMaxHandshakeBytes) {
+      fail(c, kHandshake);
+      return false;
+    }
+    *used = SIZE_MAX;
+    return true;
+  }
+  std::string_view head = data.substr(0, end + 2);
+  if (!iequalsPrefix(head, "HTTP/1.1 101")) {
+    fail(c, kHandshake);
+    return false;
+  }
+  std::string want = expectedAccept(c.key);
+  if (!want.empty()) {
+    bool ok = false;
+    size_t pos = head.find("\r\n");
+    while (pos != std::string_view::npos && pos + 2 < head.size()) {
+      size_t next = head.find("\r\n", pos + 2);
+      std::string_view line = head.substr(pos + 2, next - pos - 2);
+      if (iequalsPrefix(line, "sec-websocket-accept:")) {
+        ok = trim(line.substr(std::strlen("sec-websocket-accept:"))) == want;
+        break;
+      }
+      pos = next;
+    }
+    if (!ok) {
+      fail(c, kHandshake);
+      return false;
+    }
+  }
+  std::string().swap(c.key);
+  *used = end + 4;
+  handshakeDone(c);
+  return true;
+}
+
+bool LoadGen::onDataFrame(Conn& c, uint8_t opcode, bool fin, const uint8_t* p, size_t n) {
+  const uint8_t expected = opt_.binary ? 0x2 : 0x1;
+  if (opcode == 0x0) {
+    if (!c.in_message) {
+      fail(c, kProtocol);
+      return false;
+    }
+  } else {
+    if (c.in_message) {
+      fail(c, kProtocol);
+      return false;
+    }
+    c.in_message = true;
+    c.msg_opcode = opcode;
+    c.msg_len = 0;
+  }
+  if (c.msg_opcode != expected || opt_.idle != 0 || c.msg_len + n > opt_.size ||
+      (opt_.verify && n > 0 && std::memcmp(p, payload_.data() + c.msg_len, n) != 0)) {
+    fail(c, kMismatch);
+    return false;
+  }
+  c.msg_len += n;
+  if (!fin) return true;
+  c.in_message = false;
+  if (c.msg_len != opt_.size) {
+    fail(c, kMismatch);
+    return false;
+  }
+  return true;
+}
+
+size_t LoadGen::consumeFrames(Conn& c, const uint8_t* data, size_t len, int* echoes) {
+  size_t pos = 0;
+  while (len - pos >= 2) {
+    const uint8_t b0 = data[pos];
+    const uint8_t b1 = data[pos + 1];
+    const bool fin = (b0 & 0x80) != 0;
+    const uint8_t opcode = b0 & 0x0f;
+    if ((b0 & 0x70) != 0 || (b1 & 0x80) != 0) {  // no extensions negotiated; servers never mask
+      fail(c, kProtocol);
+      return SIZE_MAX;
+    }
+    size_t header = 2;
+    uint64_t n = b1 & 0x7f;
+    if (n == 126) {
+      if (len - pos < 4) break;
+      n = (static_cast<uint64_t>(data[pos + 2]) << 8) | data[pos + 3];
+      header = 4;
+    } else if (n == 127) {
+      if (len - pos < 10) break;
+      n = 0;
+      for (int i = 0; i < 8; ++i) n = (n << 8) | data[pos + 2 + i];
+      header = 10;
+    }
+    if (n > kMaxFramePayload) {
+      fail(c, kProtocol);
+      return SIZE_MAX;
+    }
+    if (len - pos < header + n) break;
+    const uint8_t* p = data + pos + header;
+    pos += header + static_cast<size_t>(n);
+    if (opcode & 0x8) {
+      if (!fin || n > 125) {
+        fail(c, kProtocol);
+        return SIZE_MAX;
+      }
+      if (opcode == 0x8) {
+        fail(c, kClosed);
+        return SIZE_MAX;
+      }
+      if (opcode == 0x9) queueControl(c, 0xA, p, static_cast<size_t>(n));
+      if (opcode != 0x9 && opcode != 0xA) {
+        fail(c, kProtocol);
+        return SIZE_MAX;
+      }
+      continue;
+    }
+    if (opcode > 0x2) {
+      fail(c, kProtocol);
+      return SIZE_MAX;
+    }
+    if (!onDataFrame(c, opcode, fin, p, static_cast<size_t>(n))) return SIZE_MAX;
+    if (fin) ++*echoes;
+  }
+  return pos;
+}
+
+void LoadGen::onReadable(Conn& c) {
+  for (;;) {
+    ssize_t n = recv(c.fd, rbuf_.data(), rbuf_.size(), 0);
+    if (n == 0) {
+      fail(c, kClosed);
+      return;
+    }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      fail(c, errno == ECONNRESET ? kClosed : kIo);
+      return;
+    }
+    const uint8_t* data = rbuf_.data();
+    size_t len = static_cast<size_t>(n);
+    bool carried = !c.in.empty() || c.state == State::kHandshake;
+    if (carried) {
+      c.in.append(reinterpret_cast<const char*>(data), len);
+      data = reinterpret_cast<const uint8_t*>(c.in.data());
+      len = c.in.size();
+    }
+    size_t off = 0;
+    if (c.state == State::kHandshake) {
+      size_t used = 0;
+      if (!consumeHandshake(c, std::string_view(reinterpret_cast<const char*>(data), len), &used))
+        return;
+      if (used == SIZE_MAX) return;  // response incomplete; everything stays in c.in
+      off = used;
+    }
+    int echoes = 0;
+    size_t consumed = consumeFrames(c, data + off, len - off, &echoes);
+    if (consumed == SIZE_MAX) return;
+    off += consumed;
+    if (carried) {
+      c.in.erase(0, off);
+    } else if (off < len) {
+      c.in.assign(reinterpret_cast<const char*>(data + off), len - off);
+    }
+    if (echoes > 0) {
+      if (inWindow()) messages_ += echoes;
+      if (phase_ != Phase::kDone) queueMessages(c, echoes);
+    }
+    if (c.out_off < c.out.size() && !flush(c)) return;
+    if (static_cast<size_t>(n) < rbuf_.size()) return;  // drained; level-triggered epoll re-arms
+  }
+}
+
+void LoadGen::onEvent(size_t idx, uint32_t events) {
+  Conn& c = conns_[idx];
+  if (c.state == State::kDead) return;
+  if (c.state == State::kConnecting) {
+    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) onConnected(c);
+    return;
+  }
+  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+    onReadable(c);
+    if (c.state == State::kDead) return;
+  }
+  if (events & EPOLLOUT) flush(c);
+}
+
+void LoadGen::onPhaseBoundary(double now) {
+  switch (phase_) {
+    case Phase::kConnecting:
+      t_connected_ = now;
+      if (opt_.idle > 0) {
+        phase_ = Phase::kHold;
+        std::printf("ready %d %d\n", open_, failed_connect_);
+        std::fflush(stdout);
+      } else {
+        phase_ = Phase::kWarmup;
+        t_phase_end_ = now + opt_.warmup;
+      }
+      break;
+    case Phase::kWarmup:
+      phase_ = Phase::kMeasure;
+      t_measure_ = now;
+      t_phase_end_ = now + opt_.duration;
+      client_cpu_start_ = processCpuSeconds();
+      server_ticks_start_ = opt_.cpu_pids.empty() ? -1 : sumCpuTicks(opt_.cpu_pids);
+      break;
+    case Phase::kMeasure:
+      printLoadResult(now);
+      phase_ = Phase::kDone;
+      break;
+    case Phase::kHold:
+    case Phase::kDone:
+      break;
+  }
+}
+
+void LoadGen::printLoadResult(double now) {
+  const double seconds = now - t_measure_;
+  const double client_cpu = processCpuSeconds() - client_cpu_start_;
+  long long ticks_end = opt_.cpu_pids.empty() ? -1 : sumCpuTicks(opt_.cpu_pids);
+  double server_cpu_us = -1;
+  if (server_ticks_start_ >= 0 && ticks_end >= 0)
+    server_cpu_us = static_cast<double>(ticks_end - server_ticks_start_) * 1e6 /
+                    static_cast<double>(sysconf(_SC_CLK_TCK));
+  long long total_errors = 0;
+  for (long long e : errors_) total_errors += e;
+  const double msgs = static_cast<double>(messages_);
+  std::printf(
+      "{\"mode\":\"load\",\"label\":\"%s\",\"conns\":%d,\"size\":%zu,\"kind\":\"%s\","
+      "\"pipeline\":%d,\"warmup_s\":%.3f,\"seconds\":%.3f,\"messages\":%lld,"
+      "\"msgs_per_s\":%.1f,\"mib_per_s\":%.2f,\"errors\":%lld,\"error_kinds\":{",
+      opt_.label.c_str(), opt_.conns, opt_.size, opt_.binary ? "binary" : "text", opt_.pipeline,
+      opt_.warmup, seconds, messages_, seconds > 0 ? msgs / seconds : 0.0,
+      seconds > 0 ? msgs * static_cast<double>(opt_.size) / seconds / (1024.0 * 1024.0) : 0.0,
+      total_errors);
+  for (int k = 0; k < kErrorKinds; ++k)
+    std::printf("%s\"%s\":%lld", k ? "," : "", kErrorNames[k], errors_[k]);
+  std::printf("},\"conns_open\":%d,\"connect_seconds\":%.3f", open_, t_connected_ - t_start_);
+  if (server_cpu_us >= 0) {
+    std::printf(",\"server_cpu_us\":%.0f,\"server_us_per_msg\":%.3f,\"server_cpu_util\":%.3f",
+                server_cpu_us, msgs > 0 ? server_cpu_us / msgs : 0.0,
+                seconds > 0 ? server_cpu_us / 1e6 / seconds : 0.0);
+  } else {
+    std::printf(",\"server_cpu_us\":null,\"server_us_per_msg\":null,\"server_cpu_util\":null");
+  }
+  std::printf(",\"client_cpu_util\":%.3f}\n", seconds > 0 ? client_cpu / seconds : 0.0);
+  std::fflush(stdout);
+}
+
+void LoadGen::printIdleResult() {
+  long long total_errors = 0;
+  for (long long e : errors_) total_errors += e;
+  std::printf(
+      "{\"mode\":\"idle\",\"label\":\"%s\",\"conns\":%d,\"conns_open\":%d,\"errors\":%lld,"
+      "\"error_kinds\":{",
+      opt_.label.c_str(), opt_.idle, open_, total_errors);
+  for (int k = 0; k < kErrorKinds; ++k)
+    std::printf("%s\"%s\":%lld", k ? "," : "", kErrorNames[k], errors_[k]);
+  std::printf("},\"connect_seconds\":%.3f}\n", t_connected_ - t_start_);
+  std::fflush(stdout);
+}
+
+int LoadGen::run() {
+  if (!resolve()) return 2;
+  target_ = opt_.idle > 0 ? opt_.idle : opt_.conns;
+  raiseFdLimit(static_cast<rlim_t>(target_) + 64);
+  buildPayload();
+  buildFramePool();
+  request_prefix_ = "GET " + opt_.path + " HTTP/1.1\r\nHost: " + opt_.host + ":" +
+                    std::to_string(opt_.port) +
+                    "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    "Sec-WebSocket-Version: 13\r\n";
+
+  ep_ = epoll_create1(EPOLL_CLOEXEC);
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  sig_fd_ = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kSignalTag;
+  epoll_ctl(ep_, EPOLL_CTL_ADD, sig_fd_, &ev);
+  if (opt_.idle > 0) {
+    ev.data.u64 = kStdinTag;
+    // Fails with EPERM for /dev/null and regular files: then only a signal ends the hold.
+    epoll_ctl(ep_, EPOLL_CTL_ADD, STDIN_FILENO, &ev);
+  }
+
+  conns_.resize(static_cast<size_t>(target_));
+  t_start_ = nowSeconds();
+  launchConnects();
+
+  std::vector<epoll_event> events(1024);
+  while (phase_ != Phase::kDone && !stop_) {
+    double now = nowSeconds();
+    if (phase_ == Phase::kConnecting) {
+      if (launched_ == target_ && pending_ == 0) {
+        if (open_ == 0) {
+          std::fprintf(stderr, "wman_loadgen: no connection could be opened\n");
+          t_connected_ = t_measure_ = now;
+          opt_.idle > 0 ? printIdleResult() : printLoadResult(now);
+          return 1;
+        }
+        onPhaseBoundary(now);
+      } else if (now - t_start_ > opt_.connect_timeout) {
+        for (int i = 0; i < launched_; ++i) {
+          Conn& c = conns_[static_cast<size_t>(i)];
+          if (c.state == State::kConnecting || c.state == State::kHandshake) fail(c, kConnect);
+        }
+        failed_connect_ += target_ - launched_;
+        errors_[kConnect] += target_ - launched_;
+        launched_ = target_;
+        continue;
+      }
+    } else if ((phase_ == Phase::kWarmup || phase_ == Phase::kMeasure) && now >= t_phase_end_) {
+      onPhaseBoundary(now);
+      continue;
+    }
+    int timeout_ms = 100;
+    if (phase_ == Phase::kWarmup || phase_ == Phase::kMeasure)
+      timeout_ms = std::clamp(static_cast<int>((t_phase_end_ - now) * 1000) + 1, 0, 100);
+    int n = epoll_wait(ep_, events.data(), static_cast<int>(events.size()), timeout_ms);
+    if (n < 0 && errno != EINTR) {
+      std::perror("epoll_wait");
+      return 1;
+    }
+    for (int i = 0; i < n; ++i) {
+      const uint64_t tag = events[i].data.u64;
+      if (tag == kSignalTag) {
+        signalfd_siginfo si;
+        while (read(sig_fd_, &si, sizeof si) == sizeof si) {
+        }
+        stop_ = true;
+      } else if (tag == kStdinTag) {
+        char b[256];
+        ssize_t r = read(STDIN_FILENO, b, sizeof b);
+        if (r <= 0 || std::memchr(b, '\n', static_cast<size_t>(r))) stop_ = true;
+        if (r <= 0) epoll_ctl(ep_, EPOLL_CTL_DEL, STDIN_FILENO, nullptr);
+      } else {
+        onEvent(static_cast<size_t>(tag), events[i].events);
+      }
+    }
+    if (phase_ == Phase::kConnecting) launchConnects();
+  }
+  if (opt_.idle > 0) {
+    if (phase_ == Phase::kConnecting) t_connected_ = nowSeconds();
+    printIdleResult();
+  } else if (phase_ != Phase::kDone) {
+    // Interrupted early: report what was measured so far.
+    if (phase_ != Phase::kMeasure) {
+      t_measure_ = nowSeconds();
+      client_cpu_start_ = processCpuSeconds();
+    }
+    printLoadResult(nowSeconds());
+  }
+  return 0;
+}
+
+int freePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    std::perror("wman_loadgen: free port");
+    return 1;
+  }
+  std::printf("%d\n", ntohs(a.sin_port));
+  close(fd);
+  return 0;
+}
+
+template <typename T>
+bool parseNumber(std::string_view s, T* out) {
+  if constexpr (std::is_floating_point_v<T>) {
+    char* end = nullptr;
+    std::string copy(s);
+    *out = std::strtod(copy.c_str(), &end);
+    return !copy.empty() && end && *end == '\0';
+  } else {
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+    return ec == std::errc() && p == s.data() + s.size();
+  }
+}
+
+bool parsePids(std::string_view s, std::vector<int>* out) {
+  while (!s.empty()) {
+    size_t comma = s.find(',');
+    int pid = 0;
+    if (!parseNumber(s.substr(0, comma), &pid) || pid <= 0) return false;
+    out->push_back(pid);
+    if (comma == std::string_view::npos) break;
+    s.remove_prefix(comma + 1);
+  }
+  return !out->empty();
+}
+
+int usageError(const char* msg, std::string_view arg) {
+  std::fprintf(stderr, "wman_loadgen: %s: %.*s (see --help)\n", msg, static_cast<int>(arg.size()),
+               arg.data());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    auto value = [&]() -> std::string_view {
+      if (i + 1 >= argc) return {};
+      return argv[++i];
+    };
+    bool ok = true;
+    if (a == "--help" || a == "-h") {
+      std::fwrite(kUsage.data(), 1, kUsage.size(), stdout);
+      return 0;
+    } else if (a == "--free-port") {
+      return freePort();
+    } else if (a == "--host") {
+      opt.host = value();
+      ok = !opt.host.empty();
+    } else if (a == "--port") {
+      ok = parseNumber(value(), &opt.port) && opt.port > 0 && opt.port < 65536;
+    } else if (a == "--path") {
+      opt.path = value();
+      ok = !opt.path.empty() && opt.path[0] == '/';
+    } else if (a == "--conns") {
+      ok = parseNumber(value(), &opt.conns) && opt.conns > 0;
+    } else if (a == "--size") {
+      ok = parseNumber(value(), &opt.size) && opt.size <= kMaxFramePayload;
+    } else if (a == "--text") {
+      opt.binary = false;
+    } else if (a == "--binary") {
+      opt.binary = true;
+    } else if (a == "--pipeline") {
+      ok = parseNumber(value(), &opt.pipeline) && opt.pipeline > 0;
+    } else if (a == "--duration") {
+      ok = parseNumber(value(), &opt.duration) && opt.duration > 0;
+    } else if (a == "--warmup") {
+      ok = parseNumber(value(), &opt.warmup) && opt.warmup >= 0;
+    } else if (a == "--idle") {
+      ok = parseNumber(value(), &opt.idle) && opt.idle > 0;
+    } else if (a == "--connect-concurrency") {
+      ok = parseNumber(value(), &opt.connect_concurrency) && opt.connect_concurrency > 0;
+    } else if (a == "--connect-timeout") {
+      ok = parseNumber(value(), &opt.connect_timeout) && opt.connect_timeout > 0;
+    } else if (a == "--cpu-pids") {
+      ok = parsePids(value(), &opt.cpu_pids);
+    } else if (a == "--label") {
+      opt.label = value();
+      ok = opt.label.find_first_of("\"\\") == std::string::npos;
+    } else if (a == "--no-verify") {
+      opt.verify = false;
+    } else {
+      return usageError("unknown option", a);
+    }
+    if (!ok) return usageError("bad or missing value for", a);
+  }
+  if (opt.port == 0) return usageError("missing", "--port");
+  return LoadGen(std::move(opt)).run();
+}
