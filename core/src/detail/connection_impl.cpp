@@ -281,23 +281,24 @@ void ConnectionImpl::flush() {
   }
   // The kernel took part of it: hand the rest to libuv in one request, and gather new sends
   // in the (now empty) other buffer meanwhile.
-  inflight_.swap(out_);
-  out_.clear();
-  uv_buf_t rest = uv_buf_init(inflight_.data() + n, static_cast<unsigned>(inflight_.size() - n));
-  int rc = uv_write(&write_req_, &h_.stream, &rest, 1, &ConnectionImpl::onWrite);
+  pending_ = std::make_unique<PendingWrite>();
+  pending_->data.swap(out_);
+  uv_buf_t rest =
+      uv_buf_init(pending_->data.data() + n, static_cast<unsigned>(pending_->data.size() - n));
+  int rc = uv_write(&pending_->req, &h_.stream, &rest, 1, &ConnectionImpl::onWrite);
   if (rc != 0) {
     failed("write", rc);
     return;
   }
-  inflight_offset_ = static_cast<std::size_t>(n);
+  pending_->offset = static_cast<std::size_t>(n);
   writing_ = true;
 }
 
 void ConnectionImpl::onWrite(uv_write_t* req, int status) {
   auto* c = static_cast<ConnectionImpl*>(req->handle->data);
   c->writing_ = false;
-  if (status == 0) c->bytes_written_ += c->inflight_.size() - c->inflight_offset_;
-  releaseIfLarge(c->inflight_);
+  if (status == 0) c->bytes_written_ += c->pending_->data.size() - c->pending_->offset;
+  c->pending_.reset();
   if (status < 0) {
     // UV_ECANCELED: destroy() closed the handle under a pending write; nothing to do.
     if (status != UV_ECANCELED) c->failed("write", status);
@@ -350,7 +351,7 @@ void ConnectionImpl::onShutdown(uv_shutdown_t* req, int status) {
 }
 
 std::size_t ConnectionImpl::buffered() const {
-  return out_.size() + (writing_ ? inflight_.size() - inflight_offset_ : 0);
+  return out_.size() + (writing_ ? pending_->data.size() - pending_->offset : 0);
 }
 
 void ConnectionImpl::close(std::uint16_t code, std::string_view reason) {

@@ -101,13 +101,18 @@ class ConnectionImpl final : public Connection {
     uv_tcp_t tcp;
     uv_pipe_t pipe;
   } h_{};
-  uv_write_t write_req_{};
+  // A write the kernel did not take at once, handed to libuv. Allocated only then, so an
+  // idle connection does not carry a write request and its buffer.
+  struct PendingWrite {
+    uv_write_t req{};
+    std::string data;
+    std::size_t offset = 0;  // bytes of data uv_try_write already sent
+  };
+  std::unique_ptr<PendingWrite> pending_;
   WorkerRuntime* runtime_;
   std::unique_ptr<Codec> codec_;
-  std::string in_;                   // undecoded tail of the input (empty while idle)
-  std::string out_;                  // encoded, not yet handed to the kernel
-  std::string inflight_;             // handed to uv_write, which has not completed yet
-  std::size_t inflight_offset_ = 0;  // bytes of inflight_ uv_try_write already sent
+  std::string in_;   // undecoded tail of the input (empty while idle)
+  std::string out_;  // encoded, not yet handed to the kernel
   std::uint64_t last_active_ = 0;
   std::uint64_t accepted_at_ = 0;
   std::uint64_t closing_since_ = 0;
