@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "exit_status.h"
+#include "tls_check.h"
 #include "wman/logging.h"
 #include "wman/serve.h"
 #include "wman/timer.h"
@@ -299,6 +300,12 @@ void Master::reload(bool graceful, ConnectionId waiter) {
     ConfigCheck check;
     check.builtin_apps = builtinAppNames();
     ConfigResult loaded = loadConfig(config_->path, check);
+    if (loaded.ok()) {
+      // A certificate that cannot be served fails the reload here, before any fork.
+      TlsCheckResult tls = checkTls(*loaded.config);
+      for (const std::string& w : tls.warnings) log().warn("{}", w);
+      loaded.errors = std::move(tls.errors);
+    }
     if (!loaded.ok()) {
       std::string all;
       for (const ConfigError& e : loaded.errors) all += (all.empty() ? "" : "\n") + e.format();

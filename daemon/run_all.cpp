@@ -22,6 +22,7 @@
 #include "pid_file.h"
 #include "privileges.h"
 #include "status_format.h"
+#include "tls_check.h"
 #include "wman/config.h"
 #include "wman/logging.h"
 #include "wman/run.h"
@@ -53,6 +54,12 @@ void printErrors(const ConfigResult& result) {
 std::optional<Config> configFor(const CliOptions& opts, bool has_code_workers) {
   if (!opts.config_given && has_code_workers) return Config{};
   ConfigResult result = load(opts.config_path);
+  if (result.ok()) {
+    // Certificates and keys are loaded as the workers will load them.
+    daemon::TlsCheckResult tls = daemon::checkTls(*result.config);
+    for (const std::string& w : tls.warnings) std::cerr << w << "\n";
+    result.errors = std::move(tls.errors);
+  }
   if (!result.ok()) {
     printErrors(result);
     std::cerr << opts.config_path << ": " << result.errors.size() << " error(s); config refused\n";
@@ -74,7 +81,8 @@ int check(const CliOptions& opts, const std::vector<Worker*>& code_workers) {
   }
   auto cfg = configFor(opts, false);
   if (!cfg) return 1;
-  std::cout << opts.config_path << ": syntax, keys, values, addresses and files are valid\n";
+  std::cout << opts.config_path
+            << ": syntax, keys, values, addresses, files and certificates are valid\n";
   std::cout << "  daemon: run_dir=" << cfg->daemon.run_dir << " log_file=" << cfg->daemon.log_file
             << " log_level=" << cfg->daemon.log_level << "\n";
   for (const WorkerConfig& w : cfg->workers) {

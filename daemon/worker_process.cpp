@@ -107,6 +107,7 @@ class WorkerProcess {
       worker->limits = t.limits;
       worker->options = t.options;
       worker->websocket = t.websocket;
+      if (t.transport == "tls") worker->tls = t.tls;
       if (!installBuiltinApp(t.app, *worker) && !loadAppModule(t.app, *worker, &error)) {
         return fail(error);
       }

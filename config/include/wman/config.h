@@ -33,12 +33,26 @@ struct DaemonConfig {
   std::uint64_t rlimit_nofile = 0;    // RLIMIT_NOFILE to set (0 = leave as is)
 };
 
+// One [[worker.tls.sni]] entry: a certificate served to clients that ask for `server_name`.
+struct TlsSniCertificate {
+  std::string server_name;  // "api.example.com", or "*.example.com" for one label under it
+  std::string cert;         // PEM certificate chain, leaf first
+  std::string key;          // PEM private key for `cert`
+};
+
 // [worker.tls]
 struct TlsConfig {
-  std::string cert;                 // PEM certificate chain
+  std::string cert;                 // PEM certificate chain, leaf first; the default certificate
   std::string key;                  // PEM private key
   std::string ca;                   // PEM CA bundle to verify client certificates ("" = none)
-  std::string min_version = "1.2";  // "1.2" or "1.3"
+  std::string min_version = "1.2";  // "1.2" or "1.3"; TLS 1.0 and 1.1 are never accepted
+  // Require every client to present a certificate signed by `ca`. With `ca` set and this
+  // false, a client certificate is optional but must verify when one is sent.
+  bool verify_client = false;
+  std::string ciphers;            // TLS 1.2 cipher list ("" = ECDHE with AES-GCM or ChaCha20 only)
+  std::string ciphersuites;       // TLS 1.3 suites ("" = OpenSSL's default)
+  std::vector<std::string> alpn;  // protocols in preference order, e.g. {"http/1.1"}
+  std::vector<TlsSniCertificate> sni;  // extra certificates picked by the client's SNI name
   bool enabled() const { return !cert.empty(); }
 };
 

@@ -289,4 +289,31 @@ ValueReader asOneOf(std::string* out, std::vector<std::string_view> allowed) {
   };
 }
 
+ValueReader asStringArray(std::vector<std::string>* out, std::size_t max_length) {
+  return [out, max_length](FieldReader& r, std::string_view key, const toml::node& node) {
+    const auto* array = node.as_array();
+    if (!array) {
+      r.error(node.source(), std::string(key) + " must be an array of strings, got " +
+                                 std::string(typeName(node)));
+      return;
+    }
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      const toml::node& item = *array->get(i);
+      const std::string element = std::string(key) + "[" + std::to_string(i) + "]";
+      const auto* s = item.as_string();
+      if (!s || s->get().empty()) {
+        r.error(item.source(), element + " must be a non-empty string, got " +
+                                   (s ? "an empty string" : std::string(typeName(item))));
+        continue;
+      }
+      if (s->get().size() > max_length) {
+        r.error(item.source(), element + " must be at most " + std::to_string(max_length) +
+                                   " bytes, got " + std::to_string(s->get().size()));
+        continue;
+      }
+      out->push_back(s->get());
+    }
+  };
+}
+
 }  // namespace wman::detail

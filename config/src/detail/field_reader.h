@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -91,6 +92,10 @@ ValueReader asBool(bool* out);
 ValueReader asSize(std::size_t* out, std::uint64_t min);
 ValueReader asDuration(Duration* out, Duration min);
 ValueReader asOneOf(std::string* out, std::vector<std::string_view> allowed);
+// An array of non-empty strings, each at most `max_length` bytes; bad elements are reported
+// one by one and skipped.
+ValueReader asStringArray(std::vector<std::string>* out,
+                          std::size_t max_length = std::numeric_limits<std::size_t>::max());
 
 template <class T>
 ValueReader asInt(T* out, std::int64_t min, std::int64_t max) {

@@ -24,10 +24,28 @@ const Section kSections[] = {
     {"[worker.limits]",
      {"max_connections", "max_package_size", "max_send_buffer", "handshake_timeout",
       "idle_timeout"}},
-    {"[worker.tls]", {"cert", "key", "ca", "min_version"}},
+    {"[worker.tls]",
+     {"cert", "key", "ca", "min_version", "verify_client", "ciphers", "ciphersuites", "alpn",
+      "sni"}},
+    {"[[worker.tls.sni]]", {"server_name", "cert", "key"}},
     {"[worker.websocket]",
      {"allowed_origins", "ping_interval", "permessage_deflate", "max_message_size", "binary_type"}},
 };
+
+// "[worker.limits]" -> "worker.limits", "[[worker]]" -> "worker".
+std::string_view tablePath(std::string_view section) {
+  while (!section.empty() && section.front() == '[') section.remove_prefix(1);
+  while (!section.empty() && section.back() == ']') section.remove_suffix(1);
+  return section;
+}
+
+// True when `inner` is a sub-table of `outer`, e.g. [worker.tls] inside [[worker]].
+bool isInside(std::string_view inner, std::string_view outer) {
+  if (outer.substr(0, 1) != "[" || inner.substr(0, 1) != "[") return false;
+  const std::string_view in = tablePath(inner);
+  const std::string_view out = tablePath(outer);
+  return in.size() > out.size() && in.substr(0, out.size()) == out && in[out.size()] == '.';
+}
 
 }  // namespace
 
@@ -36,9 +54,10 @@ std::string misplacedKeyHint(std::string_view key, std::string_view section) {
     if (s.name == section) continue;
     if (std::find(s.keys.begin(), s.keys.end(), key) == s.keys.end()) continue;
     std::string hint = "it belongs in " + std::string(s.name);
-    // TOML puts every key after a [worker.x] header into that table, so a worker key
-    // written below [worker.limits] lands there; say so, it is the usual cause.
-    if (s.name == "[[worker]]" && section.substr(0, 8) == "[worker.")
+    // TOML puts every key after a header into that header's table, so a [[worker]] key
+    // written below [worker.limits] (or a [worker.tls] key below [[worker.tls.sni]]) lands
+    // there; say so, it is the usual cause.
+    if (isInside(section, s.name))
       hint += " (keys below a " + std::string(section) + " header belong to that table)";
     return hint;
   }

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "detail/tls_reader.h"
 #include "wman/protocol_registry.h"
 
 namespace wman::detail {
@@ -47,53 +48,10 @@ void readLimits(FieldReader& r, const toml::table& t, WorkerLimits& limits) {
                });
 }
 
-void readTls(FieldReader& r, const toml::table& t, TlsConfig& tls) {
-  r.readFields(t, "[worker.tls]",
-               {
-                   {"cert", asPath(&tls.cert)},
-                   {"key", asPath(&tls.key)},
-                   {"ca", asPath(&tls.ca, /*allow_empty=*/true)},
-                   {"min_version", asOneOf(&tls.min_version, {"1.2", "1.3"})},
-               });
-  // Judged by the keys written, not the values read, so a mistyped cert is one error, not two.
-  if (t.contains("cert") != t.contains("key"))
-    r.error(t.source(), "[worker.tls] needs both cert and key");
-  const std::pair<const char*, const std::string*> files[] = {
-      {"cert", &tls.cert}, {"key", &tls.key}, {"ca", &tls.ca}};
-  for (const auto& [key, path] : files) {
-    if (const toml::node* n = t.get(key); n && !path->empty())
-      r.requireReadableFile(*n, std::string("tls ") + key, *path);
-  }
-}
-
-void readOrigins(FieldReader& r, std::string_view key, const toml::node& node,
-                 std::vector<std::string>& out) {
-  const auto* array = node.as_array();
-  if (!array) {
-    r.error(node.source(),
-            std::string(key) + " must be an array of strings, got " + std::string(typeName(node)));
-    return;
-  }
-  for (std::size_t i = 0; i < array->size(); ++i) {
-    const toml::node& item = *array->get(i);
-    const auto* s = item.as_string();
-    if (!s || s->get().empty()) {
-      r.error(item.source(), std::string(key) + "[" + std::to_string(i) +
-                                 "] must be a non-empty string, got " +
-                                 (s ? "an empty string" : std::string(typeName(item))));
-      continue;
-    }
-    out.push_back(s->get());
-  }
-}
-
 void readWebSocket(FieldReader& r, const toml::table& t, WebSocketConfig& ws) {
   r.readFields(t, "[worker.websocket]",
                {
-                   {"allowed_origins",
-                    [&ws](FieldReader& fr, std::string_view key, const toml::node& node) {
-                      readOrigins(fr, key, node, ws.allowed_origins);
-                    }},
+                   {"allowed_origins", asStringArray(&ws.allowed_origins)},
                    {"ping_interval", asDuration(&ws.ping_interval, Duration{0})},
                    {"permessage_deflate", asBool(&ws.permessage_deflate)},
                    {"max_message_size", asSize(&ws.max_message_size, 1)},

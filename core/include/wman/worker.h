@@ -45,10 +45,13 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  std::string name = "none";                   // shown in logs and status
-  int count = 1;                               // processes for this worker (0 = number of CPUs)
-  bool reusePort = false;                      // one SO_REUSEPORT socket per process
-  WorkerLimits limits;                         // bounds on what peers may do
+  std::string name = "none";  // shown in logs and status
+  int count = 1;              // processes for this worker (0 = number of CPUs)
+  bool reusePort = false;     // one SO_REUSEPORT socket per process
+  WorkerLimits limits;        // bounds on what peers may do
+  // TLS ([worker.tls]): a cert (and key) turns TLS on for any protocol; wss:// requires one.
+  // Read when the worker starts; a bad file fails the start. See docs/tls.md.
+  TlsConfig tls;
   std::map<std::string, OptionValue> options;  // [worker.options] from the config
 
   // Called in the worker process once its loop runs and its listener is open, before it

@@ -8,6 +8,7 @@
 #include "detail/dispatch.h"
 #include "detail/event_loop.h"
 #include "detail/log.h"
+#include "detail/tls_session.h"
 #include "detail/uv_error.h"
 #include "detail/worker_runtime.h"
 #include "wman/protocol_registry.h"
@@ -30,6 +31,7 @@ void releaseIfLarge(std::string& s) {
 ConnectionImpl::ConnectionImpl(WorkerRuntime& runtime)
     : runtime_(&runtime),
       codec_(runtime.createCodec()),
+      tls_(runtime.tlsContext() ? std::make_unique<TlsSession>(runtime.tlsContext()) : nullptr),
       reply_kind_(codec_ ? codec_->defaultKind() : MessageKind::Binary) {
   worker_ = &runtime.worker();
   maxSendBuffer = runtime.worker().limits.max_send_buffer;
@@ -110,8 +112,8 @@ void ConnectionImpl::start() {
   }
   log().debug("conn={} accepted from {}", id_, remoteAddress());
   accepted_at_ = runtime_->loop().now();
-  // Handshake protocols tell the application once the handshake succeeded.
-  if (codec_->isOpen()) {
+  // Handshake protocols, and TLS, tell the application once the handshake succeeded.
+  if (codec_->isOpen() && !tls_) {
     opened();
   } else {
     handshaking_ = true;
@@ -158,6 +160,68 @@ void ConnectionImpl::handleInput(const char* data, std::size_t size) {
   last_active_ = runtime_->loop().now();
   ping_sent_ = false;
   if (state_ != ConnectionState::Established) return;
+  if (tls_) {
+    tlsInput(data, size);
+  } else {
+    handlePlain(data, size);
+  }
+}
+
+bool ConnectionImpl::refusePlainHttp(const char* data, std::size_t size) {
+  // A TLS record starts with its content type (22 for a handshake); an upper-case letter
+  // is a request line such as "GET / HTTP/1.1" sent to the wrong scheme.
+  if (bytes_read_ != size || size < 4 || data[0] < 'A' || data[0] > 'Z') return false;
+  std::string_view head(data, std::min<std::size_t>(size, 8));
+  for (std::string_view method : {"GET ", "POST ", "HEAD ", "PUT ", "OPTIONS ", "DELETE "}) {
+    if (!head.starts_with(method)) continue;
+    runtime_->stats().protocol_errors++;
+    log().info("conn={} from {}: plain HTTP on a TLS port; answered 400", id_, remoteAddress());
+    static constexpr std::string_view kBody =
+        "This port speaks TLS: use https:// or wss:// instead of http:// or ws://.\n";
+    tls_.reset();  // the answer goes out in the clear
+    out_ =
+        "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\n"
+        "Content-Length: " +
+        std::to_string(kBody.size()) + "\r\n\r\n" + std::string(kBody);
+    linger_ = true;
+    close({});
+    return true;
+  }
+  return false;
+}
+
+void ConnectionImpl::tlsInput(const char* data, std::size_t size) {
+  if (!tls_->handshakeDone() && refusePlainHttp(data, size)) return;
+  tls_->feed(data, size);
+  // The session copied the ciphertext, so the shared read buffer can take the plaintext,
+  // where the codec may decode (and unmask) in place as on a plain connection.
+  std::span<char> buf = runtime_->loop().readBuffer();
+  for (;;) {
+    const std::ptrdiff_t got = tls_->read(buf.data(), buf.size());
+    if (tls_->hasOutput()) scheduleFlush();  // handshake records, tickets, alerts
+    // onConnect before the first message (for handshake protocols it waits for theirs).
+    if (handshaking_ && tls_->handshakeDone() && codec_->isOpen()) opened();
+    if (state_ != ConnectionState::Established) return;
+    if (got > 0) {
+      handlePlain(buf.data(), static_cast<std::size_t>(got));
+      if (state_ != ConnectionState::Established) return;
+      continue;
+    }
+    if (got == 0) return;
+    if (tls_->state() == TlsSession::State::Failed) {
+      runtime_->stats().protocol_errors++;
+      log().info("conn={} from {}: TLS {} failed: {}", id_, remoteAddress(),
+                 tls_->handshakeDone() ? "session" : "handshake", tls_->error());
+      linger_ = true;  // the alert goes out before the close
+    } else {
+      log().debug("conn={} peer sent close_notify", id_);
+    }
+    close({});
+    return;
+  }
+}
+
+void ConnectionImpl::handlePlain(const char* data, std::size_t size) {
   if (in_.empty()) {
     // Fast path: decode straight from the shared read buffer; copy only an incomplete tail.
     ByteSpan input{reinterpret_cast<const std::byte*>(data), size};
@@ -262,11 +326,28 @@ void ConnectionImpl::flushScheduled() {
 
 void ConnectionImpl::flush() {
   if (writing_ || state_ == ConnectionState::Closed) return;
-  if (out_.empty()) {
+  if (!tls_) {
+    write(out_);
+    return;
+  }
+  // Everything queued in this iteration becomes as few TLS records as possible; a closing
+  // connection ends its stream with close_notify.
+  if (!out_.empty()) {
+    tls_->write(out_);
+    releaseIfLarge(out_);
+  }
+  if (state_ == ConnectionState::Closing) tls_->shutdown();
+  std::string wire;
+  tls_->takeOutput(wire);
+  write(wire);
+}
+
+void ConnectionImpl::write(std::string& wire) {
+  if (wire.empty()) {
     afterWrite();
     return;
   }
-  uv_buf_t buf = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
+  uv_buf_t buf = uv_buf_init(wire.data(), static_cast<unsigned>(wire.size()));
   int n = uv_try_write(&h_.stream, &buf, 1);
   if (n == UV_EAGAIN || n == UV_ENOSYS) n = 0;
   if (n < 0) {
@@ -274,15 +355,15 @@ void ConnectionImpl::flush() {
     return;
   }
   bytes_written_ += static_cast<std::uint64_t>(n);
-  if (static_cast<std::size_t>(n) == out_.size()) {
-    releaseIfLarge(out_);
+  if (static_cast<std::size_t>(n) == wire.size()) {
+    releaseIfLarge(wire);
     afterWrite();
     return;
   }
   // The kernel took part of it: hand the rest to libuv in one request, and gather new sends
-  // in the (now empty) other buffer meanwhile.
+  // in the (now empty) out_ meanwhile.
   pending_ = std::make_unique<PendingWrite>();
-  pending_->data.swap(out_);
+  pending_->data.swap(wire);
   uv_buf_t rest =
       uv_buf_init(pending_->data.data() + n, static_cast<unsigned>(pending_->data.size() - n));
   int rc = uv_write(&pending_->req, &h_.stream, &rest, 1, &ConnectionImpl::onWrite);
@@ -387,7 +468,7 @@ void ConnectionImpl::close(std::string_view data) {
   closing_since_ = runtime_->loop().now();
   uv_read_stop(&h_.stream);
   log().debug("conn={} closing, {} bytes to flush", id_, buffered());
-  if (buffered() == 0) {
+  if (buffered() == 0 && !tls_) {
     flushedForClose();
   } else {
     runtime_->watchClosing(*this);
@@ -403,7 +484,15 @@ void ConnectionImpl::abort(std::uint16_t code, std::string_view reason) {
     if (!frame.empty()) {
       // Whatever is queued goes first, so the Close frame is never sent out of order.
       out_ += frame;
-      uv_buf_t buf = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
+      std::string wire;
+      if (tls_) {
+        tls_->write(out_);
+        tls_->shutdown();
+        tls_->takeOutput(wire);
+      } else {
+        wire.swap(out_);
+      }
+      uv_buf_t buf = uv_buf_init(wire.data(), static_cast<unsigned>(wire.size()));
       int n = uv_try_write(&h_.stream, &buf, 1);
       if (n > 0) bytes_written_ += static_cast<std::uint64_t>(n);
     }

@@ -15,6 +15,7 @@
 namespace wman::detail {
 
 class WorkerRuntime;
+class TlsSession;
 
 class ConnectionImpl final : public Connection {
  public:
@@ -78,7 +79,14 @@ class ConnectionImpl final : public Connection {
   static void onWrite(uv_write_t* req, int status);
   static void onClosed(uv_handle_t* h);
 
+  // Bytes from the socket: counted, then decrypted (TLS) or decoded as they are.
   void handleInput(const char* data, std::size_t size);
+  // TLS: feeds ciphertext to the session and decodes the plaintext it yields.
+  void tlsInput(const char* data, std::size_t size);
+  // Plaintext: decoded from `data` in place, an incomplete tail kept in in_.
+  void handlePlain(const char* data, std::size_t size);
+  // TLS: the first bytes are a plain HTTP request; answers 400 in the clear.
+  bool refusePlainHttp(const char* data, std::size_t size);
   // Decodes and delivers messages from `input`; returns the bytes consumed. Stops early on
   // an error, a close or a pause.
   std::size_t deliver(ByteSpan input);
@@ -109,10 +117,14 @@ class ConnectionImpl final : public Connection {
     std::size_t offset = 0;  // bytes of data uv_try_write already sent
   };
   std::unique_ptr<PendingWrite> pending_;
+  // Hands `wire` (out_, or TLS ciphertext) to the kernel; what it does not take goes to
+  // pending_ and libuv.
+  void write(std::string& wire);
   WorkerRuntime* runtime_;
   std::unique_ptr<Codec> codec_;
-  std::string in_;   // undecoded tail of the input (empty while idle)
-  std::string out_;  // encoded, not yet handed to the kernel
+  std::unique_ptr<TlsSession> tls_;  // TLS transport, or nullptr for plain TCP / unix
+  std::string in_;                   // undecoded tail of the input (empty while idle)
+  std::string out_;                  // encoded, not yet handed to the kernel
   std::uint64_t last_active_ = 0;
   std::uint64_t accepted_at_ = 0;
   std::uint64_t closing_since_ = 0;

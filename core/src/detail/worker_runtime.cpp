@@ -7,6 +7,7 @@
 #include "detail/dispatch.h"
 #include "detail/event_loop.h"
 #include "detail/log.h"
+#include "detail/tls_context.h"
 #include "websocket/websocket_codec.h"
 
 namespace wman::detail {
@@ -58,10 +59,29 @@ std::unique_ptr<Codec> WorkerRuntime::createCodec() const {
   return ProtocolRegistry::create(protocol(), codec_limits_);
 }
 
+std::error_code WorkerRuntime::setupTls() {
+  tls_.reset();
+  const bool wanted = worker_.listenUrl().tls || worker_.tls.enabled();
+  if (!wanted) return {};
+  if (!worker_.tls.enabled()) {
+    log().error("worker {}: {} needs a certificate: set tls.cert and tls.key", worker_.name,
+                worker_.url());
+    return std::make_error_code(std::errc::invalid_argument);
+  }
+  std::string error;
+  tls_ = TlsContext::createServer(worker_.tls, &error);
+  if (!tls_) {
+    log().error("worker {}: cannot set up TLS: {}", worker_.name, error);
+    return std::make_error_code(std::errc::invalid_argument);
+  }
+  return {};
+}
+
 std::error_code WorkerRuntime::start(EventLoop& loop, int inherited_fd) {
   loop_ = &loop;
   stopping_ = false;
   setupCodecs();
+  if (auto ec = setupTls()) return abandonStart(ec);
   std::error_code ec;
   if (worker_.hasListener()) {
     listener_ = std::make_unique<Listener>(

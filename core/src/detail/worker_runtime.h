@@ -21,6 +21,7 @@ namespace wman::detail {
 
 class EventLoop;
 class ConnectionImpl;
+class TlsContext;
 
 class WorkerRuntime {
  public:
@@ -59,6 +60,8 @@ class WorkerRuntime {
   // A fresh codec for one connection of this worker (nullptr if its protocol is unknown).
   // WebSocket codecs get the worker's [worker.websocket] settings, fixed at start().
   std::unique_ptr<Codec> createCodec() const;
+  // The worker's TLS context, or nullptr for plain TCP (fixed at start()).
+  const std::shared_ptr<TlsContext>& tlsContext() const { return tls_; }
   std::uint16_t port() const { return listener_ ? listener_->port() : 0; }
 
   const std::unordered_map<ConnectionId, Connection*>& connections() const { return conns_; }
@@ -86,11 +89,13 @@ class WorkerRuntime {
   void sweep();
   void checkStopped();
   void setupCodecs();
+  std::error_code setupTls();
   void closeSweep();
 
   Worker& worker_;
   EventLoop* loop_ = nullptr;
   std::unique_ptr<Listener> listener_;
+  std::shared_ptr<TlsContext> tls_;
   CodecFactory codec_factory_;  // set by start(); the registry's factory otherwise
   CodecLimits codec_limits_;
   std::vector<std::unique_ptr<Listener>> extra_listeners_;

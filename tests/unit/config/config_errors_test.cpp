@@ -285,8 +285,8 @@ TEST_CASE("TLS and protocol-specific tables", "[config][errors]") {
        {"bad.toml:5:1: [worker.tls] needs both cert and key"}},
       {"bad min_version",
        kWorker + "transport = \"tls\"\n[worker.tls]\ncert = \"/c\"\nkey = \"/k\"\nmin_version = "
-                 "\"1.1\"\n",
-       {"bad.toml:8:15: invalid min_version '1.1' (expected one of: 1.2, 1.3)"}},
+                 "\"1.4\"\n",
+       {"bad.toml:8:15: invalid min_version '1.4' (expected one of: 1.2, 1.3)"}},
       {"tls table with tcp transport",
        kWorker + "[worker.tls]\ncert = \"/c\"\nkey = \"/k\"\n",
        {"bad.toml:4:1: [worker.tls] is set but transport is \"tcp\"; add transport = \"tls\" "
@@ -308,6 +308,117 @@ TEST_CASE("TLS and protocol-specific tables", "[config][errors]") {
        kWorker + "[worker.websocket]\nping_interval = 5\n",
        {"bad.toml:4:1: [worker.websocket] only applies to websocket://, ws:// and wss:// "
         "listeners, not text://"}},
+  });
+}
+
+TEST_CASE("[worker.tls] options", "[config][errors]") {
+  // A TLS worker whose [worker.tls] table is open for one more key.
+  const std::string tls =
+      kWorker + "transport = \"tls\"\n[worker.tls]\ncert = \"/c\"\nkey = \"/k\"\n";
+  runCases({
+      {"TLS 1.1",
+       tls + "min_version = \"1.1\"\n",
+       {"bad.toml:8:15: min_version '1.1': TLS 1.0 and 1.1 are not supported (use \"1.2\" or "
+        "\"1.3\")"}},
+      {"TLS 1.0",
+       tls + "min_version = \"1.0\"\n",
+       {"bad.toml:8:15: min_version '1.0': TLS 1.0 and 1.1 are not supported (use \"1.2\" or "
+        "\"1.3\")"}},
+      {"min_version as a number",
+       tls + "min_version = 1.2\n",
+       {"bad.toml:8:15: min_version must be a string, got float"}},
+      {"verify_client without ca",
+       tls + "verify_client = true\n",
+       {"bad.toml:8:17: verify_client = true needs ca (the PEM bundle of the CAs that sign "
+        "client certificates)"}},
+      {"verify_client with an empty ca",
+       tls + "ca = \"\"\nverify_client = true\n",
+       {"bad.toml:9:17: verify_client = true needs ca (the PEM bundle of the CAs that sign "
+        "client certificates)"}},
+      {"verify_client as a string",
+       tls + "ca = \"/ca\"\nverify_client = \"yes\"\n",
+       {"bad.toml:9:17: verify_client must be a boolean (true or false), got string"}},
+      {"ciphers as an array",
+       tls + "ciphers = [\"ECDHE+AESGCM\"]\n",
+       {"bad.toml:8:11: ciphers must be a string, got array"}},
+      {"ciphersuites as an integer",
+       tls + "ciphersuites = 1\n",
+       {"bad.toml:8:16: ciphersuites must be a string, got integer"}},
+      {"alpn as a string",
+       tls + "alpn = \"http/1.1\"\n",
+       {"bad.toml:8:8: alpn must be an array of strings, got string"}},
+      {"empty alpn protocol",
+       tls + "alpn = [\"h2\", \"\"]\n",
+       {"bad.toml:8:15: alpn[1] must be a non-empty string, got an empty string"}},
+      {"alpn protocol over 255 bytes",
+       tls + "alpn = [\"" + std::string(256, 'x') + "\"]\n",
+       {"bad.toml:8:9: alpn[0] must be at most 255 bytes, got 256"}},
+      {"sni key written in [worker.tls]",
+       tls + "server_name = \"a.example\"\n",
+       {"bad.toml:8:1: unknown key 'server_name' in [worker.tls]; it belongs in "
+        "[[worker.tls.sni]]"}},
+  });
+}
+
+TEST_CASE("[[worker.tls.sni]] entries", "[config][errors]") {
+  TempDir dir;
+  const std::string cert = dir.write("cert.pem", "x");
+  const std::string tls =
+      kWorker + "transport = \"tls\"\n[worker.tls]\ncert = \"/c\"\nkey = \"/k\"\n";
+  const auto entry = [](const std::string& name) {
+    return "[[worker.tls.sni]]\nserver_name = \"" + name + "\"\ncert = \"/a\"\nkey = \"/b\"\n";
+  };
+  runCases({
+      {"single table instead of an array",
+       tls + "[worker.tls.sni]\nserver_name = \"a.example\"\n",
+       {"bad.toml:8:1: sni must be an array of tables ([[worker.tls.sni]]), got table; write "
+        "[[worker.tls.sni]], not [worker.tls.sni]"}},
+      {"sni as a string",
+       tls + "sni = \"a.example\"\n",
+       {"bad.toml:8:7: sni must be an array of tables ([[worker.tls.sni]]), got string"}},
+      {"an array of strings",
+       tls + "sni = [\"a.example\"]\n",
+       {"bad.toml:8:8: each sni entry must be a table ([[worker.tls.sni]]), got string"}},
+      {"missing keys",
+       tls + "[[worker.tls.sni]]\nserver_name = \"a.example\"\n",
+       {"bad.toml:8:1: missing required key 'cert' in [[worker.tls.sni]] (e.g. cert = "
+        "\"/etc/wman/tls/api.pem\")",
+        "bad.toml:8:1: missing required key 'key' in [[worker.tls.sni]] (e.g. key = "
+        "\"/etc/wman/tls/api.key\")"}},
+      {"missing server_name",
+       tls + "[[worker.tls.sni]]\ncert = \"/a\"\nkey = \"/b\"\n",
+       {"bad.toml:8:1: missing required key 'server_name' in [[worker.tls.sni]] (e.g. "
+        "server_name = \"api.example.com\")"}},
+      {"space in server_name",
+       tls + entry("a b.example"),
+       {"bad.toml:9:15: invalid server_name 'a b.example' (a host name like "
+        "\"api.example.com\" or a wildcard like \"*.example.com\")"}},
+      {"wildcard in the middle",
+       tls + entry("api.*.example"),
+       {"bad.toml:9:15: invalid server_name 'api.*.example' (a host name like "
+        "\"api.example.com\" or a wildcard like \"*.example.com\")"}},
+      {"bare wildcard",
+       tls + entry("*."),
+       {"bad.toml:9:15: invalid server_name '*.' (a host name like \"api.example.com\" or a "
+        "wildcard like \"*.example.com\")"}},
+      {"empty label",
+       tls + entry("a..example"),
+       {"bad.toml:9:15: invalid server_name 'a..example' (a host name like "
+        "\"api.example.com\" or a wildcard like \"*.example.com\")"}},
+      {"duplicate server_name, case-insensitive",
+       tls + entry("*.Example.com") + entry("*.example.COM"),
+       {"bad.toml:13:15: duplicate server_name '*.example.COM' (first used at line 8)"}},
+      {"[worker.tls] key below [[worker.tls.sni]]",
+       tls + entry("a.example") + "min_version = \"1.3\"\n",
+       {"bad.toml:12:1: unknown key 'min_version' in [[worker.tls.sni]]; it belongs in "
+        "[worker.tls] (keys below a [[worker.tls.sni]] header belong to that table)"}},
+      {"sni cert that does not exist",
+       tls + "[[worker.tls.sni]]\nserver_name = \"a.example\"\ncert = \"" + dir.path() +
+           "/none.pem\"\nkey = \"" + cert + "\"\n",
+       {"bad.toml:6:8: tls cert '/c': No such file or directory",
+        "bad.toml:7:7: tls key '/k': No such file or directory",
+        "bad.toml:10:8: tls sni cert '" + dir.path() + "/none.pem': No such file or directory"},
+       true},
   });
 }
 

@@ -29,6 +29,8 @@ TEST_CASE("a full config fills every field", "[config][loader]") {
   const std::string cert = dir.write("cert.pem", "cert");
   const std::string key = dir.write("key.pem", "key");
   const std::string ca = dir.write("ca.pem", "ca");
+  dir.write("api.pem", "api cert");
+  dir.write("api.key", "api key");
   const std::string app = dir.write("libchat.so", "not really an ELF");
   const std::string text = R"(
 [daemon]
@@ -62,6 +64,20 @@ cert = ")" + cert + R"("
 key = ")" + key + R"("
 ca = ")" + ca + R"("
 min_version = "1.3"
+verify_client = true
+ciphers = "ECDHE+AESGCM"
+ciphersuites = "TLS_AES_128_GCM_SHA256"
+alpn = ["http/1.1", "x-chat"]
+
+[[worker.tls.sni]]
+server_name = "api.example.com"
+cert = "api.pem"
+key = "api.key"
+
+[[worker.tls.sni]]
+server_name = "*.example.com"
+cert = ")" + cert + R"("
+key = ")" + key + R"("
 
 [worker.websocket]
 allowed_origins = ["https://a.example", "https://b.example"]
@@ -125,6 +141,17 @@ tls = { cert = ")" + cert + R"(", key = ")" +
   CHECK(w.tls.key == key);
   CHECK(w.tls.ca == ca);
   CHECK(w.tls.min_version == "1.3");
+  CHECK(w.tls.verify_client);
+  CHECK(w.tls.ciphers == "ECDHE+AESGCM");
+  CHECK(w.tls.ciphersuites == "TLS_AES_128_GCM_SHA256");
+  CHECK(w.tls.alpn == std::vector<std::string>{"http/1.1", "x-chat"});
+  REQUIRE(w.tls.sni.size() == 2);
+  CHECK(w.tls.sni[0].server_name == "api.example.com");
+  CHECK(w.tls.sni[0].cert == dir.path() + "/api.pem");  // relative to the config file
+  CHECK(w.tls.sni[0].key == dir.path() + "/api.key");
+  CHECK(w.tls.sni[1].server_name == "*.example.com");
+  CHECK(w.tls.sni[1].cert == cert);
+  CHECK(w.tls.sni[1].key == key);
   CHECK(w.tls.enabled());
   CHECK(w.websocket.allowed_origins ==
         std::vector<std::string>{"https://a.example", "https://b.example"});
@@ -153,7 +180,9 @@ tls = { cert = ")" + cert + R"(", key = ")" +
   CHECK(t.transport == "tls");
   CHECK(t.tls.cert == cert);
   CHECK(t.tls.ca.empty());
-  CHECK(t.line == 49);
+  CHECK_FALSE(t.tls.verify_client);
+  CHECK(t.tls.sni.empty());
+  CHECK(t.line == 63);
 }
 
 TEST_CASE("defaults apply to everything left out", "[config][loader]") {
@@ -188,6 +217,11 @@ TEST_CASE("defaults apply to everything left out", "[config][loader]") {
   CHECK(w.limits.idle_timeout == 0s);
   CHECK_FALSE(w.tls.enabled());
   CHECK(w.tls.min_version == "1.2");
+  CHECK_FALSE(w.tls.verify_client);
+  CHECK(w.tls.ciphers.empty());
+  CHECK(w.tls.ciphersuites.empty());
+  CHECK(w.tls.alpn.empty());
+  CHECK(w.tls.sni.empty());
   CHECK(w.websocket.allowed_origins.empty());
   CHECK(w.websocket.ping_interval == 0s);
   CHECK_FALSE(w.websocket.permessage_deflate);
@@ -358,7 +392,15 @@ TEST_CASE("config/examples/full.toml is valid and spells out the defaults", "[co
   CHECK(w.websocket.permessage_deflate == ws.permessage_deflate);
   CHECK(w.websocket.max_message_size == ws.max_message_size);
   CHECK(w.websocket.binary_type == "text");
-  CHECK(w.tls.min_version == "1.2");
+  const wman::TlsConfig tls;
+  CHECK(w.tls.min_version == tls.min_version);
+  CHECK(w.tls.verify_client == tls.verify_client);
+  CHECK(w.tls.ciphers == tls.ciphers);
+  CHECK(w.tls.ciphersuites == tls.ciphersuites);
+  CHECK(w.tls.alpn == tls.alpn);
+  // The example shows one SNI entry; the default is none.
+  REQUIRE(w.tls.sni.size() == 1);
+  CHECK(w.tls.sni[0].server_name == "*.example.com");
   CHECK(w.count == 1);
   CHECK_FALSE(w.reuse_port);
 }
