@@ -17,6 +17,7 @@
 #include "wman/logging.h"
 #include "wman/serve.h"
 #include "wman/timer.h"
+#include "wman/tls.h"
 #include "worker_process.h"
 
 namespace wman::daemon {
@@ -182,6 +183,9 @@ void Master::undoSockets(PendingReload& r) {
 
 void Master::beginGeneration(std::shared_ptr<PendingReload> r) {
   r->generation = ++generation_;
+  // The workers forked below inherit these keys: a TLS client resumes its session on any
+  // worker of this generation, and each reload retires the previous keys.
+  rotateTlsTicketKeys();
   r->deadline = loop_.now() + static_cast<std::uint64_t>(ms(r->config->daemon.start_timeout));
   reload_ = r;
   std::size_t n = 0;

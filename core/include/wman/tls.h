@@ -22,4 +22,10 @@ inline constexpr std::chrono::hours kTlsExpiryWarning{24 * 30};
 bool checkTlsConfig(const TlsConfig& tls, std::vector<std::string>* warnings, std::string* error,
                     std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
+// Draws fresh random session-ticket keys for every TLS server context built afterwards in
+// this process and in the processes it forks. The master calls it before forking each
+// generation of workers, so a client resumes its session on any worker of that generation;
+// the next reload rotates the keys. Without it each context has keys of its own.
+void rotateTlsTicketKeys();
+
 }  // namespace wman

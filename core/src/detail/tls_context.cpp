@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -15,6 +16,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+
+#include "wman/tls.h"
 
 namespace wman::detail {
 namespace {
@@ -210,6 +213,17 @@ int storeClientSession(SSL* ssl, SSL_SESSION* session) {
   return 1;  // we own the reference now
 }
 
+// Session-ticket keys shared by the server contexts of one generation of workers (see
+// rotateTlsTicketKeys): name, HMAC secret and AES key, as OpenSSL's ticket callback expects.
+struct TicketKeys {
+  unsigned char bytes[80];
+  bool set = false;
+};
+TicketKeys& ticketKeys() {
+  static TicketKeys keys;
+  return keys;
+}
+
 // Resumed sessions must come from a context with the same certificates and client checks;
 // OpenSSL also refuses to resume client-verified sessions without an id context.
 void setSessionIdContext(SSL_CTX* ctx, const TlsConfig& config) {
@@ -236,6 +250,10 @@ CtxPtr newServerContext(const TlsConfig& config, const std::string& cert, const 
   // Idle connections give their 16 KiB record buffers back; the cost is a malloc per burst.
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_dh_auto(ctx.get(), 1);
+  if (const TicketKeys& keys = ticketKeys(); keys.set) {
+    SSL_CTX_set_tlsext_ticket_keys(ctx.get(), const_cast<unsigned char*>(keys.bytes),
+                                   sizeof keys.bytes);
+  }
 
   const std::string ciphers = config.ciphers.empty() ? kDefaultCiphers : config.ciphers;
   if (SSL_CTX_set_cipher_list(ctx.get(), ciphers.c_str()) != 1) {
@@ -400,4 +418,17 @@ std::string takeOpensslError(std::string_view fallback, bool prefer_ssl) {
   return buf;
 }
 
+void setTicketKeys(bool fresh) {
+  TicketKeys& keys = ticketKeys();
+  keys.set = fresh && RAND_bytes(keys.bytes, sizeof keys.bytes) == 1;
+}
+
 }  // namespace wman::detail
+
+namespace wman {
+
+void rotateTlsTicketKeys() {
+  detail::setTicketKeys(true);
+}
+
+}  // namespace wman

@@ -100,4 +100,7 @@ bool readCertificateInfo(const std::string& path, std::vector<CertificateInfo>* 
 // the cipher provider's "cipher operation failed" beneath it). Clears the queue.
 std::string takeOpensslError(std::string_view fallback = "unknown error", bool prefer_ssl = false);
 
+// rotateTlsTicketKeys() (fresh = true), or back to one key per context (false, for tests).
+void setTicketKeys(bool fresh);
+
 }  // namespace wman::detail

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "tls_test_util.h"
+#include "wman/tls.h"
 
 using wman::TlsConfig;
 using wman::TlsSniCertificate;
@@ -232,4 +233,30 @@ TEST_CASE("sessions resume", "[tls][policy]") {
   SessionPair elsewhere(client, makeServer(tls));
   REQUIRE(elsewhere.handshake());
   CHECK_FALSE(elsewhere.server->resumed());
+}
+
+TEST_CASE("sessions resume across contexts of one ticket-key generation", "[tls][policy]") {
+  // Worker processes of one generation build their contexts separately; the keys drawn by
+  // rotateTlsTicketKeys() before they fork let a client resume on any of them.
+  TlsConfig tls = serverConfig();
+  auto options = clientOptions();
+  options.reuse_sessions = true;
+  auto client = makeClient(options);
+
+  wman::rotateTlsTicketKeys();
+  auto worker_a = makeServer(tls);
+  auto worker_b = makeServer(tls);
+  SessionPair first(client, worker_a);
+  REQUIRE(first.handshake());
+  CHECK_FALSE(first.server->resumed());
+  SessionPair second(client, worker_b);
+  REQUIRE(second.handshake());
+  CHECK(second.server->resumed());
+
+  // The next generation has new keys: the old ticket no longer opens a session.
+  wman::rotateTlsTicketKeys();
+  SessionPair next(client, makeServer(tls));
+  REQUIRE(next.handshake());
+  CHECK_FALSE(next.server->resumed());
+  wman::detail::setTicketKeys(false);  // leave other tests one key per context
 }
