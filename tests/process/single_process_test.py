@@ -105,6 +105,48 @@ app = "echo"
         self.assertIn(path + ":2:", r.stderr)
         self.assertIn("out of range", r.stderr)
 
+    def tls_config(self, cert, key):
+        certs = os.path.join(self.dir.name, "certs")
+        subprocess.run([os.path.join(SRC, "scripts/gen_test_certs"), certs], check=True,
+                       capture_output=True, timeout=60)
+        return self.write_config(f"""
+[daemon]
+run_dir = "{self.dir.name}"
+
+[[worker]]
+name = "secure"
+listen = "wss://127.0.0.1:{free_port()}"
+app = "echo"
+[worker.tls]
+cert = "{certs}/{cert}"
+key = "{certs}/{key}"
+""")
+
+    def test_check_loads_certificates(self):
+        # A key that belongs to another certificate is refused at the worker's line.
+        path = self.tls_config("server.pem", "other.key")
+        r = subprocess.run([WMAN, "check", "-c", path], capture_output=True, text=True,
+                           timeout=TIMEOUT)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn(path + ":5:", r.stderr)
+        self.assertIn("does not match certificate", r.stderr)
+        # So is an expired certificate; `start` refuses it the same way.
+        path = self.tls_config("expired.pem", "expired.key")
+        r = subprocess.run([WMAN, "check", "-c", path], capture_output=True, text=True,
+                           timeout=TIMEOUT)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("expired on", r.stderr)
+        p = self.start(path)
+        self.assertEqual(p.wait(TIMEOUT), 1)
+        self.assertIn("expired on", self.log_text())
+        # One that expires within 30 days is accepted with a warning.
+        path = self.tls_config("soon.pem", "soon.key")
+        r = subprocess.run([WMAN, "check", "-c", path], capture_output=True, text=True,
+                           timeout=TIMEOUT)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(path + ":5: warning:", r.stderr)
+        self.assertIn("expires on", r.stderr)
+
     def test_start_refuses_bad_config(self):
         path = self.write_config(f'[daemon]\nrun_dir = "{self.dir.name}"\nlog_levle = "info"\n')
         p = self.start(path)
