@@ -14,8 +14,7 @@ namespace wman::detail {
 namespace {
 constexpr int kBacklog = 1024;
 constexpr std::uint64_t kSweepIntervalMs = 1000;
-// With a WebSocket heartbeat the sweep runs four times per ping_interval (within these
-// bounds), so a ping goes out at most a quarter interval late.
+// The sweep never runs more often than this, however short a deadline.
 constexpr std::uint64_t kMinSweepIntervalMs = 25;
 
 std::uint64_t pingIntervalMs(const Worker& w) {
@@ -107,9 +106,12 @@ std::error_code WorkerRuntime::start(EventLoop& loop, int inherited_fd) {
   sweep_timer_ = new uv_timer_t;
   uv_timer_init(loop.raw(), sweep_timer_);
   sweep_timer_->data = this;
+  // Deadlines are checked a quarter of the shortest one apart (at most once a second), so
+  // a ping or a handshake timeout fires at most a quarter late.
   std::uint64_t period = kSweepIntervalMs;
-  if (const std::uint64_t ping = pingIntervalMs(worker_); ping > 0) {
-    period = std::clamp(ping / 4, kMinSweepIntervalMs, kSweepIntervalMs);
+  const auto handshake = static_cast<std::uint64_t>(worker_.limits.handshake_timeout.count());
+  for (std::uint64_t deadline : {pingIntervalMs(worker_), handshake}) {
+    if (deadline > 0) period = std::min(period, std::max(deadline / 4, kMinSweepIntervalMs));
   }
   uv_timer_start(
       sweep_timer_, [](uv_timer_t* t) { static_cast<WorkerRuntime*>(t->data)->sweep(); }, period,
