@@ -13,6 +13,11 @@
 // <failed>" on stdout and waits for SIGINT/SIGTERM (or a line / EOF on stdin when stdin is a
 // pipe or a terminal). Then it prints the result line and exits.
 //
+// TLS (--tls): the same over wss://. Each connection runs an OpenSSL client on its non-blocking
+// socket (SSL_read/SSL_write on the fd, read-ahead on) before the WebSocket handshake; with --ca
+// the server's certificate chain and its name or address are verified. The plain path makes
+// the same system calls as without TLS support.
+//
 // Output: one JSON object on one line on stdout (plus the "ready" line in idle mode).
 
 #include <arpa/inet.h>
@@ -27,9 +32,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef WMAN_LOADGEN_HAVE_OPENSSL
+#include <openssl/err.h>
 #include <openssl/evp.h>
-#endif
+#include <openssl/objects.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include <algorithm>
 #include <array>
@@ -73,13 +80,19 @@ then hold them until SIGINT/SIGTERM (or a line/EOF on stdin if stdin is a pipe o
                       and end of the measured window; reports server CPU us per message
   --label TEXT        copied into the JSON result
   --no-verify         check kind and size of echoes but not their content
+  --tls               connect with TLS (wss://); the server certificate is not verified
+                      unless --ca is given
+  --ca FILE           with --tls: trust the CA certificates in FILE (PEM) and verify the
+                      server's chain and its name (--host) or IP address
   --free-port         print a free TCP port on 127.0.0.1 and exit
   --help              this text
 
 Result: one JSON line on stdout. Load mode fields: messages (echoes verified in the window),
 seconds, msgs_per_s, mib_per_s, errors, error_kinds, conns_open, server_cpu_us,
 server_us_per_msg, server_cpu_util, client_cpu_util. Idle mode: conns_open, errors,
-connect_seconds. Exit status 0 when the run finished, 1 when nothing connected, 2 on bad usage.
+connect_seconds. With --tls also transport ("wss"), tls_version, tls_cipher and tls_group, as
+negotiated by the first connection that opened. Exit status 0 when the run finished, 1 when
+nothing connected, 2 on bad usage.
 )";
 
 constexpr std::string_view kWsGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -106,16 +119,21 @@ struct Options {
   std::vector<int> cpu_pids;
   std::string label;
   bool verify = true;
+  bool tls = false;
+  std::string ca;  // PEM file of trusted CAs; empty = do not verify the server
 };
 
-enum ErrorKind { kConnect, kHandshake, kProtocol, kMismatch, kClosed, kIo, kErrorKinds };
-constexpr std::array<const char*, kErrorKinds> kErrorNames = {"connect",  "handshake", "protocol",
-                                                              "mismatch", "closed",    "io"};
+enum ErrorKind { kConnect, kHandshake, kProtocol, kMismatch, kClosed, kIo, kTls, kErrorKinds };
+constexpr std::array<const char*, kErrorKinds> kErrorNames = {
+    "connect", "handshake", "protocol", "mismatch", "closed", "io", "tls"};
 
-enum class State { kConnecting, kHandshake, kOpen, kDead };
+// kTlsHandshake only with --tls: TCP connected, TLS handshake in progress. kHandshake is the
+// WebSocket upgrade.
+enum class State { kConnecting, kTlsHandshake, kHandshake, kOpen, kDead };
 
 struct Conn {
   int fd = -1;
+  SSL* ssl = nullptr;  // with --tls, from the TCP connect on
   State state = State::kConnecting;
   bool epoll_out = false;  // EPOLLOUT currently requested
   std::string out;         // bytes the kernel has not accepted yet
@@ -190,20 +208,23 @@ std::string base64(const uint8_t* data, size_t len) {
   return out;
 }
 
-// The Sec-WebSocket-Accept value the server must answer for `key`; empty when the build has
-// no SHA-1 (then only the 101 status is checked).
+// The Sec-WebSocket-Accept value the server must answer for `key`.
 std::string expectedAccept(const std::string& key) {
-#ifdef WMAN_LOADGEN_HAVE_OPENSSL
   std::string input = key + std::string(kWsGuid);
   uint8_t digest[EVP_MAX_MD_SIZE];
   unsigned int digest_len = 0;
   if (EVP_Digest(input.data(), input.size(), digest, &digest_len, EVP_sha1(), nullptr) != 1)
     return {};
   return base64(digest, digest_len);
-#else
-  (void)key;
-  return {};
-#endif
+}
+
+// The first queued OpenSSL error as text, for messages on stderr.
+std::string opensslError() {
+  unsigned long e = ERR_get_error();
+  if (e == 0) return "unknown error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
 }
 
 bool iequalsPrefix(std::string_view s, std::string_view prefix) {
@@ -241,6 +262,9 @@ void raiseFdLimit(rlim_t need) {
 class LoadGen {
  public:
   explicit LoadGen(Options opt) : opt_(std::move(opt)), rng_(std::random_device{}()) {}
+  ~LoadGen() {
+    if (ssl_ctx_) SSL_CTX_free(ssl_ctx_);
+  }
 
   int run();
 
@@ -252,6 +276,13 @@ class LoadGen {
   bool openOne(Conn& c);
   void onEvent(size_t idx, uint32_t events);
   void onConnected(Conn& c);
+  bool setupTls();
+  void driveTlsHandshake(Conn& c);
+  void startUpgrade(Conn& c);
+  // SSL_read/SSL_write with the conventions of recv/send: >0 bytes, 0 = closed (read), -1 with
+  // errno EAGAIN (retry on readiness), EPIPE/ECONNRESET, or EPROTO for a TLS error.
+  ssize_t tlsRead(Conn& c, uint8_t* buf, size_t cap);
+  ssize_t tlsWrite(Conn& c, const char* data, size_t len);
   void onReadable(Conn& c);
   bool consumeHandshake(Conn& c, std::string_view data, size_t* used);
   // Parses server frames; returns bytes consumed, or SIZE_MAX after closing the connection.
@@ -266,6 +297,7 @@ class LoadGen {
   void onPhaseBoundary(double now);
   void printLoadResult(double now);
   void printIdleResult();
+  void printTlsFields();
   bool inWindow() const { return phase_ == Phase::kMeasure; }
 
   enum class Phase { kConnecting, kWarmup, kMeasure, kHold, kDone };
@@ -293,6 +325,9 @@ class LoadGen {
   long long server_ticks_start_ = -1;
   long long messages_ = 0;
   bool stop_ = false;
+  SSL_CTX* ssl_ctx_ = nullptr;
+  bool host_is_ip_ = false;
+  std::string tls_version_, tls_cipher_, tls_group_;  // of the first TLS handshake completed
 };
 
 bool LoadGen::resolve() {
@@ -405,6 +440,10 @@ void LoadGen::fail(Conn& c, ErrorKind kind) {
     ++failed_connect_;
   }
   c.state = State::kDead;
+  if (c.ssl) {
+    SSL_free(c.ssl);  // leaves the fd open (SSL_set_fd does not take ownership)
+    c.ssl = nullptr;
+  }
   if (c.fd >= 0) {
     close(c.fd);  // also removes it from the epoll set
     c.fd = -1;
@@ -421,6 +460,147 @@ void LoadGen::onConnected(Conn& c) {
     fail(c, kConnect);
     return;
   }
+  if (ssl_ctx_) {
+    c.ssl = SSL_new(ssl_ctx_);
+    if (!c.ssl || SSL_set_fd(c.ssl, c.fd) != 1) {
+      fail(c, kTls);
+      return;
+    }
+    SSL_set_connect_state(c.ssl);
+    if (!host_is_ip_) SSL_set_tlsext_host_name(c.ssl, opt_.host.c_str());  // no SNI for IPs
+    if (!opt_.ca.empty()) {
+      X509_VERIFY_PARAM* param = SSL_get0_param(c.ssl);
+      if (host_is_ip_ ? X509_VERIFY_PARAM_set1_ip_asc(param, opt_.host.c_str()) != 1
+                      : SSL_set1_host(c.ssl, opt_.host.c_str()) != 1) {
+        fail(c, kTls);
+        return;
+      }
+    }
+    c.state = State::kTlsHandshake;
+    driveTlsHandshake(c);
+    return;
+  }
+  startUpgrade(c);
+}
+
+bool LoadGen::setupTls() {
+  in6_addr ip6;
+  in_addr ip4;
+  host_is_ip_ = inet_pton(AF_INET, opt_.host.c_str(), &ip4) == 1 ||
+                inet_pton(AF_INET6, opt_.host.c_str(), &ip6) == 1;
+  ssl_ctx_ = SSL_CTX_new(TLS_client_method());
+  if (!ssl_ctx_) {
+    std::fprintf(stderr, "wman_loadgen: SSL_CTX_new: %s\n", opensslError().c_str());
+    return false;
+  }
+  SSL_CTX_set_min_proto_version(ssl_ctx_, TLS1_2_VERSION);
+  // Writes come from Conn::out, which may move and grow between retries; read-ahead lets one
+  // recv fetch several records. An EOF without close_notify reads as a close, as with TCP.
+  long mode = SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
+  // Idle connections hold no record buffers, so 10,000 of them stay cheap in the generator.
+  if (opt_.idle > 0) mode |= SSL_MODE_RELEASE_BUFFERS;
+  SSL_CTX_set_mode(ssl_ctx_, mode);
+  SSL_CTX_set_read_ahead(ssl_ctx_, 1);
+  SSL_CTX_set_options(ssl_ctx_, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  SSL_CTX_set_session_cache_mode(ssl_ctx_, SSL_SESS_CACHE_OFF);  // every handshake is a full one
+  if (!opt_.ca.empty()) {
+    if (SSL_CTX_load_verify_locations(ssl_ctx_, opt_.ca.c_str(), nullptr) != 1) {
+      std::fprintf(stderr, "wman_loadgen: cannot load CA file %s: %s\n", opt_.ca.c_str(),
+                   opensslError().c_str());
+      return false;
+    }
+    SSL_CTX_set_verify(ssl_ctx_, SSL_VERIFY_PEER, nullptr);
+  }
+  return true;
+}
+
+void LoadGen::driveTlsHandshake(Conn& c) {
+  ERR_clear_error();
+  int r = SSL_do_handshake(c.ssl);
+  if (r == 1) {
+    if (tls_version_.empty()) {
+      tls_version_ = SSL_get_version(c.ssl);
+      tls_cipher_ = SSL_get_cipher_name(c.ssl);
+      int nid = SSL_get_negotiated_group(c.ssl);
+      const char* group = nid > 0 ? OBJ_nid2sn(nid) : nullptr;
+      tls_group_ = group ? group : "";
+    }
+    startUpgrade(c);
+    return;
+  }
+  switch (SSL_get_error(c.ssl, r)) {
+    case SSL_ERROR_WANT_READ:
+      setWantWrite(c, false);
+      return;
+    case SSL_ERROR_WANT_WRITE:
+      setWantWrite(c, true);
+      return;
+    default:
+      if (opt_.idle == 0 && errors_[kTls] == 0) {
+        long v = SSL_get_verify_result(c.ssl);
+        std::fprintf(stderr, "wman_loadgen: TLS handshake failed: %s%s%s\n", opensslError().c_str(),
+                     v != X509_V_OK ? "; certificate: " : "",
+                     v != X509_V_OK ? X509_verify_cert_error_string(v) : "");
+      }
+      fail(c, kTls);
+  }
+}
+
+ssize_t LoadGen::tlsRead(Conn& c, uint8_t* buf, size_t cap) {
+  // Decrypt every record already buffered, so one call returns what one recv fetched.
+  size_t total = 0;
+  ERR_clear_error();
+  while (total < cap) {
+    size_t got = 0;
+    int r = SSL_read_ex(c.ssl, buf + total, cap - total, &got);
+    if (r == 1) {
+      total += got;
+      if (!SSL_has_pending(c.ssl)) break;
+      continue;
+    }
+    if (total > 0) break;  // hand over the data; the condition shows again on the next call
+    switch (SSL_get_error(c.ssl, r)) {
+      case SSL_ERROR_WANT_READ:
+        errno = EAGAIN;
+        return -1;
+      case SSL_ERROR_WANT_WRITE:
+        setWantWrite(c, true);
+        errno = EAGAIN;
+        return -1;
+      case SSL_ERROR_ZERO_RETURN:
+        return 0;
+      case SSL_ERROR_SYSCALL:
+        if (errno == 0) errno = ECONNRESET;
+        return -1;
+      default:
+        errno = EPROTO;
+        return -1;
+    }
+  }
+  return static_cast<ssize_t>(total);
+}
+
+ssize_t LoadGen::tlsWrite(Conn& c, const char* data, size_t len) {
+  ERR_clear_error();
+  size_t written = 0;
+  int r = SSL_write_ex(c.ssl, data, len, &written);
+  if (r == 1) return static_cast<ssize_t>(written);
+  switch (SSL_get_error(c.ssl, r)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_SYSCALL:
+      if (errno == 0) errno = EPIPE;
+      return -1;
+    default:
+      errno = EPROTO;
+      return -1;
+  }
+}
+
+// Sends the HTTP upgrade request once the transport (TCP, or TLS over it) is up.
+void LoadGen::startUpgrade(Conn& c) {
   uint8_t raw[16];
   for (auto& b : raw) b = static_cast<uint8_t>(rng_());
   c.key = base64(raw, sizeof raw);
@@ -433,7 +613,9 @@ void LoadGen::onConnected(Conn& c) {
 
 bool LoadGen::flush(Conn& c) {
   while (c.out_off < c.out.size()) {
-    ssize_t n = send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
+    ssize_t n = c.ssl
+                    ? tlsWrite(c, c.out.data() + c.out_off, c.out.size() - c.out_off)
+                    : send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
     if (n > 0) {
       c.out_off += static_cast<size_t>(n);
       continue;
@@ -443,7 +625,7 @@ bool LoadGen::flush(Conn& c) {
       setWantWrite(c, true);
       return true;
     }
-    fail(c, errno == EPIPE || errno == ECONNRESET ? kClosed : kIo);
+    fail(c, errno == EPIPE || errno == ECONNRESET ? kClosed : errno == EPROTO ? kTls : kIo);
     return false;
   }
   c.out.clear();
@@ -607,7 +789,8 @@ size_t LoadGen::consumeFrames(Conn& c, const uint8_t* data, size_t len, int* ech
 
 void LoadGen::onReadable(Conn& c) {
   for (;;) {
-    ssize_t n = recv(c.fd, rbuf_.data(), rbuf_.size(), 0);
+    ssize_t n =
+        c.ssl ? tlsRead(c, rbuf_.data(), rbuf_.size()) : recv(c.fd, rbuf_.data(), rbuf_.size(), 0);
     if (n == 0) {
       fail(c, kClosed);
       return;
@@ -615,7 +798,7 @@ void LoadGen::onReadable(Conn& c) {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      fail(c, errno == ECONNRESET ? kClosed : kIo);
+      fail(c, errno == ECONNRESET ? kClosed : errno == EPROTO ? kTls : kIo);
       return;
     }
     const uint8_t* data = rbuf_.data();
@@ -648,7 +831,9 @@ void LoadGen::onReadable(Conn& c) {
       if (phase_ != Phase::kDone) queueMessages(c, echoes);
     }
     if (c.out_off < c.out.size() && !flush(c)) return;
-    if (static_cast<size_t>(n) < rbuf_.size()) return;  // drained; level-triggered epoll re-arms
+    // Drained; level-triggered epoll re-arms. With TLS, read-ahead may hold whole records that
+    // epoll cannot see, so keep going while OpenSSL has any.
+    if (c.ssl ? !SSL_has_pending(c.ssl) : static_cast<size_t>(n) < rbuf_.size()) return;
   }
 }
 
@@ -659,11 +844,24 @@ void LoadGen::onEvent(size_t idx, uint32_t events) {
     if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) onConnected(c);
     return;
   }
+  if (c.state == State::kTlsHandshake) {
+    driveTlsHandshake(c);
+    return;
+  }
   if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
     onReadable(c);
     if (c.state == State::kDead) return;
   }
-  if (events & EPOLLOUT) flush(c);
+  if (events & EPOLLOUT) {
+    if (c.ssl && c.out_off >= c.out.size()) {
+      // Nothing of ours to send: OpenSSL asked for writability inside SSL_read (a post-handshake
+      // message); reading again lets it finish.
+      setWantWrite(c, false);
+      onReadable(c);
+    } else {
+      flush(c);
+    }
+  }
 }
 
 void LoadGen::onPhaseBoundary(double now) {
@@ -725,8 +923,17 @@ void LoadGen::printLoadResult(double now) {
   } else {
     std::printf(",\"server_cpu_us\":null,\"server_us_per_msg\":null,\"server_cpu_util\":null");
   }
-  std::printf(",\"client_cpu_util\":%.3f}\n", seconds > 0 ? client_cpu / seconds : 0.0);
+  std::printf(",\"client_cpu_util\":%.3f", seconds > 0 ? client_cpu / seconds : 0.0);
+  printTlsFields();
+  std::printf("}\n");
   std::fflush(stdout);
+}
+
+void LoadGen::printTlsFields() {
+  if (!ssl_ctx_) return;
+  std::printf(
+      ",\"transport\":\"wss\",\"tls_version\":\"%s\",\"tls_cipher\":\"%s\",\"tls_group\":\"%s\"",
+      tls_version_.c_str(), tls_cipher_.c_str(), tls_group_.c_str());
 }
 
 void LoadGen::printIdleResult() {
@@ -738,12 +945,15 @@ void LoadGen::printIdleResult() {
       opt_.label.c_str(), opt_.idle, open_, total_errors);
   for (int k = 0; k < kErrorKinds; ++k)
     std::printf("%s\"%s\":%lld", k ? "," : "", kErrorNames[k], errors_[k]);
-  std::printf("},\"connect_seconds\":%.3f}\n", t_connected_ - t_start_);
+  std::printf("},\"connect_seconds\":%.3f", t_connected_ - t_start_);
+  printTlsFields();
+  std::printf("}\n");
   std::fflush(stdout);
 }
 
 int LoadGen::run() {
   if (!resolve()) return 2;
+  if (opt_.tls && !setupTls()) return 2;
   target_ = opt_.idle > 0 ? opt_.idle : opt_.conns;
   raiseFdLimit(static_cast<rlim_t>(target_) + 64);
   buildPayload();
@@ -790,7 +1000,9 @@ int LoadGen::run() {
       } else if (now - t_start_ > opt_.connect_timeout) {
         for (int i = 0; i < launched_; ++i) {
           Conn& c = conns_[static_cast<size_t>(i)];
-          if (c.state == State::kConnecting || c.state == State::kHandshake) fail(c, kConnect);
+          if (c.state == State::kConnecting || c.state == State::kTlsHandshake ||
+              c.state == State::kHandshake)
+            fail(c, kConnect);
         }
         failed_connect_ += target_ - launched_;
         errors_[kConnect] += target_ - launched_;
@@ -939,11 +1151,17 @@ int main(int argc, char** argv) {
       ok = opt.label.find_first_of("\"\\") == std::string::npos;
     } else if (a == "--no-verify") {
       opt.verify = false;
+    } else if (a == "--tls") {
+      opt.tls = true;
+    } else if (a == "--ca") {
+      opt.ca = value();
+      ok = !opt.ca.empty();
     } else {
       return usageError("unknown option", a);
     }
     if (!ok) return usageError("bad or missing value for", a);
   }
   if (opt.port == 0) return usageError("missing", "--port");
+  if (!opt.ca.empty() && !opt.tls) return usageError("--ca needs", "--tls");
   return LoadGen(std::move(opt)).run();
 }

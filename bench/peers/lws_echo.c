@@ -1,12 +1,14 @@
 /* Peer server for the wman benchmark: a single-threaded libwebsockets echo server.
  *
- * usage: bench_lws_echo PORT
+ * usage: bench_lws_echo PORT [CERT KEY]
  *
  * Listens on 127.0.0.1:PORT and answers every WebSocket message with the same bytes and the
  * same kind (text or binary). Messages that arrive in pieces are reassembled before they are
  * echoed. Echoes are queued per connection and written one per writable callback, as
  * libwebsockets requires; when a connection has too many queued echoes, reading from it pauses
- * until the queue drains. SIGINT or SIGTERM stops the server.
+ * until the queue drains. With CERT and KEY (PEM files; CERT may hold the chain after the leaf)
+ * the vhost serves TLS only (wss://), with libwebsockets' default TLS settings. SIGINT or
+ * SIGTERM stops the server.
  */
 
 #include <libwebsockets.h>
@@ -139,8 +141,8 @@ static const struct lws_protocols protocols[] = {
 };
 
 int main(int argc, char** argv) {
-  if (argc != 2 || atoi(argv[1]) <= 0 || atoi(argv[1]) > 65535) {
-    fprintf(stderr, "usage: %s PORT\n", argv[0]);
+  if ((argc != 2 && argc != 4) || atoi(argv[1]) <= 0 || atoi(argv[1]) > 65535) {
+    fprintf(stderr, "usage: %s PORT [CERT KEY]\n", argv[0]);
     return 2;
   }
 
@@ -160,13 +162,19 @@ int main(int argc, char** argv) {
   info.protocols = protocols;
   info.count_threads = 1;
   info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+  const int tls = argc == 4;
+  if (tls) {
+    info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.ssl_cert_filepath = argv[2];
+    info.ssl_private_key_filepath = argv[3];
+  }
 
   struct lws_context* context = lws_create_context(&info);
   if (!context) {
     fprintf(stderr, "bench_lws_echo: cannot create the libwebsockets context\n");
     return 1;
   }
-  printf("listening on 127.0.0.1:%d\n", info.port);
+  printf("listening on 127.0.0.1:%d%s\n", info.port, tls ? " (TLS)" : "");
   fflush(stdout);
 
   int n = 0;
