@@ -70,8 +70,10 @@ TEST_CASE("a peer that stops reading fills the buffer, sends drop, then drain af
     CHECK(std::find(statuses.begin(), statuses.end(), SendStatus::Buffered) != statuses.end());
   }
   CHECK(w.stats().send_fail == 1);
-  // Now read everything: the buffer drains and every accepted byte arrives.
-  std::string got = client.recvExactly(accepted_bytes.load(), std::chrono::seconds(20));
+  // Now read everything: the buffer drains and every accepted byte arrives. Through a 4 KiB
+  // receive window every few KiB needs the loop thread scheduled, which on a loaded machine
+  // under ASan can be as slow as 100 KiB/s: the bound is generous, it only catches a stall.
+  std::string got = client.recvExactly(accepted_bytes.load(), std::chrono::seconds(90));
   CHECK(got.size() == accepted_bytes.load());
   REQUIRE(drained.waitFor(1));
   CHECK(server.onLoop([&] { return w.connection(1)->bufferedAmount(); }) == 0u);
