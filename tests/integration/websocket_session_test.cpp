@@ -227,3 +227,28 @@ TEST_CASE("websocket: a fast stop still tells idle peers 1001 without waiting fo
   CHECK(close.closeCode() == 1001);
   CHECK(a.closedWithin(5s));
 }
+
+TEST_CASE("websocket: the built-in chat app broadcasts within the worker") {
+  Worker w("websocket://127.0.0.1:0");
+  REQUIRE(installBuiltinApp("chat", w));
+  TestServer server({&w});
+  TestClient a(w.port());
+  open(a);
+  CHECK(wsReadFrame(a).payload == "guest1 joined");
+  TestClient b(w.port());
+  open(b);
+  CHECK(wsReadFrame(a).payload == "guest2 joined");
+  CHECK(wsReadFrame(b).payload == "guest2 joined");
+
+  b.send(wsFrame(0x81, "/nick bob"));
+  CHECK(wsReadFrame(a).payload == "guest2 is now bob");
+  CHECK(wsReadFrame(b).payload == "guest2 is now bob");
+  a.send(wsFrame(0x81, "hi bob"));
+  for (TestClient* c : {&a, &b}) {
+    WsFrame f = wsReadFrame(*c);
+    CHECK(f.first == 0x81);
+    CHECK(f.payload == "guest1: hi bob");
+  }
+  b.close();
+  CHECK(wsReadFrame(a).payload == "bob left");
+}

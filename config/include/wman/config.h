@@ -119,7 +119,7 @@ struct ConfigCheck {
   // readable. `wman check` and `wman start` both do; unit tests may not.
   bool check_files = true;
   // Names of built-in apps; an `app` that is not one of these must be a path ending in ".so".
-  std::vector<std::string> builtin_apps = {"echo"};
+  std::vector<std::string> builtin_apps = {"chat", "echo"};
 };
 
 // Parses and validates `text` as if read from `file_name`.

@@ -249,8 +249,9 @@ TEST_CASE("apps", "[config][errors]") {
        "[[worker]]\nlisten = \"text://127.0.0.1:1\"\n",
        {"bad.toml:1:1: missing required key 'app' in [[worker]] (e.g. app = \"echo\")"}},
       {"unknown app",
-       "[[worker]]\nlisten = \"text://127.0.0.1:1\"\napp = \"chat\"\n",
-       {"bad.toml:3:7: unknown app 'chat' (built-in apps: echo; or a path to a .so module)"}},
+       "[[worker]]\nlisten = \"text://127.0.0.1:1\"\napp = \"chatroom\"\n",
+       {"bad.toml:3:7: unknown app 'chatroom' (built-in apps: chat, echo; or a path to a .so "
+        "module)"}},
       {".so that does not exist",
        "[[worker]]\nlisten = \"text://127.0.0.1:1\"\napp = \"/nonexistent/libx.so\"\n",
        {"bad.toml:3:7: app module '/nonexistent/libx.so': No such file or directory"},
@@ -480,5 +481,5 @@ TEST_CASE("control characters in values cannot break the one-line format", "[con
       "[[worker]]\nlisten = \"text://127.0.0.1:1\"\napp = \"a\\nb\\u0007c\"\n", "ctl.toml");
   REQUIRE(result.errors.size() == 1);
   CHECK(result.errors[0].format() ==
-        "ctl.toml:3:7: unknown app 'a?b?c' (built-in apps: echo; or a path to a .so module)");
+        "ctl.toml:3:7: unknown app 'a?b?c' (built-in apps: chat, echo; or a path to a .so module)");
 }

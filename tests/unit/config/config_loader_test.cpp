@@ -350,18 +350,26 @@ TEST_CASE("the shipped config/wman.toml is valid", "[config][loader]") {
   INFO(formatErrors(result));
   REQUIRE(result.ok());
   const auto& w = result.config->workers;
-  REQUIRE(w.size() == 2);
+  REQUIRE(w.size() == 4);
   CHECK(result.config->daemon.run_dir == "/tmp/wman");
   CHECK(result.config->daemon.log_file == "stderr");
-  CHECK(w[0].url.protocol == "text");
-  CHECK(w[0].url.host == "127.0.0.1");
-  CHECK(w[0].url.port == 8081);
+  CHECK(w[0].url.protocol == "websocket");
+  CHECK(w[0].url.port == 8080);
   CHECK(w[0].app == "echo");
-  CHECK(w[0].count == 2);
-  CHECK(w[1].url.protocol == "frame");
-  CHECK(w[1].url.port == 8082);
-  CHECK(w[1].app == "echo");
-  CHECK(w[1].count == 2);
+  CHECK(w[0].websocket.permessage_deflate);
+  CHECK(w[1].url.protocol == "websocket");
+  CHECK(w[1].url.port == 8083);
+  CHECK(w[1].app == "chat");
+  CHECK(w[1].count == 1);  // one process, one room
+  CHECK(w[2].url.protocol == "text");
+  CHECK(w[2].url.host == "127.0.0.1");
+  CHECK(w[2].url.port == 8081);
+  CHECK(w[2].app == "echo");
+  CHECK(w[2].count == 2);
+  CHECK(w[3].url.protocol == "frame");
+  CHECK(w[3].url.port == 8082);
+  CHECK(w[3].app == "echo");
+  CHECK(w[3].count == 2);
 }
 
 TEST_CASE("config/examples/full.toml is valid and spells out the defaults", "[config][loader]") {
