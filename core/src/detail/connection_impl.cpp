@@ -435,13 +435,18 @@ std::size_t ConnectionImpl::buffered() const {
   return out_.size() + (writing_ ? pending_->data.size() - pending_->offset : 0);
 }
 
+bool ConnectionImpl::queueClose(std::uint16_t code, std::string_view reason) {
+  if (close_sent_ || !codec_->isOpen()) return false;
+  // A no-op for stateless codecs; a WebSocket Close frame otherwise.
+  const std::size_t before = out_.size();
+  codec_->encodeControl(DecodeResult::Status::Close, code, asBytes(reason), out_);
+  close_sent_ = linger_ = out_.size() != before;
+  return close_sent_;
+}
+
 void ConnectionImpl::close(std::uint16_t code, std::string_view reason) {
   if (state_ != ConnectionState::Established) return;
-  if (!close_sent_ && codec_->isOpen()) {
-    const std::size_t before = out_.size();
-    codec_->encodeControl(DecodeResult::Status::Close, code, asBytes(reason), out_);
-    close_sent_ = linger_ = out_.size() != before;
-  }
+  queueClose(code, reason);
   close({});
 }
 
@@ -458,12 +463,7 @@ void ConnectionImpl::close(std::string_view data) {
   if (state_ != ConnectionState::Established) return;
   if (!data.empty()) queue(data, reply_kind_, false);
   if (state_ != ConnectionState::Established) return;  // a callback of queue() closed it
-  if (!close_sent_ && codec_->isOpen()) {
-    // A no-op for stateless codecs; a WebSocket Close 1000 (normal closure) otherwise.
-    const std::size_t before = out_.size();
-    codec_->encodeControl(DecodeResult::Status::Close, 1000, {}, out_);
-    close_sent_ = linger_ = out_.size() != before;
-  }
+  queueClose(1000, {});                                // normal closure
   state_ = ConnectionState::Closing;
   closing_since_ = runtime_->loop().now();
   uv_read_stop(&h_.stream);
@@ -478,24 +478,19 @@ void ConnectionImpl::close(std::string_view data) {
 
 void ConnectionImpl::abort(std::uint16_t code, std::string_view reason) {
   if (state_ == ConnectionState::Closed) return;
-  if (state_ == ConnectionState::Established && !close_sent_ && !writing_ && codec_->isOpen()) {
-    std::string frame;
-    codec_->encodeControl(DecodeResult::Status::Close, code, asBytes(reason), frame);
-    if (!frame.empty()) {
-      // Whatever is queued goes first, so the Close frame is never sent out of order.
-      out_ += frame;
-      std::string wire;
-      if (tls_) {
-        tls_->write(out_);
-        tls_->shutdown();
-        tls_->takeOutput(wire);
-      } else {
-        wire.swap(out_);
-      }
-      uv_buf_t buf = uv_buf_init(wire.data(), static_cast<unsigned>(wire.size()));
-      int n = uv_try_write(&h_.stream, &buf, 1);
-      if (n > 0) bytes_written_ += static_cast<std::uint64_t>(n);
+  // Whatever is queued goes out before the Close frame, so it is never sent out of order.
+  if (state_ == ConnectionState::Established && !writing_ && queueClose(code, reason)) {
+    std::string wire;
+    if (tls_) {
+      tls_->write(out_);
+      tls_->shutdown();
+      tls_->takeOutput(wire);
+    } else {
+      wire.swap(out_);
     }
+    uv_buf_t buf = uv_buf_init(wire.data(), static_cast<unsigned>(wire.size()));
+    int n = uv_try_write(&h_.stream, &buf, 1);
+    if (n > 0) bytes_written_ += static_cast<std::uint64_t>(n);
   }
   destroy();
 }

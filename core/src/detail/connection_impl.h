@@ -101,6 +101,9 @@ class ConnectionImpl final : public Connection {
   // The send side is flushed on a closing connection: close now, or linger.
   void flushedForClose();
   static void onShutdown(uv_shutdown_t* req, int status);
+  // Session protocols: appends the close message (once per connection) and arranges to
+  // linger after it. Returns true if a message was queued now.
+  bool queueClose(std::uint16_t code, std::string_view reason);
   void failed(const char* what, int status);
 
   union Handle {
