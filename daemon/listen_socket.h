@@ -16,6 +16,9 @@ struct ListenSocketSet {
   std::string key;  // identity across reloads: URL + reuse_port + count when reuse_port
   ListenUrl url;
   bool reuse_port = false;
+  // Served from a socket the service manager passed (socket activation): never re-bound,
+  // never cloned for reuse_port.
+  bool adopted = false;
   std::vector<int> fds;
 
   // The sockets the worker in `slot` of `count` accepts from: the shared socket, or with

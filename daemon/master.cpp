@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <csignal>
 #include <cstring>
@@ -28,6 +30,10 @@ constexpr std::uint64_t kCrashBackoffCapMs = 15000;
 constexpr std::uint64_t kHealthyResetMs = 30000;
 constexpr std::uint64_t kAbortGraceMs = 5000;
 constexpr std::uint64_t kConnectionsQueryMs = 2000;
+// EXTEND_TIMEOUT_USEC is re-sent this often, asking for what is left of our own deadline
+// plus this margin.
+constexpr std::uint64_t kExtendEveryMs = 1000;
+constexpr std::uint64_t kExtendMarginMs = 5000;
 
 spdlog::logger& log() {
   return wman::logger();
@@ -63,10 +69,12 @@ Master::Master(MasterOptions options)
   channels_.onMessage = [this](Connection& c, Message m) { onChannelMessage(c, m.view()); };
   channels_.onClose = [this](Connection& c) { channel_pids_.erase(c.id()); };
   socket_path_ = controlSocketPath(config_->daemon.run_dir);
+  activated_used_.assign(opts_.activated.size(), false);
 }
 
 Master::~Master() {
   for (auto& [key, set] : sockets_) set->closeAll();
+  for (const ActivatedSocket& a : opts_.activated) ::close(a.fd);
 }
 
 int Master::run() {
@@ -80,6 +88,7 @@ int Master::run() {
     std::string why = "cannot open control socket " + socket_path_ + ": " + ec.message();
     log().error("{}", why);
     if (opts_.on_started) opts_.on_started(false, why);
+    opts_.notifier.send("STATUS=" + why);
     return 1;
   }
   loop_.startWorker(channels_);
@@ -99,10 +108,17 @@ int Master::run() {
   if (!buildGroups(*r, error)) {
     log().error("{}", error);
     if (opts_.on_started) opts_.on_started(false, error);
+    opts_.notifier.send("STATUS=" + error);
     ::unlink(socket_path_.c_str());
     return 1;
   }
+  closeUnusedActivated();
   Timer::add(static_cast<double>(kTickMs) / 1000.0, [this] { tick(); });
+  if (auto every = opts_.notifier.watchdogInterval(); every.count() > 0) {
+    log().info("systemd watchdog: pinging every {} ms", every.count() / 1000);
+    Timer::add(static_cast<double>(every.count()) / 1e6,
+               [this] { opts_.notifier.send("WATCHDOG=1"); });
+  }
   beginGeneration(r);
   loop_.run();
   ::unlink(socket_path_.c_str());
@@ -144,8 +160,21 @@ bool Master::buildGroups(PendingReload& r, std::string& error) {
     } else if (!s.listen.empty()) {
       set = std::make_shared<ListenSocketSet>();
       set->key = key;
+      if (int fd = adoptActivated(s); fd >= 0) {
+        set->url = s.url;
+        set->adopted = true;
+        set->fds.push_back(fd);
+      }
     }
-    if (set) {
+    if (set && set->adopted) {
+      // An activated socket is one shared socket: every slot accepts from it.
+      s.reuse_port = false;
+      if (it == sockets_.end()) {
+        sockets_[key] = set;
+        r.new_socket_keys.push_back(key);
+      }
+      g->sockets = set;
+    } else if (set) {
       const std::size_t had = set->fds.size();
       std::string reason;
       if (bindListenSockets(s.url, s.reuse_port, s.count, *set, &reason)) {
@@ -179,6 +208,34 @@ void Master::undoSockets(PendingReload& r) {
   r.new_socket_keys.clear();
   for (auto& [set, had] : r.grown) shrinkListenSockets(*set, had);
   r.grown.clear();
+}
+
+int Master::adoptActivated(const WorkerSpec& spec) {
+  auto take = [&](std::size_t i) {
+    activated_used_[i] = true;
+    const ActivatedSocket& a = opts_.activated[i];
+    log().info("worker {}: serving {} from the socket passed by the service manager (fd {}{})",
+               spec.name, describeSocket(a.fd), a.fd, a.name.empty() ? "" : ", " + a.name);
+    // A copy: the set closes its fds when its listener goes, the original stays ours for a
+    // later reload that brings the listener back.
+    return ::fcntl(a.fd, F_DUPFD_CLOEXEC, 0);
+  };
+  for (std::size_t i = 0; i < opts_.activated.size(); ++i) {
+    if (!opts_.activated[i].name.empty() && opts_.activated[i].name == spec.name) return take(i);
+  }
+  for (std::size_t i = 0; i < opts_.activated.size(); ++i) {
+    if (socketMatches(opts_.activated[i].fd, spec.url)) return take(i);
+  }
+  return -1;
+}
+
+void Master::closeUnusedActivated() {
+  for (std::size_t i = 0; i < opts_.activated.size(); ++i) {
+    if (activated_used_[i]) continue;
+    const ActivatedSocket& a = opts_.activated[i];
+    log().warn("socket activation: fd {} ({}{}) matches no worker's name or listen address", a.fd,
+               describeSocket(a.fd), a.name.empty() ? "" : ", name " + a.name);
+  }
 }
 
 void Master::beginGeneration(std::shared_ptr<PendingReload> r) {
@@ -244,9 +301,11 @@ void Master::commitGeneration() {
   log().info("{}", message);
   if (r->initial) {
     if (opts_.on_started) opts_.on_started(true, message);
+    notifyState("READY=1");
     return;
   }
   recordReload(true, message);
+  notifyState("READY=1");
   for (ConnectionId w : r->waiters) {
     reply(w,
           Json::object().set("ok", true).set("generation", r->generation).set("message", message));
@@ -275,11 +334,51 @@ void Master::failGeneration(const std::string& reason) {
     return;
   }
   recordReload(false, reason);
+  notifyState("READY=1");
   for (ConnectionId w : r->waiters) {
     reply(w, Json::object()
                  .set("ok", false)
                  .set("error", "reload failed, old workers keep serving: " + reason));
   }
+}
+
+void Master::notifyState(const std::string& assignments) {
+  if (!opts_.notifier.enabled()) return;
+  opts_.notifier.send(assignments + (assignments.empty() ? "" : "\n") + "STATUS=" + statusLine());
+}
+
+std::string Master::statusLine() const {
+  std::size_t total = 0;
+  for (const auto& g : groups_) total += g->slots.size();
+  // The generation serving now; generation_ already counts one still starting.
+  const int serving = groups_.empty() ? 0 : groups_.front()->generation;
+  std::size_t ready = 0;
+  for (const auto& [pid, p] : procs_) {
+    if (p.state == ProcState::Ready && !p.retiring && p.generation == serving) ++ready;
+  }
+  std::string line = std::to_string(ready) + "/" + std::to_string(total) +
+                     " workers ready, generation " + std::to_string(serving);
+  if (last_reload_.isObject()) {
+    const std::string& msg = last_reload_["message"].asString();
+    const bool ok = last_reload_["ok"].asBool();
+    line += ok ? "; last reload ok" : "; last reload failed: " + msg.substr(0, msg.find('\n'));
+  }
+  return line;
+}
+
+void Master::extendTimeout() {
+  last_extend_ms_ = loop_.now();
+  std::uint64_t deadline = 0;
+  if (stopping_) {
+    deadline = stop_deadline_;
+  } else if (reload_) {
+    deadline = reload_->deadline;
+  } else {
+    return;
+  }
+  const std::uint64_t now = loop_.now();
+  const std::uint64_t left = deadline > now ? deadline - now : 0;
+  opts_.notifier.send("EXTEND_TIMEOUT_USEC=" + std::to_string((left + kExtendMarginMs) * 1000));
 }
 
 void Master::recordReload(bool ok, const std::string& message) {
@@ -297,6 +396,9 @@ void Master::reload(bool graceful, ConnectionId waiter) {
   if (stopping_) return refuse("the server is stopping");
   if (reload_) return refuse("a reload is already in progress");
   log().info("reload{} requested", graceful ? " -g" : "");
+  // Every outcome below ends with READY=1 again: the old generation serves either way.
+  opts_.notifier.send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonicUsec()) +
+                      "\nSTATUS=reloading");
   auto r = std::make_shared<PendingReload>();
   r->graceful = graceful;
   if (waiter) r->waiters.push_back(waiter);
@@ -314,6 +416,7 @@ void Master::reload(bool graceful, ConnectionId waiter) {
       std::string all;
       for (const ConfigError& e : loaded.errors) all += (all.empty() ? "" : "\n") + e.format();
       recordReload(false, all);
+      notifyState("READY=1");
       return refuse("config refused, old workers keep serving:\n" + all);
     }
     r->config = std::make_shared<const Config>(std::move(*loaded.config));
@@ -321,8 +424,13 @@ void Master::reload(bool graceful, ConnectionId waiter) {
     r->config = config_;
   }
   std::string error;
-  if (!buildGroups(*r, error)) return refuse(error);
+  if (!buildGroups(*r, error)) {
+    recordReload(false, error);
+    notifyState("READY=1");
+    return refuse(error);
+  }
   beginGeneration(r);
+  extendTimeout();
 }
 
 bool Master::spawn(const std::shared_ptr<Group>& group, int slot, int generation) {
@@ -387,6 +495,7 @@ void Master::onExit(pid_t pid, int status) {
   }
   log().warn("worker {} slot {} pid {} {} unexpectedly{}", p.group->spec.name, p.slot, pid, how,
              p.failure.empty() ? "" : ": " + p.failure);
+  if (!reload_) notifyState("");
   if (reload_ && p.generation == reload_->generation && p.state == ProcState::Starting) {
     failGeneration("worker " + p.group->spec.name + " slot " + std::to_string(p.slot) + " " + how +
                    " during start-up" + (p.failure.empty() ? "" : ": " + p.failure));
@@ -441,6 +550,7 @@ void Master::tick() {
     for (auto& [pid, p] : procs_) ::kill(pid, SIGKILL);
     stop_deadline_ = 0;
   }
+  if (now - last_extend_ms_ >= kExtendEveryMs) extendTimeout();
   for (auto it = conn_queries_.begin(); it != conn_queries_.end();) {
     if (now >= it->second.deadline) {
       reply(it->second.client, Json::object().set("connections", it->second.rows));
@@ -480,6 +590,8 @@ void Master::onChannelMessage(Connection& c, std::string_view text) {
     if (p.state == ProcState::Starting) p.state = ProcState::Ready;
     p.last_messages_at = now;
     checkGenerationReady();
+    // A respawned worker is back: the manager's status line counts it again.
+    if (!reload_ && !stopping_) notifyState("");
   } else if (t == "hb") {
     std::int64_t messages = (*msg)["messages"].asInt();
     if (p.last_messages_at != 0 && now > p.last_messages_at) {
@@ -602,7 +714,10 @@ void Master::stop(const std::string& mode, ConnectionId waiter) {
   const bool first = !stopping_;
   stopping_ = true;
   stop_mode_ = mode;
-  if (first) log().info("stopping ({})", mode);
+  if (first) {
+    log().info("stopping ({})", mode);
+    opts_.notifier.send("STOPPING=1\nSTATUS=stopping (" + mode + ")");
+  }
   if (reload_) failGeneration("the server is stopping");
   const std::int64_t timeout =
       mode == "drain" ? ms(config_->daemon.drain_timeout) : ms(config_->daemon.stop_timeout);
@@ -612,6 +727,7 @@ void Master::stop(const std::string& mode, ConnectionId waiter) {
   std::uint64_t deadline = static_cast<std::uint64_t>(timeout);
   if (mode == "drain") deadline += static_cast<std::uint64_t>(ms(config_->daemon.stop_timeout));
   stop_deadline_ = loop_.now() + deadline;
+  extendTimeout();
   if (procs_.empty()) finishStop();
 }
 

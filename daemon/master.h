@@ -14,6 +14,8 @@
 
 #include "json.h"
 #include "listen_socket.h"
+#include "sd_notify.h"
+#include "socket_activation.h"
 #include "wman/config.h"
 #include "wman/loop.h"
 #include "wman/worker.h"
@@ -27,6 +29,12 @@ struct MasterOptions {
   // Reports the start-up verdict (all workers ready, or why not) to whoever waits for it:
   // the foreground parent of `start -d`. Called once.
   std::function<void(bool ok, const std::string& message)> on_started;
+  // The service manager's notify socket (READY=1, RELOADING=1, STOPPING=1...); inert when
+  // not run by one.
+  SystemdNotifier notifier;
+  // Sockets passed by socket activation; a listener whose worker name (FileDescriptorName=)
+  // or address matches one serves from it instead of binding.
+  std::vector<ActivatedSocket> activated;
 };
 
 class Master {
@@ -97,6 +105,15 @@ class Master {
   void undoSockets(PendingReload& r);
   // The verdict `status` shows as last_reload.
   void recordReload(bool ok, const std::string& message);
+  // A dup of the activated socket for `spec`, or -1 when none matches.
+  int adoptActivated(const WorkerSpec& spec);
+  void closeUnusedActivated();
+
+  // The service manager: STATUS= with the worker count and the last reload's verdict, and
+  // EXTEND_TIMEOUT_USEC= while a start, reload or stop runs towards its own deadline.
+  void notifyState(const std::string& assignments);
+  std::string statusLine() const;
+  void extendTimeout();
 
   // Processes.
   bool spawn(const std::shared_ptr<Group>& group, int slot, int generation);
@@ -145,6 +162,8 @@ class Master {
   };
   std::map<std::int64_t, ConnQuery> conn_queries_;
   std::int64_t next_query_ = 0;
+  std::vector<bool> activated_used_;
+  std::uint64_t last_extend_ms_ = 0;
 };
 
 }  // namespace wman::daemon

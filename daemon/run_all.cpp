@@ -21,6 +21,8 @@
 #include "master.h"
 #include "pid_file.h"
 #include "privileges.h"
+#include "sd_notify.h"
+#include "socket_activation.h"
 #include "status_format.h"
 #include "tls_check.h"
 #include "wman/config.h"
@@ -122,8 +124,17 @@ int start(const CliOptions& opts, const std::vector<Worker*>& code_workers) {
   }
   daemon::PidFile pid_file = std::move(std::get<daemon::PidFile>(acquired));
 
+  // What a service manager handed us; both are taken out of the environment so nothing
+  // forked later mistakes them for its own.
+  daemon::SystemdNotifier notifier = daemon::SystemdNotifier::fromEnvironment();
+  std::vector<std::string> activation_warnings;
+  std::vector<daemon::ActivatedSocket> activated =
+      daemon::takeActivatedSockets(&activation_warnings);
+  // Under systemd (Type=notify) the manager tracks the main process: forking away from it
+  // would lose readiness, reload and stop tracking. `-d` is ignored there.
+  const bool stay_foreground = opts.daemonize && notifier.enabled();
   daemon::DaemonReadiness readiness;
-  if (opts.daemonize) {
+  if (opts.daemonize && !stay_foreground) {
     // In the background stderr goes nowhere; the log goes next to the pid file instead.
     if (cfg->daemon.log_file == "stderr") cfg->daemon.log_file = cfg->daemon.run_dir + "/wman.log";
     std::error_code ec;
@@ -152,9 +163,15 @@ int start(const CliOptions& opts, const std::vector<Worker*>& code_workers) {
   }
   logger().info("wman {} master pid {} starting with {}", WMAN_VERSION, ::getpid(),
                 cfg->path.empty() ? "workers defined in code" : cfg->path);
+  if (stay_foreground) {
+    logger().info("started by a service manager (NOTIFY_SOCKET set): not daemonizing");
+  }
+  for (const std::string& w : activation_warnings) logger().warn("{}", w);
   daemon::MasterOptions mo;
   mo.config = cfg;
   mo.code_workers = code_workers;
+  mo.notifier = std::move(notifier);
+  mo.activated = std::move(activated);
   mo.on_started = [&readiness](bool ok, const std::string& message) {
     if (!readiness.valid()) return;
     if (ok) {
