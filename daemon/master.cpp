@@ -326,6 +326,7 @@ void Master::failGeneration(const std::string& reason) {
   log().error("generation {} failed: {}", r->generation, reason);
   if (r->initial) {
     if (opts_.on_started) opts_.on_started(false, reason);
+    opts_.notifier.send("STATUS=start failed: " + reason.substr(0, reason.find('\n')));
     // A stop requested while starting is a normal stop; anything else is a failed start.
     if (!stopping_) {
       exit_status_ = 1;

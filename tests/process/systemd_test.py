@@ -195,6 +195,8 @@ class NotifyTest(unittest.TestCase):
         seen = self.notify.drain()
         self.assertFalse([m for m in seen if m.get("READY") == "1"], seen)
         self.assertTrue([m for m in seen if m.get("STOPPING") == "1"], seen)
+        failed = [m for m in seen if m.get("STATUS", "").startswith("start failed: ")]
+        self.assertTrue(failed and "during start-up" in failed[0]["STATUS"], seen)
 
     def test_no_watchdog_for_another_pid(self):
         # WATCHDOG_PID naming another process: no pings (they are not for us).
