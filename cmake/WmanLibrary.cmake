@@ -1,0 +1,61 @@
+# libwman.so: the one shared library behind the installed `wman` binary, library-mode
+# programs built against an install, and app modules. It is the static libraries (all built
+# PIC) linked whole, so every public symbol of wman lives in exactly one place at run time:
+# the `wman` executable links it, and an app module dlopen()ed by a worker resolves wman's
+# symbols against that very copy. In-tree tests and examples keep linking the static
+# targets (wman::wman in the build tree).
+
+# In dependency order (each before what it uses): the linker then sees each archive once.
+# A misordered list makes CMake repeat an archive, and a repeated whole archive is a
+# "multiple definition" error.
+set(WMAN_SHARED_ARCHIVES wman_daemon wman_core wman_config wman_protocols llhttp)
+
+# Calls between wman's own functions need not go through the PLT: nothing may interpose
+# them (an app module that redefined a wman symbol would be a bug). Only codegen of the
+# archives' objects changes; the static in-tree links do not mind.
+include(CheckCXXCompilerFlag)
+check_cxx_compiler_flag(-fno-semantic-interposition WMAN_HAVE_NO_SEMANTIC_INTERPOSITION)
+if(WMAN_HAVE_NO_SEMANTIC_INTERPOSITION)
+  foreach(lib IN LISTS WMAN_SHARED_ARCHIVES)
+    target_compile_options(${lib} PRIVATE -fno-semantic-interposition)
+  endforeach()
+endif()
+
+# A target needs one source; the library's code comes entirely from the archives.
+set(WMAN_SHARED_STUB ${CMAKE_CURRENT_BINARY_DIR}/wman_shared_stub.cpp)
+file(CONFIGURE OUTPUT ${WMAN_SHARED_STUB}
+  CONTENT "// Generated: libwman.so is the whole-archive link of wman's static libraries.\n")
+
+list(JOIN WMAN_SHARED_ARCHIVES "," WMAN_SHARED_ARCHIVE_LIST)
+add_library(wman_shared SHARED ${WMAN_SHARED_STUB})
+target_link_libraries(wman_shared PRIVATE
+  "$<LINK_LIBRARY:WHOLE_ARCHIVE,${WMAN_SHARED_ARCHIVE_LIST}>")
+# The archives also reach the link as each other's plain dependencies (wman_daemon ->
+# wman_core -> ...): link those occurrences whole too, or CMake refuses the mix.
+set_property(TARGET wman_shared PROPERTY
+  LINK_LIBRARY_OVERRIDE "WHOLE_ARCHIVE,${WMAN_SHARED_ARCHIVE_LIST}")
+# What users of the library see: the public headers (core, config, protocols), which
+# include nothing but <wman/...> and the standard library, and C++20.
+target_include_directories(wman_shared PUBLIC
+  $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/core/include>
+  $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/config/include>
+  $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/protocols/include>
+  $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+target_compile_features(wman_shared PUBLIC cxx_std_20)
+# 0.x: any minor release may break the ABI, so the soname carries major.minor
+# (libwman.so.0.1).
+set_target_properties(wman_shared PROPERTIES
+  OUTPUT_NAME wman
+  EXPORT_NAME wman
+  VERSION ${PROJECT_VERSION}
+  SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
+# Every symbol the archives need must come from a library linked here. (Not under the
+# sanitizers: their runtime is resolved from the executable.)
+if(NOT WMAN_SANITIZE)
+  target_link_options(wman_shared PRIVATE LINKER:--no-undefined)
+endif()
+
+# The installed binary finds libwman.so relative to itself, whatever the prefix:
+# <prefix>/bin/wman -> <prefix>/<libdir>/libwman.so. (The build tree uses CMake's absolute
+# build RPATH, so build/bin/wman runs build/lib/libwman.so.)
+set_target_properties(wman_bin PROPERTIES INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTALL_LIBDIR}")
