@@ -268,6 +268,13 @@ class SocketActivationTest(unittest.TestCase):
         self.w.seen_pids.add(p.pid)
         for s in sockets:
             s.close()  # only wman holds them now
+
+        def up():
+            if p.poll() is not None:
+                raise AssertionError("wman exited early (%s): %s" % (p.returncode,
+                                                                     self.w.log_tail()))
+            return os.path.exists(self.w.sock_path)
+        wait_until(up, what="the master's control socket")
         return p
 
     def test_adopts_by_address_and_by_name(self):
