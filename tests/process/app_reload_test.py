@@ -208,6 +208,10 @@ class AppReloadTest(unittest.TestCase):
         self.assertTrue(self.loop.wait_for("v6", 20), self.loop.failures)
 
         self.loop.stop()
+        print("\nclient loop: answers per version %s, closed by a retiring worker %d, "
+              "failures %d" % (dict(sorted(self.loop.versions.items())),
+                               self.loop.server_closed, len(self.loop.failures)),
+              file=sys.stderr)
         self.assertEqual(self.loop.failures, [], "failed connects or answers during reloads")
         self.assertGreater(self.loop.versions.get("v1", 0), 0)
         self.assertNotIn("v3", self.loop.versions)
