@@ -1,13 +1,10 @@
 # libwman.so: the one shared library behind the installed `wman` binary, library-mode
-# programs built against an install, and app modules. It is the static libraries (all built
-# PIC) linked whole, so every public symbol of wman lives in exactly one place at run time:
+# programs built against an install, and app modules. It is the objects of the static
+# libraries (all built PIC), so every public symbol of wman lives in exactly one place at run time:
 # the `wman` executable links it, and an app module dlopen()ed by a worker resolves wman's
 # symbols against that very copy. In-tree tests and examples keep linking the static
 # targets (wman::wman in the build tree).
 
-# In dependency order (each before what it uses): the linker then sees each archive once.
-# A misordered list makes CMake repeat an archive, and a repeated whole archive is a
-# "multiple definition" error.
 set(WMAN_SHARED_ARCHIVES wman_daemon wman_core wman_config wman_protocols llhttp)
 
 # Calls between wman's own functions need not go through the PLT: nothing may interpose
@@ -21,19 +18,16 @@ if(WMAN_HAVE_NO_SEMANTIC_INTERPOSITION)
   endforeach()
 endif()
 
-# A target needs one source; the library's code comes entirely from the archives.
-set(WMAN_SHARED_STUB ${CMAKE_CURRENT_BINARY_DIR}/wman_shared_stub.cpp)
-file(CONFIGURE OUTPUT ${WMAN_SHARED_STUB}
-  CONTENT "// Generated: libwman.so is the whole-archive link of wman's static libraries.\n")
-
-list(JOIN WMAN_SHARED_ARCHIVES "," WMAN_SHARED_ARCHIVE_LIST)
-add_library(wman_shared SHARED ${WMAN_SHARED_STUB})
-target_link_libraries(wman_shared PRIVATE
-  "$<LINK_LIBRARY:WHOLE_ARCHIVE,${WMAN_SHARED_ARCHIVE_LIST}>")
-# The archives also reach the link as each other's plain dependencies (wman_daemon ->
-# wman_core -> ...): link those occurrences whole too, or CMake refuses the mix.
-set_property(TARGET wman_shared PROPERTY
-  LINK_LIBRARY_OVERRIDE "WHOLE_ARCHIVE,${WMAN_SHARED_ARCHIVE_LIST}")
+# The library is every object file of the archives, compiled once for both. Linking the
+# archives as well brings their private dependencies (libuv, OpenSSL, spdlog, zlib, toml++)
+# to this link; no archive member is pulled a second time, since the objects already
+# define all of their symbols.
+set(WMAN_SHARED_OBJECTS "")
+foreach(lib IN LISTS WMAN_SHARED_ARCHIVES)
+  list(APPEND WMAN_SHARED_OBJECTS $<TARGET_OBJECTS:${lib}>)
+endforeach()
+add_library(wman_shared SHARED ${WMAN_SHARED_OBJECTS})
+target_link_libraries(wman_shared PRIVATE ${WMAN_SHARED_ARCHIVES})
 # What users of the library see: the public headers (core, config, protocols), which
 # include nothing but <wman/...> and the standard library, and C++20.
 target_include_directories(wman_shared PUBLIC

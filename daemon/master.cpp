@@ -166,23 +166,18 @@ bool Master::buildGroups(PendingReload& r, std::string& error) {
         set->fds.push_back(fd);
       }
     }
-    if (set && set->adopted) {
-      // An activated socket is one shared socket: every slot accepts from it.
-      s.reuse_port = false;
-      if (it == sockets_.end()) {
-        sockets_[key] = set;
-        r.new_socket_keys.push_back(key);
-      }
-      g->sockets = set;
-    } else if (set) {
+    if (set) {
       const std::size_t had = set->fds.size();
       std::string reason;
-      if (bindListenSockets(s.url, s.reuse_port, s.count, *set, &reason)) {
+      if (set->adopted) {
+        // An activated socket is one shared socket: every slot accepts from it.
+        s.reuse_port = false;
+      } else if (bindListenSockets(s.url, s.reuse_port, s.count, *set, &reason)) {
         error = "worker " + s.name + ": " + reason;
         undoSockets(r);
         return false;
       }
-      if (had == 0) {
+      if (it == sockets_.end()) {
         sockets_[key] = set;
         r.new_socket_keys.push_back(key);
       } else if (set->fds.size() > had) {

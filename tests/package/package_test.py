@@ -28,6 +28,10 @@ import tempfile
 import unittest
 
 ARGS = None
+# The process tests' helpers: a free port, a text:// line client.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "process"))
+from wman_harness import LineClient, free_port  # noqa: E402
+
 WAIT = 60.0  # ASan builds are ~3x slower; every wait is bounded but generous
 BUILD_TIMEOUT = 300
 
@@ -48,13 +52,6 @@ def clean_env(**extra):
                         "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES")}
     env.update(extra)
     return env
-
-
-def free_port():
-    """A TCP port nothing listens on right now (bind port 0, read it, release it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def public_headers(source):
@@ -80,30 +77,6 @@ def mapped_libwman(pid):
     with open("/proc/%d/maps" % pid) as f:
         return {os.path.realpath(line.split(None, 5)[5].strip())
                 for line in f if len(line.split(None, 5)) == 6 and "/libwman.so" in line}
-
-
-class LineClient:
-    """A blocking client of a text:// listener."""
-
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
-        self.buf = b""
-
-    def read_line(self):
-        while b"\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise AssertionError("server closed the connection")
-            self.buf += chunk
-        line, _, self.buf = self.buf.partition(b"\n")
-        return line.decode()
-
-    def ask(self, line):
-        self.sock.sendall(line.encode() + b"\n")
-        return self.read_line()
-
-    def close(self):
-        self.sock.close()
 
 
 class Sdk(unittest.TestCase):
@@ -200,7 +173,7 @@ class Sdk(unittest.TestCase):
         self.assertEqual(len(workers), 2)
 
         for name, port in ports.items():
-            c = LineClient(port)
+            c = LineClient(port, timeout=WAIT)
             try:
                 self.assertEqual(c.read_line(), "built by %s" % name)
                 self.assertEqual(c.ask("hello from the %s build" % name),
