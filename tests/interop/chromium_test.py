@@ -20,7 +20,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from interop_support import WAIT, pid_alive, start_echo_wman, toml_str  # noqa: E402
+from interop_support import WAIT, pid_alive, start_echo_wman, stop_wman, toml_str  # noqa: E402
 
 WMAN = sys.argv[1] if len(sys.argv) > 1 else "build/bin/wman"
 PAGE = os.path.join(HERE, "chromium_page.html")
@@ -122,9 +122,7 @@ class ChromiumTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.http.shutdown()
         cls.http.server_close()
-        reports = cls.wman.cleanup()
-        if reports:
-            raise AssertionError("sanitizer reports:\n" + reports[:20000])
+        stop_wman(cls.wman)
 
     def run_chromium(self, url):
         """Runs headless chromium on `url` with --dump-dom; returns (returncode, stdout,

@@ -12,6 +12,7 @@ import os
 import random
 import re
 import select
+import shutil
 import socket
 import ssl
 import struct
@@ -83,6 +84,16 @@ def start_echo_wman(binary, workers, daemon=None):
         w.cleanup()
         raise
     return w
+
+
+def stop_wman(wman, *dirs):
+    """Tears down a wman of start_echo_wman, removes `dirs`, and fails if a sanitizer
+    reported anything."""
+    reports = wman.cleanup()
+    for d in dirs:
+        shutil.rmtree(d, ignore_errors=True)
+    if reports:
+        raise AssertionError("sanitizer reports:\n" + reports[:20000])
 
 
 # ---- TLS ----------------------------------------------------------------------------------

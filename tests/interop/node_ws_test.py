@@ -14,7 +14,8 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from interop_support import DEFAULT_MAX_MESSAGE, WAIT, start_echo_wman  # noqa: E402
+from interop_support import (DEFAULT_MAX_MESSAGE, WAIT, start_echo_wman,  # noqa: E402
+                             stop_wman)
 
 WMAN = sys.argv[1] if len(sys.argv) > 1 else "build/bin/wman"
 CLIENT = os.path.join(HERE, "ws_client.js")
@@ -42,9 +43,7 @@ class NodeWsTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        reports = cls.wman.cleanup()
-        if reports:
-            raise AssertionError("sanitizer reports:\n" + reports[:20000])
+        stop_wman(cls.wman)
 
     def run_client(self, worker, client_deflate, expect_negotiated, max_size):
         url = "ws://127.0.0.1:%d/" % self.port[worker]

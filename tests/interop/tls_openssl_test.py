@@ -24,7 +24,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from interop_support import (WAIT, SClient, TlsLineClient, gen_test_certs,  # noqa: E402
-                             pem_fingerprint, s_client_peer_cert, start_echo_wman, tls_table,
+                             pem_fingerprint, s_client_peer_cert, start_echo_wman, stop_wman, tls_table,
                              toml_str, wait_until)
 
 WMAN = sys.argv[1] if len(sys.argv) > 1 else "build/bin/wman"
@@ -147,10 +147,7 @@ class TlsOpensslTest(TlsTestBase):
 
     @classmethod
     def tearDownClass(cls):
-        reports = cls.wman.cleanup()
-        shutil.rmtree(cls.certs, ignore_errors=True)
-        if reports:
-            raise AssertionError("sanitizer reports:\n" + reports[:20000])
+        stop_wman(cls.wman, cls.certs)
 
     def verify_args(self):
         return ["-CAfile", self.ca, "-verify_return_error", "-verify_ip", "127.0.0.1"]
@@ -354,10 +351,7 @@ class TlsReloadTest(TlsTestBase):
         self.port = spec["port"]
 
     def tearDown(self):
-        reports = self.wman.cleanup()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        if reports:
-            raise AssertionError("sanitizer reports:\n" + reports[:20000])
+        stop_wman(self.wman, self.tmp)
 
     def install(self, which, name, as_name):
         """Replaces live/AS_NAME with WHICH/NAME atomically."""

@@ -16,7 +16,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from interop_support import (WAIT, MiB, binary_of_size, gen_test_certs,  # noqa: E402
-                             start_echo_wman, text_of_size, tls_client_context, tls_table)
+                             start_echo_wman, stop_wman, text_of_size, tls_client_context, tls_table)
 from websockets_client_test import describe, run  # noqa: E402
 
 import websockets  # noqa: E402  (Debian's python3-websockets)
@@ -42,10 +42,7 @@ class TlsWebsocketsTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        reports = cls.wman.cleanup()
-        shutil.rmtree(cls.certs, ignore_errors=True)
-        if reports:
-            raise AssertionError("sanitizer reports:\n" + reports[:20000])
+        stop_wman(cls.wman, cls.certs)
 
     def connect(self, scheme="wss", **kw):
         kw.setdefault("ssl", self.ssl if scheme == "wss" else None)

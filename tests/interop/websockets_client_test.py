@@ -15,7 +15,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from interop_support import (DEFAULT_MAX_MESSAGE, ECHO_SIZES, OP_BINARY, OP_CONT,  # noqa: E402
                              OP_PING, OP_PONG, OP_TEXT, WAIT, MiB, RawWs, binary_of_size,
-                             start_echo_wman, text_of_size)
+                             start_echo_wman, stop_wman, text_of_size)
 
 import websockets  # noqa: E402  (Debian's python3-websockets)
 from websockets.exceptions import ConnectionClosed  # noqa: E402
@@ -48,9 +48,7 @@ class WebsocketsClientTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        reports = cls.wman.cleanup()
-        if reports:
-            raise AssertionError("sanitizer reports:\n" + reports[:20000])
+        stop_wman(cls.wman)
 
     def url(self, worker="echo"):
         return "ws://127.0.0.1:%d/" % self.port[worker]
@@ -255,9 +253,7 @@ class ReloadTest(unittest.TestCase):
         self.port = spec["port"]
 
     def tearDown(self):
-        reports = self.wman.cleanup()
-        if reports:
-            raise AssertionError("sanitizer reports:\n" + reports[:20000])
+        stop_wman(self.wman)
 
     def test_reload_closes_sessions_with_1001(self):
         url = "ws://127.0.0.1:%d/" % self.port
