@@ -120,6 +120,8 @@ class Master {
   void reap();
   void onExit(pid_t pid, int status);
   void tick();
+  // The supervision part of tick(): respawns due, heartbeats, the reload and stop deadlines.
+  void superviseTick(std::uint64_t now);
   void sendStop(Proc& p, const std::string& mode, std::int64_t timeout_ms);
   void sendTo(const Proc& p, const Json& msg);
   void onChannelMessage(Connection& c, std::string_view text);
