@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <ctime>
+#include <vector>
 
 #include "master.h"
 #include "master_internal.h"
@@ -29,8 +30,10 @@ void Master::beginGeneration(std::shared_ptr<PendingReload> r) {
   for (auto& g : r->groups) {
     g->generation = r->generation;
     for (int i = 0; i < g->spec.count; ++i, ++n) {
-      if (!spawn(g, i, r->generation)) {
-        failGeneration("cannot fork a worker: " + std::string(std::strerror(errno)));
+      std::string error;
+      if (!spawn(g, i, r->generation, &error)) {
+        failGeneration("cannot start worker " + g->spec.name + " slot " + std::to_string(i) + ": " +
+                       error);
         return;
       }
     }
@@ -114,12 +117,11 @@ void Master::failGeneration(const std::string& reason) {
     }
     return;
   }
-  recordReload(false, reason);
+  const std::string message = "reload failed: " + reason + "; " + servingNow();
+  recordReload(false, message);
   notifyState("READY=1");
   for (ConnectionId w : r->waiters) {
-    reply(w, Json::object()
-                 .set("ok", false)
-                 .set("error", "reload failed, old workers keep serving: " + reason));
+    reply(w, Json::object().set("ok", false).set("error", message));
   }
 }
 
@@ -131,12 +133,8 @@ void Master::notifyState(const std::string& assignments) {
 std::string Master::statusLine() const {
   std::size_t total = 0;
   for (const auto& g : groups_) total += g->slots.size();
-  // The generation serving now; generation_ already counts one still starting.
   const int serving = groups_.empty() ? 0 : groups_.front()->generation;
-  std::size_t ready = 0;
-  for (const auto& [pid, p] : procs_) {
-    if (p.state == ProcState::Ready && !p.retiring && p.generation == serving) ++ready;
-  }
+  const std::size_t ready = servingReady();
   std::string line = std::to_string(ready) + "/" + std::to_string(total) +
                      " workers ready, generation " + std::to_string(serving);
   if (last_reload_.isObject()) {
@@ -170,9 +168,19 @@ void Master::recordReload(bool ok, const std::string& message) {
 }
 
 void Master::reload(bool graceful, ConnectionId waiter) {
-  auto refuse = [&](const std::string& why) {
-    log().warn("reload refused: {}", why);
-    if (waiter) reply(waiter, Json::object().set("ok", false).set("error", why));
+  // Every refusal is logged and recorded as last_reload, and says what serves now.
+  auto refuse = [&](const std::string& why, const std::vector<std::string>& details = {}) {
+    const std::string message = "reload refused: " + why + "; " + servingNow();
+    log().warn("{}", message);
+    recordReload(false, message);
+    if (!waiter) return;
+    Json reply_doc = Json::object().set("ok", false).set("error", message);
+    if (!details.empty()) {
+      Json errors = Json::array();
+      for (const std::string& d : details) errors.push_back(d);
+      reply_doc.set("errors", std::move(errors));
+    }
+    reply(waiter, reply_doc);
   };
   if (stopping_) return refuse("the server is stopping");
   if (reload_) return refuse("a reload is already in progress");
@@ -194,11 +202,17 @@ void Master::reload(bool graceful, ConnectionId waiter) {
       loaded.errors = std::move(tls.errors);
     }
     if (!loaded.ok()) {
+      // One entry per error: each is a `file:line: what` an operator can act on.
+      std::vector<std::string> errors;
+      for (const ConfigError& e : loaded.errors) {
+        errors.push_back(e.format());
+        log().error("reload: {}", errors.back());
+      }
       std::string all;
-      for (const ConfigError& e : loaded.errors) all += (all.empty() ? "" : "\n") + e.format();
-      recordReload(false, all);
+      for (const std::string& e : errors) all += (all.empty() ? "" : "; ") + e;
+      refuse(config_->path + " has " + std::to_string(errors.size()) + " error(s): " + all, errors);
       notifyState("READY=1");
-      return refuse("config refused, old workers keep serving:\n" + all);
+      return;
     }
     r->config = std::make_shared<const Config>(std::move(*loaded.config));
   } else {
@@ -206,12 +220,35 @@ void Master::reload(bool graceful, ConnectionId waiter) {
   }
   std::string error;
   if (!buildGroups(*r, error)) {
-    recordReload(false, error);
+    refuse(error);
     notifyState("READY=1");
-    return refuse(error);
+    return;
   }
   beginGeneration(r);
   extendTimeout();
+}
+
+std::size_t Master::servingReady() const {
+  // The generation serving now; generation_ already counts one still starting.
+  const int serving = groups_.empty() ? 0 : groups_.front()->generation;
+  std::size_t ready = 0;
+  for (const auto& [pid, p] : procs_) {
+    if (p.state == ProcState::Ready && !p.retiring && p.generation == serving) ++ready;
+  }
+  return ready;
+}
+
+std::string Master::servingNow() const {
+  std::size_t total = 0;
+  for (const auto& g : groups_) total += g->slots.size();
+  const std::size_t ready = servingReady();
+  if (ready == total) return "all " + std::to_string(total) + " old workers keep serving";
+  if (ready == 0) {
+    return "no worker is serving now (" + std::to_string(total) +
+           " slot(s) down or backing off; see `wman status`)";
+  }
+  return std::to_string(ready) + " of " + std::to_string(total) +
+         " workers keep serving (the others are down or backing off)";
 }
 
 }  // namespace wman::daemon

@@ -20,6 +20,8 @@ inline constexpr std::uint64_t kConnectionsQueryMs = 2000;
 // plus this margin.
 inline constexpr std::uint64_t kExtendEveryMs = 1000;
 inline constexpr std::uint64_t kExtendMarginMs = 5000;
+// Clients waiting for a stop get a progress line this often.
+inline constexpr std::uint64_t kStopReportEveryMs = 1000;
 
 inline spdlog::logger& log() {
   return wman::logger();

@@ -5,9 +5,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
+#include <vector>
 
 #include "exit_status.h"
 #include "master.h"
@@ -18,9 +22,13 @@ namespace wman::daemon {
 
 using namespace detail;
 
-bool Master::spawn(const std::shared_ptr<Group>& group, int slot, int generation) {
+bool Master::spawn(const std::shared_ptr<Group>& group, int slot, int generation,
+                   std::string* error) {
   int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return false;
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    if (error) *error = std::string("socketpair: ") + std::strerror(errno);
+    return false;
+  }
   WorkerProcessContext ctx;
   ctx.spec = group->spec;
   ctx.slot = slot;
@@ -31,8 +39,10 @@ bool Master::spawn(const std::shared_ptr<Group>& group, int slot, int generation
   ctx.master_pid = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
+    const int err = errno;
     ::close(sv[0]);
     ::close(sv[1]);
+    if (error) *error = std::string("fork: ") + std::strerror(err);
     return false;
   }
   if (pid == 0) runWorkerProcess(ctx);
@@ -51,11 +61,28 @@ bool Master::spawn(const std::shared_ptr<Group>& group, int slot, int generation
   } else {
     ::close(sv[0]);
   }
-  group->slots[static_cast<std::size_t>(slot)].pid = pid;
+  auto& s = group->slots[static_cast<std::size_t>(slot)];
+  s.pid = pid;
+  s.respawn_at = 0;
   procs_.emplace(pid, std::move(p));
   log().info("worker {} slot {} generation {} started, pid {}", group->spec.name, slot, generation,
              pid);
   return true;
+}
+
+void Master::respawn(const std::shared_ptr<Group>& group, int slot_index) {
+  auto& slot = group->slots[static_cast<std::size_t>(slot_index)];
+  std::string error;
+  if (spawn(group, slot_index, group->generation, &error)) return;
+  // The cause (the master at its fd or process limit) rarely clears within milliseconds, so
+  // a failed spawn always waits at least the second step of the back-off before retrying.
+  slot.crashes++;
+  const std::uint64_t delay = backoffMs(std::max(slot.crashes, 2));
+  slot.respawn_at = loop_.now() + delay;
+  slot.last_exit = "cannot start a process: " + error;
+  log().error("worker {} slot {}: cannot start a process: {}; retrying in {} ms", group->spec.name,
+              slot_index, error, delay);
+  notifyState("");
 }
 
 void Master::reap() {
@@ -88,11 +115,12 @@ void Master::onExit(pid_t pid, int status) {
   }
   if (!current_slot) return;
   slot.restarts++;
+  slot.last_exit = how + (p.failure.empty() ? "" : ": " + p.failure);
   if (loop_.now() - p.started_at >= kHealthyResetMs) slot.crashes = 0;
   slot.crashes++;
   std::uint64_t delay = backoffMs(slot.crashes);
   if (delay == 0) {
-    spawn(p.group, p.slot, p.group->generation);
+    respawn(p.group, p.slot);
   } else {
     slot.respawn_at = loop_.now() + delay;
     log().info("worker {} slot {} crashed {} times in a row; respawning in {} ms",
@@ -102,12 +130,16 @@ void Master::onExit(pid_t pid, int status) {
 
 void Master::superviseTick(std::uint64_t now) {
   if (!stopping_) {
-    for (auto& g : groups_) {
+    // The serving generation's slots, and those of a generation still starting (a worker
+    // that crashed after reporting ready, or whose respawn failed, waits here too).
+    std::vector<std::shared_ptr<Group>> groups = groups_;
+    if (reload_) groups.insert(groups.end(), reload_->groups.begin(), reload_->groups.end());
+    for (auto& g : groups) {
       for (std::size_t i = 0; i < g->slots.size(); ++i) {
         auto& slot = g->slots[i];
         if (slot.respawn_at != 0 && now >= slot.respawn_at && slot.pid == 0) {
           slot.respawn_at = 0;
-          spawn(g, static_cast<int>(i), g->generation);
+          respawn(g, static_cast<int>(i));
         }
       }
     }
@@ -130,9 +162,14 @@ void Master::superviseTick(std::uint64_t now) {
                    std::to_string(ms(reload_->config->daemon.start_timeout)) + " ms)");
   }
   if (stopping_ && stop_deadline_ != 0 && now >= stop_deadline_) {
-    log().warn("workers still running at the stop deadline; killing them");
+    log().warn("{} worker(s) still running at the stop deadline; killing them", procs_.size());
     for (auto& [pid, p] : procs_) ::kill(pid, SIGKILL);
+    killed_at_stop_ += procs_.size();
     stop_deadline_ = 0;
+  }
+  if (stopping_ && now - last_stop_report_ms_ >= kStopReportEveryMs) {
+    last_stop_report_ms_ = now;
+    for (ConnectionId w : stop_waiters_) reportStopProgress(w);
   }
 }
 
@@ -146,27 +183,67 @@ void Master::sendStop(Proc& p, const std::string& mode, std::int64_t timeout_ms)
   sendTo(p, Json::object().set("t", "stop").set("mode", mode).set("timeout_ms", timeout_ms));
 }
 
+namespace {
+
+// The heartbeat counters `status` passes through per worker. A worker that does not send one
+// (an older build, or no heartbeat yet) shows it as absent, never as a made-up 0.
+constexpr const char* kHeartbeatFields[] = {
+    "memory_kb",       "connections",     "messages",        "send_fail",      "timers",
+    "protocol_errors", "callback_errors", "accept_failures", "log_suppressed", "shed",
+    "accepting"};
+
+}  // namespace
+
+Json Master::processRow(const Proc& p) const {
+  const char* state = p.state == ProcState::Ready      ? "ready"
+                      : p.state == ProcState::Starting ? "starting"
+                                                       : "stopping";
+  const auto& slot = p.group->slots[static_cast<std::size_t>(p.slot)];
+  const bool current = slot.pid == p.pid;
+  Json row = Json::object()
+                 .set("pid", static_cast<std::int64_t>(p.pid))
+                 .set("name", p.group->spec.name)
+                 .set("slot", p.slot)
+                 .set("generation", p.generation)
+                 .set("listen", p.group->spec.listen)
+                 .set("qps", p.qps);
+  for (const char* field : kHeartbeatFields) {
+    if (p.stats.find(field) != nullptr) row.set(field, p.stats[field]);
+  }
+  // Restarts and the last exit belong to the slot; a retiring process no longer holds it.
+  row.set("restarts", current ? slot.restarts : 0);
+  if (current && !slot.last_exit.empty()) row.set("last_exit", slot.last_exit);
+  return row.set("state", state);
+}
+
+Json Master::slotRow(const Group& g, std::size_t index) const {
+  const auto& slot = g.slots[index];
+  Json row = Json::object()
+                 .set("pid", nullptr)
+                 .set("name", g.spec.name)
+                 .set("slot", static_cast<std::int64_t>(index))
+                 .set("generation", g.generation)
+                 .set("listen", g.spec.listen)
+                 .set("restarts", slot.restarts);
+  if (!slot.last_exit.empty()) row.set("last_exit", slot.last_exit);
+  if (slot.respawn_at == 0) return row.set("state", stopping_ ? "stopped" : "down");
+  const std::uint64_t now = loop_.now();
+  const std::uint64_t left = slot.respawn_at > now ? slot.respawn_at - now : 0;
+  return row.set("state", "backoff")
+      .set("respawn_in_ms", static_cast<std::int64_t>(left))
+      .set("respawn_at",
+           static_cast<std::int64_t>(std::time(nullptr)) + static_cast<std::int64_t>(left / 1000));
+}
+
 Json Master::status() const {
   Json workers = Json::array();
-  for (const auto& [pid, p] : procs_) {
-    const char* state = p.state == ProcState::Ready      ? "ready"
-                        : p.state == ProcState::Starting ? "starting"
-                                                         : "stopping";
-    const auto& slot = p.group->slots[static_cast<std::size_t>(p.slot)];
-    workers.push_back(Json::object()
-                          .set("pid", static_cast<std::int64_t>(pid))
-                          .set("name", p.group->spec.name)
-                          .set("slot", p.slot)
-                          .set("generation", p.generation)
-                          .set("listen", p.group->spec.listen)
-                          .set("memory_kb", p.stats["memory_kb"])
-                          .set("connections", p.stats["connections"])
-                          .set("messages", p.stats["messages"])
-                          .set("qps", p.qps)
-                          .set("send_fail", p.stats["send_fail"])
-                          .set("timers", p.stats["timers"])
-                          .set("restarts", slot.pid == pid ? slot.restarts : 0)
-                          .set("state", state));
+  for (const auto& [pid, p] : procs_) workers.push_back(processRow(p));
+  // Every configured slot appears: one without a process (backing off after crashes or a
+  // failed fork) is a row of its own, so its restarts and last exit stay visible.
+  for (const auto& g : groups_) {
+    for (std::size_t i = 0; i < g->slots.size(); ++i) {
+      if (procs_.count(g->slots[i].pid) == 0) workers.push_back(slotRow(*g, i));
+    }
   }
   Json load = Json::array();
   double avg[3];
@@ -190,13 +267,18 @@ Json Master::status() const {
 
 void Master::stop(const std::string& mode, ConnectionId waiter) {
   if (waiter) stop_waiters_.push_back(waiter);
-  if (stopping_ && mode != "fast") return;
+  if (stopping_ && mode != "fast") {
+    // A stop already runs towards its deadline; this caller waits for the same verdict.
+    reportStopProgress(waiter);
+    return;
+  }
   const bool first = !stopping_;
   stopping_ = true;
   stop_mode_ = mode;
   if (first) {
     log().info("stopping ({})", mode);
     opts_.notifier.send("STOPPING=1\nSTATUS=stopping (" + mode + ")");
+    closeListeners();
   }
   if (reload_) failGeneration("the server is stopping");
   const std::int64_t timeout =
@@ -208,12 +290,48 @@ void Master::stop(const std::string& mode, ConnectionId waiter) {
   if (mode == "drain") deadline += static_cast<std::uint64_t>(ms(config_->daemon.stop_timeout));
   stop_deadline_ = loop_.now() + deadline;
   extendTimeout();
-  if (procs_.empty()) finishStop();
+  if (procs_.empty()) {
+    finishStop();
+    return;
+  }
+  // Everyone waiting learns the (possibly shortened) deadline.
+  for (ConnectionId w : stop_waiters_) reportStopProgress(w);
+}
+
+void Master::closeListeners() {
+  // The master's copies would keep every listening socket open through a drain: the kernel
+  // would complete handshakes nobody accepts, and reset them at the end. Closed here and in
+  // each worker as it starts its drain, new clients are refused at once and a load balancer
+  // fails over. Sockets passed by a service manager stay open in the manager, which queues
+  // new connections for the next start.
+  std::size_t n = 0;
+  for (auto& [key, set] : sockets_) {
+    n += set->fds.size();
+    set->closeAll();
+  }
+  if (n > 0) log().info("closed {} listening socket(s): new connections are refused", n);
+}
+
+void Master::reportStopProgress(ConnectionId waiter) {
+  if (!waiter) return;
+  const std::uint64_t now = loop_.now();
+  // deadline_ms: time left until the master kills what still runs; 0 once it has.
+  const std::uint64_t left = stop_deadline_ > now ? stop_deadline_ - now : 0;
+  reply(waiter, Json::object()
+                    .set("ok", true)
+                    .set("stopping", true)
+                    .set("mode", stop_mode_)
+                    .set("deadline_ms", static_cast<std::int64_t>(left))
+                    .set("workers", static_cast<std::int64_t>(procs_.size())));
 }
 
 void Master::finishStop() {
   log().info("all workers stopped");
-  for (ConnectionId w : stop_waiters_) reply(w, Json::object().set("ok", true));
+  Json verdict = Json::object()
+                     .set("ok", exit_status_ == 0)
+                     .set("exit_status", exit_status_)
+                     .set("killed", static_cast<std::int64_t>(killed_at_stop_));
+  for (ConnectionId w : stop_waiters_) reply(w, verdict);
   stop_waiters_.clear();
   // Flush the replies, then let the loop end.
   loop_.stopWorker(control_, true,
