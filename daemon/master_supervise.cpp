@@ -226,7 +226,7 @@ Json Master::slotRow(const Group& g, std::size_t index) const {
                  .set("listen", g.spec.listen)
                  .set("restarts", slot.restarts);
   if (!slot.last_exit.empty()) row.set("last_exit", slot.last_exit);
-  if (slot.respawn_at == 0) return row.set("state", stopping_ ? "stopped" : "down");
+  if (slot.respawn_at == 0) return row.set("state", "down");
   const std::uint64_t now = loop_.now();
   const std::uint64_t left = slot.respawn_at > now ? slot.respawn_at - now : 0;
   return row.set("state", "backoff")
@@ -239,8 +239,9 @@ Json Master::status() const {
   Json workers = Json::array();
   for (const auto& [pid, p] : procs_) workers.push_back(processRow(p));
   // Every configured slot appears: one without a process (backing off after crashes or a
-  // failed fork) is a row of its own, so its restarts and last exit stay visible.
-  for (const auto& g : groups_) {
+  // failed fork) is a row of its own, so its restarts and last exit stay visible. While the
+  // tree stops, slots whose worker has finished are simply gone.
+  for (const auto& g : stopping_ ? decltype(groups_){} : groups_) {
     for (std::size_t i = 0; i < g->slots.size(); ++i) {
       if (procs_.count(g->slots[i].pid) == 0) workers.push_back(slotRow(*g, i));
     }
