@@ -60,6 +60,7 @@ class Master {
       int restarts = 0;
       int crashes = 0;               // consecutive crashes, reset after a healthy run
       std::uint64_t respawn_at = 0;  // loop ms; 0 = none pending
+      std::string last_exit;         // how its last process ended, or why none could start
     };
     std::vector<Slot> slots;
   };
@@ -113,13 +114,22 @@ class Master {
   // EXTEND_TIMEOUT_USEC= while a start, reload or stop runs towards its own deadline.
   void notifyState(const std::string& assignments);
   std::string statusLine() const;
+  // Ready workers of the serving generation, and a sentence saying how many serve now (for
+  // a refused or failed reload, which must not claim workers that are not there).
+  std::size_t servingReady() const;
+  std::string servingNow() const;
   void extendTimeout();
 
   // Processes.
-  bool spawn(const std::shared_ptr<Group>& group, int slot, int generation);
+  // Forks the worker of `slot`; on failure returns false with what failed in `error`.
+  bool spawn(const std::shared_ptr<Group>& group, int slot, int generation, std::string* error);
+  // Starts the slot's next process, or logs why it cannot and retries after its back-off.
+  void respawn(const std::shared_ptr<Group>& group, int slot);
   void reap();
   void onExit(pid_t pid, int status);
   void tick();
+  // The supervision part of tick(): respawns due, heartbeats, the reload and stop deadlines.
+  void superviseTick(std::uint64_t now);
   void sendStop(Proc& p, const std::string& mode, std::int64_t timeout_ms);
   void sendTo(const Proc& p, const Json& msg);
   void onChannelMessage(Connection& c, std::string_view text);
@@ -128,9 +138,17 @@ class Master {
   void onControl(Connection& c, std::string_view line);
   void reply(ConnectionId client, const Json& msg);
   Json status() const;
+  // status() rows: one live process, and one configured slot that has no process now.
+  Json processRow(const Proc& p) const;
+  Json slotRow(const Group& g, std::size_t index) const;
   void collectConnections(ConnectionId client);
+  // Stops the tree ("drain" or "fast"). `waiter` (a control client, or 0) gets progress lines
+  // {"stopping":true,"deadline_ms":...} at once and every second, then the verdict.
   void stop(const std::string& mode, ConnectionId waiter);
   void finishStop();
+  // Closes the master's copies of every listening socket (workers close theirs as they stop).
+  void closeListeners();
+  void reportStopProgress(ConnectionId waiter);
   void reopenLogs();
 
   MasterOptions opts_;
@@ -151,6 +169,8 @@ class Master {
   std::string stop_mode_;
   std::uint64_t stop_deadline_ = 0;
   std::vector<ConnectionId> stop_waiters_;
+  std::size_t killed_at_stop_ = 0;  // workers SIGKILLed at the stop deadline
+  std::uint64_t last_stop_report_ms_ = 0;
   int exit_status_ = 0;
   std::string socket_path_;
   // `connections` requests in flight: request id -> (client, replies still expected, rows).

@@ -40,6 +40,11 @@ using daemon::CliOptions;
 using daemon::Json;
 
 constexpr const char* kDefaultConfig = "/etc/wman/wman.toml";
+// How long a command waits for the master's first answer line.
+constexpr auto kFirstAnswerWait = 10s;
+// How long `stop` waits past the master's own kill deadline for its verdict: killed workers
+// holding many connections can take the kernel a while to tear down.
+constexpr auto kStopReapGrace = 30s;
 
 ConfigResult load(const std::string& path, bool check_files = true) {
   ConfigCheck check;
@@ -48,12 +53,10 @@ ConfigResult load(const std::string& path, bool check_files = true) {
   return loadConfig(path, check);
 }
 
-void printErrors(const ConfigResult& result) {
-  for (const ConfigError& e : result.errors) std::cerr << e.format() << "\n";
-}
-
 // The config a command works with: the file, or (library mode without -c) the defaults.
-std::optional<Config> configFor(const CliOptions& opts, bool has_code_workers) {
+// On errors returns nullopt with one `file:line: what` per entry in `errors`.
+std::optional<Config> checkedConfig(const CliOptions& opts, bool has_code_workers,
+                                    std::vector<std::string>& errors) {
   if (!opts.config_given && has_code_workers) return Config{};
   ConfigResult result = load(opts.config_path);
   if (result.ok()) {
@@ -63,11 +66,23 @@ std::optional<Config> configFor(const CliOptions& opts, bool has_code_workers) {
     result.errors = std::move(tls.errors);
   }
   if (!result.ok()) {
-    printErrors(result);
-    std::cerr << opts.config_path << ": " << result.errors.size() << " error(s); config refused\n";
+    for (const ConfigError& e : result.errors) errors.push_back(e.format());
     return std::nullopt;
   }
   return std::move(*result.config);
+}
+
+void printRefused(const CliOptions& opts, const std::vector<std::string>& errors) {
+  for (const std::string& e : errors) std::cerr << e << "\n";
+  std::cerr << opts.config_path << ": " << errors.size() << " error(s); config refused\n";
+}
+
+// checkedConfig() that prints the errors.
+std::optional<Config> configFor(const CliOptions& opts, bool has_code_workers) {
+  std::vector<std::string> errors;
+  auto cfg = checkedConfig(opts, has_code_workers, errors);
+  if (!cfg) printRefused(opts, errors);
+  return cfg;
 }
 
 std::string runDirFor(const CliOptions& opts, bool has_code_workers) {
@@ -205,6 +220,33 @@ bool processGone(pid_t pid) {
          (text[paren + 2] == 'Z' || text[paren + 2] == 'X');
 }
 
+// Asks the master to stop and follows its progress lines. The master says how long it gives
+// its workers before it kills them (deadline_ms); the CLI waits that long plus
+// kStopReapGrace for the kernel to tear the killed workers down, so it never gives up on a
+// master that is still keeping its own deadline.
+std::optional<Json> askStop(const CliOptions& opts, bool has_code_workers, pid_t pid) {
+  const auto socket = daemon::Master::controlSocketPath(runDirFor(opts, has_code_workers));
+  auto cutoff = std::chrono::steady_clock::time_point::max();
+  auto on_progress = [&](const Json& line) -> std::optional<std::chrono::milliseconds> {
+    if (!line["stopping"].asBool()) return std::nullopt;
+    const auto now = std::chrono::steady_clock::now();
+    cutoff = std::min(
+        cutoff, now + std::chrono::milliseconds(line["deadline_ms"].asInt()) + kStopReapGrace);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(cutoff - now);
+  };
+  std::string error;
+  auto answer = daemon::controlConversation(
+      socket, Json::object().set("cmd", "stop").set("graceful", opts.graceful), kFirstAnswerWait,
+      on_progress, &error);
+  if (answer) return answer;
+  std::cerr << "wman: " << error << "\n";
+  if (cutoff != std::chrono::steady_clock::time_point::max() && !processGone(pid)) {
+    std::cerr << "wman: master pid " << pid << " is still stopping " << kStopReapGrace.count()
+              << " s after its own deadline\n";
+  }
+  return std::nullopt;
+}
+
 int stop(const CliOptions& opts, bool has_code_workers, bool quiet_if_not_running) {
   std::string run_dir = runDirFor(opts, has_code_workers);
   auto pid = daemon::PidFile::readPid(run_dir + "/wman.pid");
@@ -213,16 +255,21 @@ int stop(const CliOptions& opts, bool has_code_workers, bool quiet_if_not_runnin
     std::cerr << "wman: not running (no live pid file in " << run_dir << ")\n";
     return 1;
   }
+  auto answer = askStop(opts, has_code_workers, *pid);
+  if (!answer) return 1;
+  if ((*answer)["error"].isString()) {
+    std::cerr << "wman: " << (*answer)["error"].asString() << "\n";
+    return 1;
+  }
+  if (std::int64_t killed = (*answer)["killed"].asInt(); killed > 0) {
+    std::cerr << "wman: " << killed
+              << " worker(s) still running at the stop deadline were killed\n";
+  }
   DaemonConfig d;
   if (opts.config_given || !has_code_workers) {
     ConfigResult r = load(opts.config_path, false);
     if (r.ok()) d = r.config->daemon;
   }
-  auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
-      (opts.graceful ? d.drain_timeout : 0ms) + 2 * d.stop_timeout + 10s);
-  auto answer = ask(opts, has_code_workers,
-                    Json::object().set("cmd", "stop").set("graceful", opts.graceful), timeout);
-  if (!answer) return 1;
   // The master answers once its workers are gone; wait for the master itself to exit.
   auto deadline = std::chrono::steady_clock::now() + d.stop_timeout + 5s;
   while (!processGone(*pid) && std::chrono::steady_clock::now() < deadline) {
@@ -232,26 +279,32 @@ int stop(const CliOptions& opts, bool has_code_workers, bool quiet_if_not_runnin
     std::cerr << "wman: master pid " << *pid << " still running after stop\n";
     return 1;
   }
+  if (!(*answer)["ok"].asBool(true)) {
+    std::cerr << "wman: master pid " << *pid << " exited with status "
+              << (*answer)["exit_status"].asInt() << "\n";
+    return 1;
+  }
   std::cout << "wman stopped (pid " << *pid << ")\n";
   return 0;
 }
 
 int reload(const CliOptions& opts, bool has_code_workers) {
-  // Refuse a broken config here already, with the same file:line messages the master gives.
+  // A broken config still goes to the master: it refuses it with the same file:line
+  // messages, logs the refusal and records it as last_reload for `status`.
+  std::vector<std::string> local_errors;
   DaemonConfig d;
   if (opts.config_given || !has_code_workers) {
-    auto cfg = configFor(opts, has_code_workers);
-    if (!cfg) {
-      std::cerr << "wman: reload refused; the running workers keep serving\n";
-      return 1;
-    }
-    d = cfg->daemon;
+    if (auto cfg = checkedConfig(opts, has_code_workers, local_errors)) d = cfg->daemon;
   }
   auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(d.start_timeout + 10s);
   auto answer = ask(opts, has_code_workers,
                     Json::object().set("cmd", "reload").set("graceful", opts.graceful), timeout);
-  if (!answer) return 1;
+  if (!answer) {
+    if (!local_errors.empty()) printRefused(opts, local_errors);
+    return 1;
+  }
   if (!(*answer)["ok"].asBool()) {
+    for (const Json& e : (*answer)["errors"].items()) std::cerr << e.asString() << "\n";
     std::cerr << "wman: " << (*answer)["error"].asString() << "\n";
     return 1;
   }
@@ -260,8 +313,23 @@ int reload(const CliOptions& opts, bool has_code_workers) {
 }
 
 int query(const CliOptions& opts, bool has_code_workers, const char* cmd) {
-  auto answer = ask(opts, has_code_workers, Json::object().set("cmd", cmd), 10s);
-  if (!answer) return 1;
+  // A config the master could not load is worth saying even when the master answers: it
+  // runs an earlier version of the file, and the next reload will be refused.
+  std::vector<std::string> errors;
+  if (opts.config_given || !has_code_workers) {
+    ConfigResult r = load(opts.config_path, false);
+    for (const ConfigError& e : r.errors) errors.push_back(e.format());
+  }
+  if (!errors.empty()) printRefused(opts, errors);
+  auto answer = ask(opts, has_code_workers, Json::object().set("cmd", cmd), kFirstAnswerWait);
+  if (!answer) {
+    if (!errors.empty()) {
+      std::cerr << "wman: the master was looked for in run_dir "
+                << runDirFor(opts, has_code_workers) << "; if " << opts.config_path
+                << " cannot be parsed that is only the default\n";
+    }
+    return 1;
+  }
   if (opts.json) {
     std::cout << answer->dump() << "\n";
   } else if (std::string_view(cmd) == "status") {

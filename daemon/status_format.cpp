@@ -178,20 +178,44 @@ struct Sum {
   }
 };
 
+// The state column: "backoff until 12:00:03" for a slot waiting to respawn, "ready, paused"
+// for a worker that stopped accepting (fds exhausted or over its memory budget).
+std::string stateCell(const Json& w) {
+  const std::string& state = w["state"].asString();
+  if (state == "backoff" && w["respawn_at"].isNumber()) {
+    const std::string at = utcTime(w["respawn_at"]);
+    // "2026-12-05 12:00:03 UTC" -> "12:00:03": the date is today's in every real case.
+    return "backoff until " + (at.size() > 19 ? at.substr(11, 8) : at);
+  }
+  if (w["accepting"].isBool() && !w["accepting"].asBool()) return cell(w["state"]) + ", paused";
+  return cell(w["state"]);
+}
+
+// protocol_errors + callback_errors: one column keeps the table narrow; --json has both.
+Json errorCount(const Json& w) {
+  Sum s;
+  s.add(w["protocol_errors"]);
+  s.add(w["callback_errors"]);
+  return s.seen ? Json(s.i) : Json();
+}
+
 Table workerTable(const Json& workers) {
   Table t({"pid", "name", "slot", "gen", "listen", "memory", "connections", "messages", "qps",
-           "send_fail", "timers", "restarts", "state"});
-  Sum mem, conns, msgs, qps, fails, timers, restarts;
+           "send_fail", "errors", "accept_fail", "timers", "restarts", "state"});
+  Sum mem, conns, msgs, qps, fails, errors, accept_fail, timers, restarts;
   for (const Json& w : workers.items()) {
+    const Json errs = errorCount(w);
     t.addRow({cell(w["pid"]), cell(w["name"]), cell(w["slot"]), cell(w["generation"]),
               cell(w["listen"]), memoryCell(w["memory_kb"]), cell(w["connections"]),
-              cell(w["messages"]), rateCell(w["qps"]), cell(w["send_fail"]), cell(w["timers"]),
-              cell(w["restarts"]), cell(w["state"])});
+              cell(w["messages"]), rateCell(w["qps"]), cell(w["send_fail"]), cell(errs),
+              cell(w["accept_failures"]), cell(w["timers"]), cell(w["restarts"]), stateCell(w)});
     if (w["memory_kb"].isInt() && w["memory_kb"].asInt() >= 0) mem.add(w["memory_kb"]);
     conns.add(w["connections"]);
     msgs.add(w["messages"]);
     qps.add(w["qps"]);
     fails.add(w["send_fail"]);
+    errors.add(errs);
+    accept_fail.add(w["accept_failures"]);
     timers.add(w["timers"]);
     restarts.add(w["restarts"]);
   }
@@ -199,9 +223,37 @@ Table workerTable(const Json& workers) {
     auto count = [](const Sum& s) { return s.seen ? std::to_string(s.i) : std::string(kMissing); };
     t.addRow({"total", "", "", "", "", mem.seen ? memoryCell(Json(mem.i)) : std::string(kMissing),
               count(conns), count(msgs), qps.seen ? fixed(qps.d, 1) : std::string(kMissing),
-              count(fails), count(timers), count(restarts), ""});
+              count(fails), count(errors), count(accept_fail), count(timers), count(restarts), ""});
   }
   return t;
+}
+
+// One line per worker or slot with something the table has no room for: how its last process
+// ended, a paused listener, connections shed by the memory budget, suppressed log lines.
+std::string workerNotes(const Json& workers) {
+  std::string out;
+  for (const Json& w : workers.items()) {
+    std::vector<std::string> notes;
+    if (!w["last_exit"].asString().empty()) {
+      notes.push_back("last exit: " + sanitize(w["last_exit"].asString()));
+    }
+    if (w["accepting"].isBool() && !w["accepting"].asBool()) {
+      notes.emplace_back("not accepting new connections");
+    }
+    if (w["shed"].isInt() && w["shed"].asInt() > 0) {
+      notes.push_back(std::to_string(w["shed"].asInt()) +
+                      " connection(s) shed by the memory budget");
+    }
+    if (w["log_suppressed"].isInt() && w["log_suppressed"].asInt() > 0) {
+      notes.push_back(std::to_string(w["log_suppressed"].asInt()) + " log line(s) suppressed");
+    }
+    if (notes.empty()) continue;
+    std::string line = "worker " + cell(w["name"]) + " slot " + cell(w["slot"]);
+    if (w["pid"].isInt()) line += " (pid " + std::to_string(w["pid"].asInt()) + ")";
+    for (std::size_t i = 0; i < notes.size(); ++i) line += (i == 0 ? ": " : "; ") + notes[i];
+    out += line + "\n";
+  }
+  return out;
 }
 
 }  // namespace
@@ -251,6 +303,7 @@ std::string formatStatus(const Json& status) {
   out += banner("PROCESS STATUS", width);
   table.renderTo(out);
   if (table.empty()) out += "no worker processes\n";
+  out += workerNotes(status["workers"]);
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "wman/logging.h"
 
+#include <spdlog/details/fmt_helper.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
@@ -10,7 +12,36 @@
 namespace wman {
 namespace {
 
-constexpr const char* kPattern = "%Y-%m-%d %H:%M:%S.%e [%l] [pid %P] %v";
+// %* is the message on one line (OneLineMessage): one entry, one line, whatever it holds.
+constexpr const char* kPattern = "%Y-%m-%d %H:%M:%S.%e [%l] [pid %P] %*";
+
+// The message with each line break shown as a backslash and 'n' (or 'r'): a log entry that spans
+// lines breaks every line-based reader (grep, journald, log shippers), and a peer's bytes must not
+// forge entries.
+class OneLineMessage final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    for (char c : msg.payload) {
+      if (c == '\n') {
+        spdlog::details::fmt_helper::append_string_view("\\n", dest);
+      } else if (c == '\r') {
+        spdlog::details::fmt_helper::append_string_view("\\r", dest);
+      } else {
+        dest.push_back(c);
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<OneLineMessage>();
+  }
+};
+
+void applyPattern(spdlog::logger& logger) {
+  auto formatter = std::make_unique<spdlog::pattern_formatter>();
+  formatter->add_flag<OneLineMessage>('*').set_pattern(kPattern);
+  logger.set_formatter(std::move(formatter));
+}
 
 struct LogState {
   std::shared_ptr<spdlog::logger> logger;
@@ -22,7 +53,7 @@ LogState& state() {
     LogState init;
     init.logger =
         std::make_shared<spdlog::logger>("wman", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-    init.logger->set_pattern(kPattern);
+    applyPattern(*init.logger);
     init.logger->set_level(spdlog::level::info);
     init.logger->flush_on(spdlog::level::info);
     return init;
@@ -39,7 +70,7 @@ std::shared_ptr<spdlog::logger> makeLogger(const std::string& target, std::strin
       sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(target, false);
     }
     auto logger = std::make_shared<spdlog::logger>("wman", std::move(sink));
-    logger->set_pattern(kPattern);
+    applyPattern(*logger);
     return logger;
   } catch (const spdlog::spdlog_ex& e) {
     if (error) *error = e.what();

@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """Supervision by the real wman master: a killed or crashed worker is respawned in the same
 slot while the others keep serving, a worker that crashes at every start is respawned with
-back-off, and a worker stuck in a loop is killed after heartbeat_timeout.
+back-off, a slot whose process cannot even be forked retries with back-off and shows in
+`status`, and a worker stuck in a loop is killed after heartbeat_timeout.
 
 usage: supervise_test.py WMAN_BINARY TEST_APP_SO
 """
 import os
+import re
 import signal
 import sys
 import time
@@ -157,6 +159,44 @@ class Supervise(unittest.TestCase):
         self.assertTrue(conns[victim][0].closed_by_server(timeout=2.0))
         self.assertEqual(conns[other][0].ask("ok"), "ok")
         self.assertEqual(self.slot_row(self.w.status(), 1)["pid"], other)
+
+    def test_failed_spawn_backs_off_is_logged_and_shown_then_recovers(self):
+        # socketpair() fails in the master while `fault` exists (LD_PRELOAD fault injection:
+        # as root RLIMIT_NPROC is not enforced, and an fd limit would starve the CLI too).
+        so = os.environ.get("WMAN_FAULT_INJECT_SO", "build/lib/wman_fault_inject.so")
+        self.assertTrue(os.path.exists(so), "fault injection library missing: " + so)
+        fault = os.path.join(self.w.dir, "fail-socketpair")
+        self.w.env["LD_PRELOAD"] = os.path.abspath(so)
+        self.w.env["WMAN_FAULT_SOCKETPAIR_FILE"] = fault
+        # A sanitizer runtime wants to come first in the library list; the preload is plain.
+        self.w.env["ASAN_OPTIONS"] += ":verify_asan_link_order=0"
+        doc = self.start(count=2)
+        by_slot = {w["slot"]: w for w in doc["workers"]}
+        victim, other = by_slot[1]["pid"], by_slot[0]["pid"]
+        with open(fault, "w"):
+            pass
+        os.kill(victim, signal.SIGKILL)
+
+        wait_until(lambda: re.search(r"worker t slot 1: cannot start a process: socketpair: "
+                                     r"Too many open files; retrying in \d+ ms",
+                                     self.w.log_text()), what="the failed spawn to be logged")
+        row = wait_until(lambda: self.slot_row(self.w.status(), 1), what="slot 1 in status")
+        self.assertEqual(row["state"], "backoff", row)
+        self.assertIsNone(row["pid"], row)
+        self.assertEqual(row["restarts"], 1, row)
+        self.assertIn("socketpair", row["last_exit"], row)
+        self.assertGreaterEqual(row["respawn_in_ms"], 0, row)
+        self.assertIn("respawn_at", row)
+        table = self.w.cli("status").stdout
+        self.assertRegex(table, r"backoff until \d\d:\d\d:\d\d", table)
+        self.assertIn("cannot start a process: socketpair", table)
+        # The other slot never noticed.
+        self.assertEqual(self.slot_row(self.w.status(), 0)["pid"], other)
+
+        # Once the cause is gone the slot comes back on its own.
+        os.unlink(fault)
+        row = self.wait_respawned(1, victim, timeout=WAIT + 15)
+        self.connect_to_every_worker([row["pid"]], per_worker=1)
 
     def test_killed_master_takes_its_workers_down(self):
         doc = self.start(count=3)

@@ -208,7 +208,8 @@ class Wman:
         doc = json.loads(r.stdout)
         self.seen_pids.add(doc["pid"])
         for w in doc["workers"]:
-            self.seen_pids.add(w["pid"])
+            if w.get("pid"):  # a slot backing off has no process
+                self.seen_pids.add(w["pid"])
         return doc
 
     def connections(self):
@@ -284,7 +285,7 @@ class Wman:
             self.seen_pids.add(master)
         if os.path.exists(self.sock_path):
             try:
-                self.seen_pids.update(w["pid"] for w in self.status()["workers"])
+                self.seen_pids.update(w["pid"] for w in self.status()["workers"] if w.get("pid"))
             except Exception:
                 pass
         order = ([master] if master else []) + sorted(self.seen_pids - {master})

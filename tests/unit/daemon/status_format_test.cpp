@@ -19,9 +19,9 @@ namespace {
 
 using Cells = std::vector<std::string>;
 
-const Cells kWorkerHeaders = {"pid",    "name",        "slot",     "gen", "listen",
-                              "memory", "connections", "messages", "qps", "send_fail",
-                              "timers", "restarts",    "state"};
+const Cells kWorkerHeaders = {"pid",    "name",        "slot",     "gen",      "listen",
+                              "memory", "connections", "messages", "qps",      "send_fail",
+                              "errors", "accept_fail", "timers",   "restarts", "state"};
 const Cells kConnHeaders = {"worker", "slot",     "pid",       "id",         "protocol", "local",
                             "remote", "bytes_in", "bytes_out", "send_queue", "state"};
 
@@ -168,13 +168,13 @@ TEST_CASE("status: every worker row starts its columns where the header does") {
   const auto starts = columnStarts(lines[h], kWorkerHeaders);
   REQUIRE(lines.size() == h + 4);
   CHECK(cellsAt(lines[h + 1], starts) == Cells{"4243", "echo", "0", "2", "text://127.0.0.1:8081",
-                                               "5.0 MiB", "12", "3400", "12.5", "0", "1", "0",
-                                               "ready"});
+                                               "5.0 MiB", "12", "3400", "12.5", "0", "-", "-", "1",
+                                               "0", "ready"});
   CHECK(cellsAt(lines[h + 2], starts) == Cells{"4244", "a-much-longer-worker-name", "1", "2",
                                                "websocket://0.0.0.0:8080", "1.2 MiB", "3", "1",
-                                               "0.0", "2", "0", "4", "draining"});
-  CHECK(cellsAt(lines[h + 3], starts) ==
-        Cells{"total", "", "", "", "", "6.2 MiB", "15", "3401", "12.5", "2", "1", "4", ""});
+                                               "0.0", "2", "-", "-", "0", "4", "draining"});
+  CHECK(cellsAt(lines[h + 3], starts) == Cells{"total", "", "", "", "", "6.2 MiB", "15", "3401",
+                                               "12.5", "2", "-", "-", "1", "4", ""});
   checkNoTrailingBlanks(lines);
 }
 
@@ -219,12 +219,12 @@ TEST_CASE("status: missing and mistyped fields render as a dash") {
   const std::size_t h = indexOfLineStartingWith(lines, "pid ");
   const auto starts = columnStarts(lines[h], kWorkerHeaders);
   CHECK(cellsAt(lines[h + 1], starts) ==
-        Cells{"4250", "bare", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"});
+        Cells{"4250", "bare", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"});
   CHECK(cellsAt(lines[h + 2], starts) ==
-        Cells{"4251", "-", "yes", "-", "-", "-", "-", "-", "fast", "-", "-", "-", "-"});
+        Cells{"4251", "-", "yes", "-", "-", "-", "-", "-", "fast", "-", "-", "-", "-", "-", "-"});
   // Nothing was reported, so the totals are unknown, not zero.
   CHECK(cellsAt(lines[h + 3], starts) ==
-        Cells{"total", "", "", "", "", "-", "-", "-", "-", "-", "-", "-", ""});
+        Cells{"total", "", "", "", "", "-", "-", "-", "-", "-", "-", "-", "-", "-", ""});
 }
 
 TEST_CASE("status: the memory total ignores values it cannot show") {
@@ -333,4 +333,54 @@ TEST_CASE("connections: singular, empty and partial documents") {
   CHECK(none[1] == "0 connections");
 
   CHECK(splitLines(formatConnections(Json())).back() == "0 connections");
+}
+
+TEST_CASE("status: a slot without a process shows its back-off, restarts and last exit") {
+  Json status = sampleStatus();
+  // 1764090003 is 2025-11-25 17:00:03 UTC.
+  status.set("workers", parse(R"([
+     {"pid":4243,"name":"echo","slot":0,"generation":2,"restarts":0,"state":"ready"},
+     {"pid":null,"name":"echo","slot":1,"generation":2,"restarts":3,"state":"backoff",
+      "respawn_in_ms":2000,"respawn_at":1764090003,
+      "last_exit":"cannot start a process: socketpair: Too many open files"}])"));
+  const auto lines = splitLines(formatStatus(status));
+  const std::size_t h = indexOfLineStartingWith(lines, "pid ");
+  const auto starts = columnStarts(lines[h], kWorkerHeaders);
+  const Cells row = cellsAt(lines[h + 2], starts);
+  CHECK(row[0] == "-");
+  CHECK(row[13] == "3");
+  CHECK(row[14] == "backoff until 17:00:03");
+  // The reason is too long for the table: it follows it, one line per slot.
+  CHECK(lines[h + 4] ==
+        "worker echo slot 1: last exit: cannot start a process: socketpair: Too many open files");
+  REQUIRE(lines.size() == h + 5);
+  for (const std::string& l : lines) CHECK(l != "no worker processes");
+}
+
+TEST_CASE("status: the heartbeat's error counters and a paused listener are shown") {
+  Json status = sampleStatus();
+  status.set("workers", parse(R"([
+     {"pid":10,"name":"a","slot":0,"state":"ready","protocol_errors":5,"callback_errors":2,
+      "accept_failures":7,"log_suppressed":120,"shed":3,"accepting":false},
+     {"pid":11,"name":"a","slot":1,"state":"ready","protocol_errors":1,"callback_errors":0,
+      "accept_failures":0,"log_suppressed":0,"shed":0,"accepting":true}])"));
+  const auto lines = splitLines(formatStatus(status));
+  const std::size_t h = indexOfLineStartingWith(lines, "pid ");
+  const auto starts = columnStarts(lines[h], kWorkerHeaders);
+  const Cells paused = cellsAt(lines[h + 1], starts);
+  CHECK(paused[10] == "7");
+  CHECK(paused[11] == "7");
+  CHECK(paused[14] == "ready, paused");
+  const Cells fine = cellsAt(lines[h + 2], starts);
+  CHECK(fine[10] == "1");
+  CHECK(fine[11] == "0");
+  CHECK(fine[14] == "ready");
+  const Cells total = cellsAt(lines[h + 3], starts);
+  CHECK(total[10] == "8");
+  CHECK(total[11] == "7");
+  REQUIRE(lines.size() == h + 5);
+  CHECK(lines[h + 4] ==
+        "worker a slot 0 (pid 10): not accepting new connections; 3 connection(s) shed by the "
+        "memory budget; 120 log line(s) suppressed");
+  checkNoTrailingBlanks(lines);
 }
