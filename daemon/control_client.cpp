@@ -54,8 +54,11 @@ Outcome exchangeOnce(const std::string& socket_path, const std::string& line,
     if (error) *error = std::move(why);
     return Outcome::Failed;
   };
+  // A master at its cap may have refused and closed before the request went out; its
+  // refusal line is still there to read, so a failed send is reported only without one.
+  std::string send_error;
   if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
-    return fail(std::string("send: ") + std::strerror(errno));
+    send_error = std::string("send: ") + std::strerror(errno);
   }
   std::string answer;
   std::size_t scanned = 0;  // bytes of `answer` known to hold no newline
@@ -73,7 +76,10 @@ Outcome exchangeOnce(const std::string& socket_path, const std::string& line,
     char buf[65536];
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail("the master closed the connection without answering");
+    if (n <= 0) {
+      return fail(send_error.empty() ? "the master closed the connection without answering"
+                                     : send_error);
+    }
     answer.append(buf, static_cast<std::size_t>(n));
     std::size_t start = 0;
     for (std::size_t nl; (nl = answer.find('\n', scanned)) != std::string::npos;) {

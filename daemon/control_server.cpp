@@ -147,7 +147,9 @@ void ControlServer::sweep() {
   std::vector<ConnectionId> expired;
   for (const auto& [id, client] : clients_) {
     // A client waiting for a reload or stop verdict, or reading a long answer, is not idle.
-    if (client.in_flight == 0 && now - client.last_active >= idle) expired.push_back(id);
+    if (client.in_flight == 0 && now >= client.last_active && now - client.last_active >= idle) {
+      expired.push_back(id);
+    }
   }
   for (ConnectionId id : expired) {
     clients_.erase(id);

@@ -10,6 +10,7 @@ usage: control_test.py WMAN_BINARY TEST_APP_SO
 import json
 import os
 import resource
+import select
 import signal
 import socket
 import sys
@@ -61,10 +62,8 @@ class ControlConn:
             return True
 
     def has_data(self):
-        try:
-            return bool(self.sock.recv(1, socket.MSG_DONTWAIT | socket.MSG_PEEK))
-        except BlockingIOError:
-            return False
+        """True if a byte (or EOF) is readable right now; never waits."""
+        return bool(select.select([self.sock], [], [], 0)[0])
 
     def close(self):
         self.sock.close()
