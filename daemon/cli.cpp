@@ -18,6 +18,10 @@ std::optional<CliOptions> parseCli(int argc, char** argv, const std::string& def
     if (verb.flags & kDaemon) sub->add_flag("-d,--daemon", opts.daemonize, "run in the background");
     if (verb.flags & kGraceful) sub->add_flag("-g,--graceful", opts.graceful, "graceful");
     if (verb.flags & kJson) sub->add_flag("--json", opts.json, "print JSON for machines");
+    if (verb.flags & kTimeout) {
+      sub->add_option("--timeout", opts.timeout_s, "seconds to wait for every worker")
+          ->check(CLI::Range(0.001, 600.0));
+    }
     sub->callback([&opts, sub, name = verb.name] {
       opts.verb = std::string(name);
       opts.config_given = sub->count("--config") > 0;

@@ -9,7 +9,7 @@
 namespace wman::daemon {
 
 // Flags a verb accepts besides -c.
-enum VerbFlags : std::uint8_t { kNone = 0, kDaemon = 1, kGraceful = 2, kJson = 4 };
+enum VerbFlags : std::uint8_t { kNone = 0, kDaemon = 1, kGraceful = 2, kJson = 4, kTimeout = 8 };
 
 struct Verb {
   std::string_view name;
@@ -26,7 +26,8 @@ inline constexpr Verb kVerbs[] = {
      "re-read the config and replace the workers without dropping connections (-g: let old "
      "connections drain)"},
     {"status", kJson, "show the master and every worker process"},
-    {"connections", kJson, "list every connection of every worker"},
+    {"connections", kJson | kTimeout,
+     "list every connection of every worker (--timeout: longest wait for the workers)"},
     {"check", kNone, "validate the config file (syntax, keys, addresses, files) and exit"},
 };
 
@@ -37,6 +38,7 @@ struct CliOptions {
   bool daemonize = false;  // -d
   bool graceful = false;   // -g
   bool json = false;       // --json
+  double timeout_s = 0;    // --timeout in seconds; 0 = the master's default (10 s)
 };
 
 // Parses `argv`. Returns nullopt when the program should exit right away (help, version, or

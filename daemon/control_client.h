@@ -1,4 +1,6 @@
-// The CLI's side of the control socket: one JSON request line out, one JSON line back.
+// The CLI's side of the control socket: one JSON request line out, then JSON lines back
+// until the answer is complete (one line for most commands; progress lines then a verdict
+// for `stop`; pages then a summary for `connections`).
 #pragma once
 
 #include <chrono>
@@ -10,21 +12,23 @@
 
 namespace wman::daemon {
 
+// Decides about one answer line: nullopt when the answer is complete, or how long to wait
+// for the next line.
+using LineHandler = std::function<std::optional<std::chrono::milliseconds>(Json line)>;
+
+// Connects to `socket_path`, sends `request`, and hands each answer line to `on_line` until
+// it says the answer is complete. `first_wait` bounds the time to the first line, including
+// retries while the master refuses the connection at its cap ("busy"). Returns false with
+// `error` set when no master answers ("not running"), the connection drops before the answer
+// is complete, a line is not JSON, or a wait runs out.
+bool controlConversation(const std::string& socket_path, const Json& request,
+                         std::chrono::milliseconds first_wait, const LineHandler& on_line,
+                         std::string* error);
+
 // Connects to `socket_path`, sends `request`, and waits up to `timeout` for the one-line
 // answer. Returns nullopt with `error` set when no master answers ("not running"), the
 // connection drops, or the answer is not JSON.
 std::optional<Json> controlRequest(const std::string& socket_path, const Json& request,
                                    std::chrono::milliseconds timeout, std::string* error);
-
-// Decides about one answer line of a longer conversation: nullopt when it is the final answer,
-// or how long to wait for the next line when it only reports progress.
-using ProgressHandler = std::function<std::optional<std::chrono::milliseconds>(const Json&)>;
-
-// Like controlRequest() for commands that report progress before their verdict (`stop`):
-// waits `first_wait` for the first line, then as long as `on_progress` says after each one.
-// Returns the final answer, or nullopt with `error` set.
-std::optional<Json> controlConversation(const std::string& socket_path, const Json& request,
-                                        std::chrono::milliseconds first_wait,
-                                        const ProgressHandler& on_progress, std::string* error);
 
 }  // namespace wman::daemon

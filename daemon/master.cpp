@@ -28,15 +28,36 @@ std::string Master::controlSocketPath(const std::string& run_dir) {
 Master::Master(MasterOptions options)
     : opts_(std::move(options)),
       config_(opts_.config),
-      control_("unix://" + controlSocketPath(opts_.config->daemon.run_dir)) {
-  control_.setProtocol("text");
-  control_.name = "control";
-  control_.limits.max_package_size = 64 * 1024;
-  control_.onMessage = [this](Connection& c, Message m) { onControl(c, m.view()); };
+      control_("unix://" + controlSocketPath(opts_.config->daemon.run_dir)),
+      control_server_(
+          control_, loop_,
+          ControlLimits{config_->daemon.control_max_connections,
+                        config_->daemon.control_idle_timeout},
+          [this](ConnectionId client, const Json& req) { onControl(client, req); },
+          [this](ConnectionId client) { conn_queries_.clientGone(client); }),
+      conn_queries_(ConnectionsQueries::Hooks{
+          [this](ConnectionId channel, const Json& msg) { channels_.send(channel, msg.dump()); },
+          [this](ConnectionId client, const Json& line, bool last) {
+            if (last) {
+              control_server_.reply(client, line);
+            } else {
+              control_server_.stream(client, line);
+            }
+          },
+          [this](ConnectionId client) { return control_server_.backlog(client); },
+          [this](ConnectionId client, std::size_t bytes) {
+            control_server_.allowBacklog(client, bytes);
+          }}) {
   channels_.setProtocol("frame");
   channels_.name = "channels";
   channels_.onMessage = [this](Connection& c, Message m) { onChannelMessage(c, m.view()); };
-  channels_.onClose = [this](Connection& c) { channel_pids_.erase(c.id()); };
+  channels_.onClose = [this](Connection& c) {
+    // A worker that goes mid-query is reported as not answering rather than waited for.
+    if (auto it = channel_pids_.find(c.id()); it != channel_pids_.end()) {
+      conn_queries_.workerGone(it->second);
+    }
+    channel_pids_.erase(c.id());
+  };
   socket_path_ = controlSocketPath(config_->daemon.run_dir);
   activated_used_.assign(opts_.activated.size(), false);
 }
@@ -206,14 +227,7 @@ void Master::tick() {
   const std::uint64_t now = loop_.now();
   superviseTick(now);
   if (now - last_extend_ms_ >= kExtendEveryMs) extendTimeout();
-  for (auto it = conn_queries_.begin(); it != conn_queries_.end();) {
-    if (now >= it->second.deadline) {
-      reply(it->second.client, Json::object().set("connections", it->second.rows));
-      it = conn_queries_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  conn_queries_.poll(now);
 }
 
 void Master::onChannelMessage(Connection& c, std::string_view text) {
@@ -249,66 +263,43 @@ void Master::onChannelMessage(Connection& c, std::string_view text) {
   } else if (t == "failed") {
     p.failure = (*msg)["error"].asString();
   } else if (t == "conns") {
-    auto q = conn_queries_.find((*msg)["req"].asInt());
-    if (q == conn_queries_.end()) return;
-    for (const Json& row : (*msg)["list"].items()) {
-      Json r = row;
-      r.set("worker", p.group->spec.name);
-      r.set("slot", p.slot);
-      r.set("pid", static_cast<std::int64_t>(p.pid));
-      q->second.rows.push_back(std::move(r));
-    }
-    if (--q->second.pending == 0) {
-      reply(q->second.client, Json::object().set("connections", q->second.rows));
-      conn_queries_.erase(q);
-    }
+    conn_queries_.onPage(p.pid, *msg, now);
   }
 }
 
 void Master::reply(ConnectionId client, const Json& msg) {
-  if (client) control_.send(client, msg.dump());
+  control_server_.reply(client, msg);
 }
 
-void Master::onControl(Connection& c, std::string_view line) {
-  std::string error;
-  auto req = parseJson(line, &error);
-  if (!req || !(*req)["cmd"].isString()) {
-    c.send(Json::object().set("ok", false).set("error", "bad request: " + error).dump());
-    return;
-  }
-  const std::string& cmd = (*req)["cmd"].asString();
-  const bool graceful = (*req)["graceful"].asBool();
+void Master::onControl(ConnectionId client, const Json& req) {
+  const std::string& cmd = req["cmd"].asString();
+  const bool graceful = req["graceful"].asBool();
   if (cmd == "status") {
-    c.send(status().dump());
+    reply(client, status());
   } else if (cmd == "connections") {
-    collectConnections(c.id());
+    collectConnections(client, req);
   } else if (cmd == "reload") {
-    reload(graceful, c.id());
+    reload(graceful, client);
   } else if (cmd == "stop") {
-    stop(graceful ? "drain" : "fast", c.id());
+    stop(graceful ? "drain" : "fast", client);
   } else if (cmd == "reopen") {
     reopenLogs();
-    c.send(Json::object().set("ok", true).dump());
+    reply(client, Json::object().set("ok", true));
   } else {
-    c.send(Json::object().set("ok", false).set("error", "unknown command '" + cmd + "'").dump());
+    reply(client, Json::object().set("ok", false).set("error", "unknown command '" + cmd + "'"));
   }
 }
 
-void Master::collectConnections(ConnectionId client) {
-  ConnQuery q;
-  q.client = client;
-  q.deadline = loop_.now() + kConnectionsQueryMs;
-  std::int64_t id = ++next_query_;
+void Master::collectConnections(ConnectionId client, const Json& req) {
+  // Draining workers of an old generation still hold connections, so they are asked too.
+  std::vector<ConnectionsTarget> targets;
   for (auto& [pid, p] : procs_) {
-    if (p.state != ProcState::Ready || !p.channel) continue;
-    sendTo(p, Json::object().set("t", "conns").set("req", id));
-    q.pending++;
+    if (p.state == ProcState::Starting || !p.channel || !channel_pids_.count(p.channel)) continue;
+    targets.push_back(ConnectionsTarget{pid, p.group->spec.name, p.slot, p.channel});
   }
-  if (q.pending == 0) {
-    reply(client, Json::object().set("connections", Json::array()));
-    return;
-  }
-  conn_queries_.emplace(id, std::move(q));
+  std::string error = conn_queries_.begin(client, req, std::move(targets), loop_.now());
+  if (!error.empty())
+    reply(client, Json::object().set("ok", false).set("error", "bad request: " + error));
 }
 
 void Master::reopenLogs() {

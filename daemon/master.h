@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "connections_query.h"
+#include "control_server.h"
 #include "json.h"
 #include "listen_socket.h"
 #include "sd_notify.h"
@@ -134,14 +136,14 @@ class Master {
   void sendTo(const Proc& p, const Json& msg);
   void onChannelMessage(Connection& c, std::string_view text);
 
-  // Control socket and stop.
-  void onControl(Connection& c, std::string_view line);
+  // Control socket and stop. onControl() runs each well-formed request; reply() answers it.
+  void onControl(ConnectionId client, const Json& req);
   void reply(ConnectionId client, const Json& msg);
   Json status() const;
   // status() rows: one live process, and one configured slot that has no process now.
   Json processRow(const Proc& p) const;
   Json slotRow(const Group& g, std::size_t index) const;
-  void collectConnections(ConnectionId client);
+  void collectConnections(ConnectionId client, const Json& req);
   // Stops the tree ("drain" or "fast"). `waiter` (a control client, or 0) gets progress lines
   // {"stopping":true,"deadline_ms":...} at once and every second, then the verdict.
   void stop(const std::string& mode, ConnectionId waiter);
@@ -173,15 +175,9 @@ class Master {
   std::uint64_t last_stop_report_ms_ = 0;
   int exit_status_ = 0;
   std::string socket_path_;
-  // `connections` requests in flight: request id -> (client, replies still expected, rows).
-  struct ConnQuery {
-    ConnectionId client = 0;
-    std::size_t pending = 0;
-    Json rows = Json::array();
-    std::uint64_t deadline = 0;
-  };
-  std::map<std::int64_t, ConnQuery> conn_queries_;
-  std::int64_t next_query_ = 0;
+  // The control socket's limits and framing, and the `connections` queries in flight.
+  ControlServer control_server_;
+  ConnectionsQueries conn_queries_;
   std::vector<bool> activated_used_;
   std::uint64_t last_extend_ms_ = 0;
 };

@@ -15,7 +15,6 @@ inline constexpr std::uint64_t kTickMs = 200;
 inline constexpr std::uint64_t kCrashBackoffCapMs = 15000;
 inline constexpr std::uint64_t kHealthyResetMs = 30000;
 inline constexpr std::uint64_t kAbortGraceMs = 5000;
-inline constexpr std::uint64_t kConnectionsQueryMs = 2000;
 // EXTEND_TIMEOUT_USEC is re-sent this often, asking for what is left of our own deadline
 // plus this margin.
 inline constexpr std::uint64_t kExtendEveryMs = 1000;

@@ -318,12 +318,13 @@ void Master::reportStopProgress(ConnectionId waiter) {
   const std::uint64_t now = loop_.now();
   // deadline_ms: time left until the master kills what still runs; 0 once it has.
   const std::uint64_t left = stop_deadline_ > now ? stop_deadline_ - now : 0;
-  reply(waiter, Json::object()
-                    .set("ok", true)
-                    .set("stopping", true)
-                    .set("mode", stop_mode_)
-                    .set("deadline_ms", static_cast<std::int64_t>(left))
-                    .set("workers", static_cast<std::int64_t>(procs_.size())));
+  // A progress line keeps the request in flight, so the idle timeout never cuts a waiting client.
+  control_server_.stream(waiter, Json::object()
+                                     .set("ok", true)
+                                     .set("stopping", true)
+                                     .set("mode", stop_mode_)
+                                     .set("deadline_ms", static_cast<std::int64_t>(left))
+                                     .set("workers", static_cast<std::int64_t>(procs_.size())));
 }
 
 void Master::finishStop() {

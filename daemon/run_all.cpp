@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <climits>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -16,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli.h"
+#include "connections_query.h"
 #include "control_client.h"
 #include "daemonize.h"
 #include "master.h"
@@ -199,6 +201,14 @@ int start(const CliOptions& opts, const std::vector<Worker*>& code_workers) {
   return master.run();
 }
 
+// True (after printing the reason) when the master refused the request: {"ok":false,
+// "error":...}, e.g. a bad request or too many control connections.
+bool refused(const Json& answer) {
+  if (answer["ok"].asBool(true) || !answer["error"].isString()) return false;
+  std::cerr << "wman: " << answer["error"].asString() << "\n";
+  return true;
+}
+
 // Sends one command to the running master of this config.
 std::optional<Json> ask(const CliOptions& opts, bool has_code_workers, const Json& request,
                         std::chrono::milliseconds timeout) {
@@ -234,11 +244,18 @@ std::optional<Json> askStop(const CliOptions& opts, bool has_code_workers, pid_t
         cutoff, now + std::chrono::milliseconds(line["deadline_ms"].asInt()) + kStopReapGrace);
     return std::chrono::duration_cast<std::chrono::milliseconds>(cutoff - now);
   };
+  std::optional<Json> answer;
+  auto on_line = [&](Json line) {
+    auto next = on_progress(line);
+    if (!next) answer = std::move(line);
+    return next;
+  };
   std::string error;
-  auto answer = daemon::controlConversation(
-      socket, Json::object().set("cmd", "stop").set("graceful", opts.graceful), kFirstAnswerWait,
-      on_progress, &error);
-  if (answer) return answer;
+  if (daemon::controlConversation(socket,
+                                  Json::object().set("cmd", "stop").set("graceful", opts.graceful),
+                                  kFirstAnswerWait, on_line, &error)) {
+    return answer;
+  }
   std::cerr << "wman: " << error << "\n";
   if (cutoff != std::chrono::steady_clock::time_point::max() && !processGone(pid)) {
     std::cerr << "wman: master pid " << pid << " is still stopping " << kStopReapGrace.count()
@@ -312,7 +329,7 @@ int reload(const CliOptions& opts, bool has_code_workers) {
   return 0;
 }
 
-int query(const CliOptions& opts, bool has_code_workers, const char* cmd) {
+int status(const CliOptions& opts, bool has_code_workers) {
   // A config the master could not load is worth saying even when the master answers: it
   // runs an earlier version of the file, and the next reload will be refused.
   std::vector<std::string> errors;
@@ -321,7 +338,7 @@ int query(const CliOptions& opts, bool has_code_workers, const char* cmd) {
     for (const ConfigError& e : r.errors) errors.push_back(e.format());
   }
   if (!errors.empty()) printRefused(opts, errors);
-  auto answer = ask(opts, has_code_workers, Json::object().set("cmd", cmd), kFirstAnswerWait);
+  auto answer = ask(opts, has_code_workers, Json::object().set("cmd", "status"), kFirstAnswerWait);
   if (!answer) {
     if (!errors.empty()) {
       std::cerr << "wman: the master was looked for in run_dir "
@@ -330,14 +347,83 @@ int query(const CliOptions& opts, bool has_code_workers, const char* cmd) {
     }
     return 1;
   }
+  if (refused(*answer)) return 1;
   if (opts.json) {
     std::cout << answer->dump() << "\n";
-  } else if (std::string_view(cmd) == "status") {
-    std::cout << daemon::formatStatus(*answer);
   } else {
-    std::cout << daemon::formatConnections(*answer);
+    std::cout << daemon::formatStatus(*answer);
   }
   return 0;
+}
+
+// Prints which workers did not finish their part of a `connections` answer; true if any.
+bool reportMissing(const Json& summary) {
+  const Json::Array& missing = summary["missing"].items();
+  if (missing.empty()) return false;
+  std::cerr << "wman: " << missing.size() << " of " << summary["workers"].asInt()
+            << " worker process(es) did not answer within " << summary["timeout_ms"].asInt()
+            << " ms; their connections are missing or incomplete:\n";
+  for (const Json& m : missing) {
+    std::cerr << "  worker " << m["worker"].asString() << " slot " << m["slot"].asInt() << " pid "
+              << m["pid"].asInt() << ": " << m["reason"].asString() << "\n";
+  }
+  return true;
+}
+
+// `wman connections`: pages of rows arrive one line each, then a summary naming every worker
+// that did not answer in time. --json prints one document {"connections":[...],
+// "summary":{...}} as the pages arrive; the table needs every row for its column widths.
+int connections(const CliOptions& opts, bool has_code_workers) {
+  Json request = Json::object().set("cmd", "connections");
+  auto wait = std::chrono::milliseconds(daemon::kConnectionsTimeoutMs);
+  if (opts.timeout_s > 0) {
+    wait = std::chrono::milliseconds(std::llround(opts.timeout_s * 1000.0));
+    request.set("timeout_ms", static_cast<std::int64_t>(wait.count()));
+  }
+  Json rows = Json::array();
+  std::optional<Json> summary;
+  std::string refusal;
+  bool opened = false;
+  // The master sends its summary at its deadline at the latest; the margin covers the rest.
+  const auto cutoff = std::chrono::steady_clock::now() + wait + 10s;
+  auto on_line = [&](Json line) -> std::optional<std::chrono::milliseconds> {
+    if (line["done"].asBool()) {
+      summary = std::move(line);
+      return std::nullopt;
+    }
+    if (line["error"].isString()) {
+      refusal = line["error"].asString();
+      return std::nullopt;
+    }
+    for (const Json& r : line["connections"].items()) {
+      if (!opts.json) {
+        rows.push_back(r);
+        continue;
+      }
+      std::cout << (opened ? "," : "{\"connections\":[") << r.dump();
+      opened = true;
+    }
+    return std::chrono::duration_cast<std::chrono::milliseconds>(cutoff -
+                                                                 std::chrono::steady_clock::now());
+  };
+  std::string socket = daemon::Master::controlSocketPath(runDirFor(opts, has_code_workers));
+  std::string error;
+  if (!daemon::controlConversation(socket, request, wait + 10s, on_line, &error)) {
+    if (opened) std::cout << "\n";
+    std::cerr << "wman: " << error << "\n";
+    return 1;
+  }
+  if (!summary) {
+    std::cerr << "wman: " << refusal << "\n";
+    return 1;
+  }
+  if (opts.json) {
+    std::cout << (opened ? "" : "{\"connections\":[") << "],\"summary\":" << summary->dump()
+              << "}\n";
+  } else {
+    std::cout << daemon::formatConnections(Json::object().set("connections", std::move(rows)));
+  }
+  return reportMissing(*summary) ? 1 : 0;
 }
 
 }  // namespace
@@ -361,8 +447,8 @@ int runAll(int argc, char** argv) {
       return start(*opts, code_workers);
     }
     if (verb == "reload") return reload(*opts, has_code);
-    if (verb == "status") return query(*opts, has_code, "status");
-    if (verb == "connections") return query(*opts, has_code, "connections");
+    if (verb == "status") return status(*opts, has_code);
+    if (verb == "connections") return connections(*opts, has_code);
     std::cerr << "wman: unknown verb " << verb << "\n";
     return 2;
   } catch (const std::exception& e) {

@@ -8,11 +8,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <set>
 #include <vector>
 
 #include <spdlog/spdlog.h>
 
+#include "connection_pages.h"
 #include "json.h"
 #include "privileges.h"
 #include "wman/app_module.h"
@@ -166,19 +168,30 @@ class WorkerProcess {
     if (t == "stop") {
       stop((*msg)["mode"].asString(), (*msg)["timeout_ms"].asInt(5000));
     } else if (t == "conns") {
-      Json list = Json::array();
-      for (const auto& [id, c] : worker_->connections()) {
-        list.push_back(Json::object()
-                           .set("id", static_cast<int64_t>(id))
-                           .set("protocol", worker_->protocol())
-                           .set("local", c->localAddress())
-                           .set("remote", c->remoteAddress())
-                           .set("bytes_in", static_cast<int64_t>(c->bytesRead()))
-                           .set("bytes_out", static_cast<int64_t>(c->bytesWritten()))
-                           .set("send_queue", static_cast<int64_t>(c->bufferedAmount()))
-                           .set("state", stateName(c->state())));
-      }
-      send(Json::object().set("t", "conns").set("req", (*msg)["req"]).set("list", std::move(list)));
+      // One bounded page per request: the master asks for the next one when it has room.
+      if (!worker_) return;
+      auto ids = [this] {
+        std::vector<ConnectionId> out;
+        out.reserve(worker_->connections().size());
+        for (const auto& [id, c] : worker_->connections()) out.push_back(id);
+        return out;
+      };
+      auto row = [this](ConnectionId id) -> std::optional<Json> {
+        Connection* c = worker_->connection(id);
+        if (!c) return std::nullopt;
+        return Json::object()
+            .set("id", static_cast<int64_t>(id))
+            .set("protocol", worker_->protocol())
+            .set("local", c->localAddress())
+            .set("remote", c->remoteAddress())
+            .set("bytes_in", static_cast<int64_t>(c->bytesRead()))
+            .set("bytes_out", static_cast<int64_t>(c->bytesWritten()))
+            .set("send_queue", static_cast<int64_t>(c->bufferedAmount()))
+            .set("state", stateName(c->state()));
+      };
+      if (Connection* up = channel_.connection(up_)) up->send(pages_.answer(*msg, ids, row));
+    } else if (t == "conns_end") {
+      pages_.cancel((*msg)["req"].asInt());
     } else if (t == "reopen") {
       reopenLogs();
     }
@@ -216,6 +229,7 @@ class WorkerProcess {
   Worker* worker_ = nullptr;
   ConnectionId up_ = 0;
   bool stopping_ = false;
+  ConnectionPages pages_;  // `wman connections` snapshots being served
 };
 
 }  // namespace

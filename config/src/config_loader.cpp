@@ -69,6 +69,8 @@ void readDaemon(FieldReader& r, const toml::table& t, DaemonConfig& d) {
           {"heartbeat_timeout", detail::asDuration(&d.heartbeat_timeout, Duration{1})},
           {"rlimit_nofile",
            detail::asInt(&d.rlimit_nofile, 0, std::numeric_limits<std::int64_t>::max())},
+          {"control_max_connections", detail::asInt(&d.control_max_connections, 1, 100000)},
+          {"control_idle_timeout", detail::asDuration(&d.control_idle_timeout, Duration{1})},
       });
   // Whether the accounts exist is a property of this machine, like the files named in the
   // config, so it is checked under the same switch.

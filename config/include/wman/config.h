@@ -31,6 +31,10 @@ struct DaemonConfig {
   Duration start_timeout{10000};      // reload: longest wait for a new worker to be ready
   Duration heartbeat_timeout{30000};  // a worker silent this long is killed
   std::uint64_t rlimit_nofile = 0;    // RLIMIT_NOFILE to set (0 = leave as is)
+  // Control socket: connections open at once (more are refused with a JSON error), and how
+  // long one with no request in flight may stay silent before it is closed.
+  std::size_t control_max_connections = 64;
+  Duration control_idle_timeout{10000};
 };
 
 // One [[worker.tls.sni]] entry: a certificate served to clients that ask for `server_name`.

@@ -143,6 +143,9 @@ TEST_CASE("values of the wrong type or out of range", "[config][errors]") {
       {"rlimit_nofile negative",
        "[daemon]\nrlimit_nofile = -5\n" + kWorker,
        {"bad.toml:2:17: rlimit_nofile must be at least 0, got -5"}},
+      {"control_max_connections zero",
+       "[daemon]\ncontrol_max_connections = 0\n" + kWorker,
+       {"bad.toml:2:27: control_max_connections must be between 1 and 100000, got 0"}},
       {"origin not a string",
        "[[worker]]\nlisten = \"ws://127.0.0.1:1\"\napp = \"echo\"\n[worker.websocket]\n"
        "allowed_origins = [\"https://a\", 7]\n",

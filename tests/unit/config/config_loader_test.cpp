@@ -202,6 +202,8 @@ TEST_CASE("defaults apply to everything left out", "[config][loader]") {
   CHECK(c.daemon.start_timeout == 10s);
   CHECK(c.daemon.heartbeat_timeout == 30s);
   CHECK(c.daemon.rlimit_nofile == 0);
+  CHECK(c.daemon.control_max_connections == 64);
+  CHECK(c.daemon.control_idle_timeout == 10s);
 
   REQUIRE(c.workers.size() == 1);
   const wman::WorkerConfig& w = c.workers[0];
@@ -387,6 +389,8 @@ TEST_CASE("config/examples/full.toml is valid and spells out the defaults", "[co
   CHECK(c.daemon.start_timeout == d.start_timeout);
   CHECK(c.daemon.heartbeat_timeout == d.heartbeat_timeout);
   CHECK(c.daemon.rlimit_nofile == d.rlimit_nofile);
+  CHECK(c.daemon.control_max_connections == d.control_max_connections);
+  CHECK(c.daemon.control_idle_timeout == d.control_idle_timeout);
   REQUIRE(c.workers.size() == 1);
   const wman::WorkerConfig& w = c.workers[0];
   const wman::WorkerLimits l;
@@ -411,4 +415,14 @@ TEST_CASE("config/examples/full.toml is valid and spells out the defaults", "[co
   CHECK(w.tls.sni[0].server_name == "*.example.com");
   CHECK(w.count == 1);
   CHECK_FALSE(w.reuse_port);
+}
+
+TEST_CASE("the control socket's cap and idle timeout are read from [daemon]", "[config][loader]") {
+  const auto result = parseConfig(
+      "[daemon]\ncontrol_max_connections = 8\ncontrol_idle_timeout = \"500ms\"\n"
+      "[[worker]]\nlisten = \"tcp://127.0.0.1:0\"\napp = \"echo\"\n",
+      "control.toml");
+  REQUIRE(result.ok());
+  CHECK(result.config->daemon.control_max_connections == 8);
+  CHECK(result.config->daemon.control_idle_timeout == 500ms);
 }

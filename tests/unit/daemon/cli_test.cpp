@@ -54,3 +54,18 @@ TEST_CASE("usage errors exit non-zero, --version and --help exit zero") {
   CHECK_FALSE(parseCli(help.argc(), help.argv.data(), "", code));
   CHECK(code == 0);
 }
+
+TEST_CASE("connections takes --timeout in seconds within (0, 600]") {
+  int code = -1;
+  Args ok({"wman", "connections", "--timeout", "1.5", "--json"});
+  auto opts = parseCli(ok.argc(), ok.argv.data(), "", code);
+  REQUIRE(opts);
+  CHECK(opts->timeout_s == 1.5);
+  CHECK(opts->json);
+  Args zero({"wman", "connections", "--timeout", "0"});
+  CHECK_FALSE(parseCli(zero.argc(), zero.argv.data(), "", code));
+  CHECK(code != 0);
+  Args other({"wman", "status", "--timeout", "1"});
+  CHECK_FALSE(parseCli(other.argc(), other.argv.data(), "", code));
+  CHECK(code != 0);
+}
