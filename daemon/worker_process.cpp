@@ -4,6 +4,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +21,7 @@
 #include "wman/app_module.h"
 #include "wman/logging.h"
 #include "wman/loop.h"
+#include "wman/process_memory.h"
 #include "wman/serve.h"
 #include "wman/timer.h"
 
@@ -55,15 +57,6 @@ void closeInheritedFds(const std::set<int>& keep) {
     ::closedir(dir);
   }
   for (int fd : fds) ::close(fd);
-}
-
-long residentKiB() {
-  long pages = 0, resident = 0;
-  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(f);
-  }
-  return resident * (::sysconf(_SC_PAGESIZE) / 1024);
 }
 
 const char* stateName(ConnectionState s) {
@@ -157,7 +150,13 @@ class WorkerProcess {
              .set("messages", static_cast<int64_t>(st.messages))
              .set("send_fail", static_cast<int64_t>(st.send_fail))
              .set("timers", static_cast<int64_t>(Timer::count() - 1))
-             .set("memory_kb", static_cast<int64_t>(residentKiB())));
+             .set("memory_kb", static_cast<int64_t>(residentKiB()))
+             .set("protocol_errors", static_cast<int64_t>(st.protocol_errors))
+             .set("callback_errors", static_cast<int64_t>(st.callback_errors))
+             .set("accept_failures", static_cast<int64_t>(st.accept_failures))
+             .set("log_suppressed", static_cast<int64_t>(st.log_suppressed))
+             .set("shed", static_cast<int64_t>(st.shed))
+             .set("accepting", st.accepting));
   }
 
   void command(std::string_view text) {
@@ -216,7 +215,11 @@ class WorkerProcess {
       loop_.stopWorker(*worker_, mode != "fast", done);
     }
     if (mode != "fast") {
-      // Whatever has not finished by the deadline is dropped.
+      // Whatever has not finished by the deadline is dropped. A retiring generation ("close")
+      // lets connections caught in their handshake finish it first, so its deadline is at
+      // least handshake_timeout.
+      if (mode == "close")
+        timeout_ms = std::max<std::int64_t>(timeout_ms, worker_->limits.handshake_timeout.count());
       Timer::add(
           static_cast<double>(timeout_ms) / 1000.0,
           [this] { loop_.stopWorker(*worker_, false, nullptr); }, false);

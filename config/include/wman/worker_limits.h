@@ -20,6 +20,9 @@ struct WorkerLimits {
   std::chrono::milliseconds handshake_timeout{10000};
   // A connection that receives nothing for this long is closed. 0 = never.
   std::chrono::milliseconds idle_timeout{0};
+  // Resident memory (RSS) budget of one worker process in bytes. Past it the worker stops
+  // accepting and closes the connections holding the largest buffers. 0 = no budget.
+  std::size_t max_memory = 1024UL * 1024 * 1024;
 };
 
 }  // namespace wman

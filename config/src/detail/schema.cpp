@@ -24,7 +24,7 @@ const Section kSections[] = {
       "options"}},
     {"[worker.limits]",
      {"max_connections", "max_package_size", "max_send_buffer", "handshake_timeout",
-      "idle_timeout"}},
+      "idle_timeout", "max_memory"}},
     {"[worker.tls]",
      {"cert", "key", "ca", "min_version", "verify_client", "ciphers", "ciphersuites", "alpn",
       "sni"}},

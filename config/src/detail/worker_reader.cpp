@@ -45,6 +45,7 @@ void readLimits(FieldReader& r, const toml::table& t, WorkerLimits& limits) {
                    {"max_send_buffer", asSize(&limits.max_send_buffer, 1)},
                    {"handshake_timeout", asDuration(&limits.handshake_timeout, Duration{0})},
                    {"idle_timeout", asDuration(&limits.idle_timeout, Duration{0})},
+                   {"max_memory", asSize(&limits.max_memory, 0)},
                });
 }
 

@@ -27,8 +27,14 @@ struct WorkerStats {
   std::uint64_t accepted = 0;   // connections accepted since start
   std::uint64_t messages = 0;   // messages delivered to onMessage
   std::uint64_t send_fail = 0;  // sends dropped because a buffer was full
+  // Peers closed for bad input: protocol and TLS errors, refused handshakes.
   std::uint64_t protocol_errors = 0;
   std::uint64_t callback_errors = 0;  // exceptions thrown by user callbacks
+  std::uint64_t accept_failures = 0;  // accept() failures (fd limit) and refused set-ups
+  std::uint64_t log_suppressed = 0;   // per-peer log lines the rate limit suppressed
+  std::uint64_t shed = 0;             // connections closed by the memory budget
+  // False while the worker's listener is paused (out of fds, over max_memory) or stopping.
+  bool accepting = true;
 };
 
 class Worker {

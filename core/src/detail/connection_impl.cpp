@@ -40,32 +40,6 @@ ConnectionImpl::ConnectionImpl(WorkerRuntime& runtime)
 
 ConnectionImpl::~ConnectionImpl() = default;
 
-ConnectionImpl* ConnectionImpl::accept(WorkerRuntime& runtime, uv_stream_t* server, bool is_pipe,
-                                       ConnectionId id) {
-  auto* c = new ConnectionImpl(runtime);
-  c->id_ = id;
-  c->is_pipe_ = is_pipe;
-  uv_loop_t* loop = runtime.loop().raw();
-  int rc = is_pipe ? uv_pipe_init(loop, &c->h_.pipe, 0) : uv_tcp_init(loop, &c->h_.tcp);
-  if (rc != 0) {
-    log().error("accept: handle init failed: {}", uv_strerror(rc));
-    delete c;
-    return nullptr;
-  }
-  c->h_.handle.data = c;
-  rc = uv_accept(server, &c->h_.stream);
-  if (rc != 0 || !c->codec_) {
-    if (rc != 0) log().warn("accept failed: {}", uv_strerror(rc));
-    c->silent_ = true;
-    c->state_ = ConnectionState::Closed;
-    uv_close(&c->h_.handle, [](uv_handle_t* h) { delete static_cast<ConnectionImpl*>(h->data); });
-    return nullptr;
-  }
-  if (!is_pipe) uv_tcp_nodelay(&c->h_.tcp, 1);
-  c->last_active_ = runtime.loop().now();
-  return c;
-}
-
 ConnectionImpl* ConnectionImpl::open(WorkerRuntime& runtime, int fd, ConnectionId id,
                                      std::error_code& ec) {
   int domain = 0;
@@ -117,7 +91,7 @@ void ConnectionImpl::start() {
     opened();
   } else {
     handshaking_ = true;
-    runtime_->handshakeStarted();
+    runtime_->handshakeStarted(*this);
   }
 }
 
@@ -128,6 +102,11 @@ void ConnectionImpl::opened() {
   }
   dispatch(
       id_, "onConnect", worker_->onConnect, [this] { runtime_->callbackFailed(*this); }, *this);
+  // Its generation retired while it was in its handshake: it was finished rather than
+  // dropped, and now closes like the generation's other connections.
+  if (state_ == ConnectionState::Established && runtime_->stopping()) {
+    close(WorkerRuntime::kGoingAway, "server going away");
+  }
 }
 
 void ConnectionImpl::reject() {
@@ -175,7 +154,8 @@ bool ConnectionImpl::refusePlainHttp(const char* data, std::size_t size) {
   for (std::string_view method : {"GET ", "POST ", "HEAD ", "PUT ", "OPTIONS ", "DELETE "}) {
     if (!head.starts_with(method)) continue;
     runtime_->stats().protocol_errors++;
-    log().info("conn={} from {}: plain HTTP on a TLS port; answered 400", id_, remoteAddress());
+    runtime_->peerLog(PeerCause::Tls, spdlog::level::info, *this,
+                      "plain HTTP on a TLS port; answered 400");
     static constexpr std::string_view kBody =
         "This port speaks TLS: use https:// or wss:// instead of http:// or ws://.\n";
     tls_.reset();  // the answer goes out in the clear
@@ -210,8 +190,8 @@ void ConnectionImpl::tlsInput(const char* data, std::size_t size) {
     if (got == 0) return;
     if (tls_->state() == TlsSession::State::Failed) {
       runtime_->stats().protocol_errors++;
-      log().info("conn={} from {}: TLS {} failed: {}", id_, remoteAddress(),
-                 tls_->handshakeDone() ? "session" : "handshake", tls_->error());
+      runtime_->peerLog(PeerCause::Tls, spdlog::level::info, *this, "TLS {} failed: {}",
+                        tls_->handshakeDone() ? "session" : "handshake", tls_->error());
       linger_ = true;  // the alert goes out before the close
     } else {
       log().debug("conn={} peer sent close_notify", id_);
@@ -267,7 +247,8 @@ std::size_t ConnectionImpl::deliver(ByteSpan input) {
 
 void ConnectionImpl::protocolError(const DecodeResult& r) {
   runtime_->stats().protocol_errors++;
-  log().info("conn={} protocol error {}: {}; closing", id_, r.code, r.reason);
+  runtime_->peerLog(PeerCause::ProtocolError, spdlog::level::info, *this,
+                    "protocol error {}: {}; closing", r.code, r.reason);
   dispatch(
       id_, "onError", worker_->onError, [] {}, *this, static_cast<int>(r.code), r.reason);
   if (state_ != ConnectionState::Established) return;

@@ -19,10 +19,6 @@ class TlsSession;
 
 class ConnectionImpl final : public Connection {
  public:
-  // Accepts one pending connection from `server`. Returns nullptr (and logs) on failure.
-  static ConnectionImpl* accept(WorkerRuntime& runtime, uv_stream_t* server, bool is_pipe,
-                                ConnectionId id);
-
   // Wraps `fd`, an already connected stream socket. Returns nullptr and sets `ec` on failure,
   // leaving `fd` open.
   static ConnectionImpl* open(WorkerRuntime& runtime, int fd, ConnectionId id, std::error_code& ec);
@@ -53,6 +49,11 @@ class ConnectionImpl final : public Connection {
   void pause();
   void resume();
   std::size_t buffered() const;
+  // Bytes this connection's buffers hold (input, output, a write in flight), for the
+  // memory budget.
+  std::size_t heldBytes() const {
+    return in_.capacity() + out_.capacity() + (pending_ ? pending_->data.capacity() : 0);
+  }
 
   // Called by the loop's flush pass: decode input left by resume(), then write.
   void flushScheduled();

@@ -43,7 +43,9 @@ void ConnectionImpl::sessionEvent(const DecodeResult& r) {
         log().debug("conn={} handshake done", id_);
         opened();
       } else {
-        log().info("conn={} handshake refused with {}: {}", id_, answer.status, answer.reason);
+        runtime_->stats().protocol_errors++;
+        runtime_->peerLog(PeerCause::HandshakeRefused, spdlog::level::info, *this,
+                          "handshake refused with {}: {}", answer.status, answer.reason);
         linger_ = true;
         close({});
       }

@@ -1,5 +1,7 @@
 #include "detail/worker_runtime.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -9,6 +11,7 @@
 #include "detail/log.h"
 #include "detail/tls_context.h"
 #include "websocket/websocket_codec.h"
+#include "wman/process_memory.h"
 
 namespace wman::detail {
 namespace {
@@ -31,11 +34,17 @@ WorkerRuntime::~WorkerRuntime() {
   closeSweep();
 }
 
-void WorkerRuntime::closeSweep() {
-  if (!sweep_timer_) return;
-  uv_close(reinterpret_cast<uv_handle_t*>(sweep_timer_),
+void WorkerRuntime::closeTimer(uv_timer_t*& t) {
+  if (!t) return;
+  uv_close(reinterpret_cast<uv_handle_t*>(t),
            [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
-  sweep_timer_ = nullptr;
+  t = nullptr;
+}
+
+void WorkerRuntime::closeSweep() {
+  closeTimer(sweep_timer_);
+  closeTimer(soon_timer_);
+  closeTimer(accept_timer_);
 }
 
 void WorkerRuntime::setupCodecs() {
@@ -76,16 +85,26 @@ std::error_code WorkerRuntime::setupTls() {
   return {};
 }
 
+std::unique_ptr<Listener> WorkerRuntime::makeListener() {
+  return std::make_unique<Listener>(
+      *loop_, worker_.listenUrl(), [this](int fd, bool is_pipe) { accept(fd, is_pipe); },
+      [this](int uv_error) { acceptFailed(uv_error); });
+}
+
 std::error_code WorkerRuntime::start(EventLoop& loop, int inherited_fd) {
   loop_ = &loop;
   stopping_ = false;
+  paused_ = 0;
+  stats_.accepting = true;
+  peer_log_.setOwner("worker " + worker_.name);
+  // Opens /proc/self/statm now and keeps it: the memory budget and the heartbeat still read
+  // it when this process has run out of fds.
+  residentKiB();
   setupCodecs();
   if (auto ec = setupTls()) return abandonStart(ec);
   std::error_code ec;
   if (worker_.hasListener()) {
-    listener_ = std::make_unique<Listener>(
-        loop, worker_.listenUrl(),
-        [this](uv_stream_t* server, bool is_pipe) { accept(server, is_pipe); });
+    listener_ = makeListener();
     ec = inherited_fd >= 0 ? listener_->adopt(inherited_fd) : listener_->bind();
     if (ec) return abandonStart(ec);
   }
@@ -103,9 +122,25 @@ std::error_code WorkerRuntime::start(EventLoop& loop, int inherited_fd) {
     }
   }
   if (listener_ && (ec = listener_->listen(kBacklog))) return abandonStart(ec);
-  sweep_timer_ = new uv_timer_t;
-  uv_timer_init(loop.raw(), sweep_timer_);
-  sweep_timer_->data = this;
+  startTimers(loop);
+  if (listener_) {
+    log().info("worker {} listening on {} ({})", worker_.name, worker_.url(), protocol());
+  }
+  return {};
+}
+
+void WorkerRuntime::startTimers(EventLoop& loop) {
+  auto make = [&loop, this] {
+    auto* t = new uv_timer_t;
+    uv_timer_init(loop.raw(), t);
+    t->data = this;
+    // Housekeeping timers never keep a process alive on their own.
+    uv_unref(reinterpret_cast<uv_handle_t*>(t));
+    return t;
+  };
+  sweep_timer_ = make();
+  soon_timer_ = make();
+  accept_timer_ = make();
   // Deadlines are checked a quarter of the shortest one apart (at most once a second), so
   // a ping or a handshake timeout fires at most a quarter late.
   std::uint64_t period = kSweepIntervalMs;
@@ -116,12 +151,6 @@ std::error_code WorkerRuntime::start(EventLoop& loop, int inherited_fd) {
   uv_timer_start(
       sweep_timer_, [](uv_timer_t* t) { static_cast<WorkerRuntime*>(t->data)->sweep(); }, period,
       period);
-  // The sweep never keeps a process alive on its own.
-  uv_unref(reinterpret_cast<uv_handle_t*>(sweep_timer_));
-  if (listener_) {
-    log().info("worker {} listening on {} ({})", worker_.name, worker_.url(), protocol());
-  }
-  return {};
 }
 
 std::error_code WorkerRuntime::abandonStart(std::error_code ec) {
@@ -135,14 +164,13 @@ std::error_code WorkerRuntime::abandonStart(std::error_code ec) {
 
 std::error_code WorkerRuntime::addListener(int fd) {
   if (!loop_ || !listener_ || stopping_) return std::make_error_code(std::errc::not_connected);
-  auto extra = std::make_unique<Listener>(
-      *loop_, worker_.listenUrl(),
-      [this](uv_stream_t* server, bool is_pipe) { accept(server, is_pipe); });
+  auto extra = makeListener();
   if (auto ec = extra->adopt(fd)) return ec;
   if (auto ec = extra->listen(kBacklog)) {
     extra->close();
     return ec;
   }
+  if (paused_ != 0) extra->pause(false);
   extra_listeners_.push_back(std::move(extra));
   return {};
 }
@@ -160,17 +188,24 @@ Connection* WorkerRuntime::adopt(int fd, std::error_code& ec) {
   return c;
 }
 
-void WorkerRuntime::accept(uv_stream_t* server, bool is_pipe) {
-  ConnectionImpl* c = ConnectionImpl::accept(*this, server, is_pipe, next_id_ + 1);
-  if (!c) return;
+void WorkerRuntime::accept(int fd, bool is_pipe) {
+  std::error_code ec;
+  ConnectionImpl* c = ConnectionImpl::open(*this, fd, next_id_ + 1, ec);
+  if (!c) {
+    ::close(fd);
+    stats_.accept_failures++;
+    if (admitLog(PeerCause::AcceptFailure, spdlog::level::warn)) {
+      log().warn("worker {}: cannot set up an accepted connection: {}", worker_.name, ec.message());
+    }
+    return;
+  }
   ++next_id_;
   if (stopping_ || conns_.size() >= worker_.limits.max_connections) {
     // Accept-and-close keeps the listen queue moving; the peer sees a prompt close rather
-    // than a hang. Logged at most once a second.
-    if (loop_->now() - refused_logged_at_ >= 1000 || refused_logged_at_ == 0) {
-      refused_logged_at_ = loop_->now();
-      log().warn("worker {}: refusing connection, {} open (max_connections {})", worker_.name,
-                 conns_.size(), worker_.limits.max_connections);
+    // than a hang.
+    if (admitLog(PeerCause::AcceptFailure, spdlog::level::warn)) {
+      log().warn("worker {}: refusing connection from {}, {} open (max_connections {})",
+                 worker_.name, c->remoteAddress(), conns_.size(), worker_.limits.max_connections);
     }
     c->reject();
     return;
@@ -180,12 +215,72 @@ void WorkerRuntime::accept(uv_stream_t* server, bool is_pipe) {
   c->start();
 }
 
+void WorkerRuntime::acceptFailed(int uv_error) {
+  stats_.accept_failures++;
+  const bool out_of_fds = uv_error == UV_EMFILE || uv_error == UV_ENFILE ||
+                          uv_error == UV_ENOBUFS || uv_error == UV_ENOMEM;
+  if (admitLog(PeerCause::AcceptFailure, spdlog::level::warn)) {
+    log().warn("worker {}: accept on {} failed: {} ({} connections open){}", worker_.name,
+               worker_.url(), uv_strerror(uv_error), conns_.size(),
+               out_of_fds ? "; pausing accepts" : "");
+  }
+  if (!out_of_fds || stopping_) return;
+  // The pending connections stay queued (or, with reuse_port, go to the other workers) while
+  // this worker cannot take them; it retries after a short delay instead of spinning.
+  pauseAccepting(kPauseFds);
+  uv_timer_start(
+      accept_timer_,
+      [](uv_timer_t* t) { static_cast<WorkerRuntime*>(t->data)->resumeAccepting(kPauseFds); },
+      kAcceptRetryMs, 0);
+}
+
+void WorkerRuntime::forEachListener(const std::function<void(Listener&)>& fn) {
+  if (listener_) fn(*listener_);
+  for (auto& extra : extra_listeners_) fn(*extra);
+}
+
+void WorkerRuntime::pauseAccepting(PauseReason why) {
+  const bool was_accepting = paused_ == 0;
+  paused_ |= why;
+  stats_.accepting = false;
+  if (!was_accepting || stopping_) return;
+  // With reuse_port and other workers in the group, leave it so the kernel sends new
+  // connections to them; a single worker (or a shared socket) keeps its queue.
+  const bool leave = worker_.reusePort && worker_.count != 1;
+  forEachListener([leave](Listener& l) { l.pause(leave); });
+}
+
+void WorkerRuntime::resumeAccepting(PauseReason why) {
+  if ((paused_ & why) == 0) return;
+  paused_ &= ~static_cast<unsigned>(why);
+  if (paused_ != 0 || stopping_) return;
+  stats_.accepting = true;
+  forEachListener([this](Listener& l) {
+    if (auto ec = l.resume()) {
+      log().error("worker {}: cannot resume accepting on {}: {}", worker_.name, worker_.url(),
+                  ec.message());
+    }
+  });
+}
+
+bool WorkerRuntime::admitLog(PeerCause cause, spdlog::level::level_enum level) {
+  const bool ok = peer_log_.admit(cause, level, loop_ ? loop_->now() : 0);
+  stats_.log_suppressed = peer_log_.suppressed();
+  return ok;
+}
+
+void WorkerRuntime::handshakeStarted(ConnectionImpl& c) {
+  ++handshaking_;
+  handshake_queue_.emplace_back(c.id(), c.acceptedAt());
+}
+
 Connection* WorkerRuntime::find(ConnectionId id) const {
   auto it = conns_.find(id);
   return it == conns_.end() ? nullptr : it->second;
 }
 
 void WorkerRuntime::forget(ConnectionImpl& c) {
+  released_bytes_ += c.heldBytes();
   conns_.erase(c.id());
   closing_.erase(c.id());
   checkStopped();
@@ -200,63 +295,12 @@ void WorkerRuntime::callbackFailed(ConnectionImpl& c) {
   c.close(kInternalError, "internal error");
 }
 
-void WorkerRuntime::sweep() {
-  const std::uint64_t now = loop_->now();
-  if (!closing_.empty()) {
-    std::vector<ConnectionImpl*> expired;
-    for (auto& [id, c] : closing_) {
-      if (now - c->closingSince() >= kCloseFlushTimeoutMs) expired.push_back(c);
-    }
-    for (ConnectionImpl* c : expired) {
-      log().info("conn={} did not flush within {} ms of close; dropping it", c->id(),
-                 kCloseFlushTimeoutMs);
-      closing_.erase(c->id());
-      c->destroy();
-    }
-  }
-  const auto idle = static_cast<std::uint64_t>(worker_.limits.idle_timeout.count());
-  const auto handshake = static_cast<std::uint64_t>(worker_.limits.handshake_timeout.count());
-  const bool check_handshakes = handshake > 0 && handshaking_ > 0;
-  const std::uint64_t ping = pingIntervalMs(worker_);
-  if (idle == 0 && !check_handshakes && ping == 0) return;
-  std::vector<ConnectionImpl*> expired;
-  std::vector<ConnectionImpl*> unanswered;
-  for (auto& [id, conn] : conns_) {
-    auto* c = ConnectionImpl::from(*conn);
-    if (c->state() != ConnectionState::Established) continue;
-    const std::uint64_t quiet = now - c->lastActive();
-    if ((idle > 0 && quiet >= idle) ||
-        (check_handshakes && c->handshaking() && now - c->acceptedAt() >= handshake)) {
-      expired.push_back(c);
-    } else if (ping > 0 && !c->handshaking() && quiet >= ping) {
-      // Heartbeat: a peer quiet for one interval is pinged; one that stays quiet for a
-      // second interval (no pong, no data) is closed.
-      if (quiet >= 2 * ping) {
-        unanswered.push_back(c);
-      } else {
-        c->ping();
-      }
-    }
-  }
-  for (ConnectionImpl* c : unanswered) {
-    log().debug("conn={} answered no ping within {} ms; closing", c->id(), ping);
-    c->close(kGoingAway, "ping timeout");
-  }
-  for (ConnectionImpl* c : expired) {
-    log().debug("conn={} {} timed out; closing", c->id(), c->handshaking() ? "handshake" : "idle");
-    if (c->handshaking()) {
-      c->destroy();
-    } else {
-      c->close({});
-    }
-  }
-}
-
 void WorkerRuntime::stopAccepting() {
   if (stopping_) return;
   stopping_ = true;
-  if (listener_) listener_->close();
-  for (auto& extra : extra_listeners_) extra->close();
+  stats_.accepting = false;
+  if (accept_timer_) uv_timer_stop(accept_timer_);
+  forEachListener([](Listener& l) { l.close(); });
   if (worker_.onWorkerStop) {
     try {
       worker_.onWorkerStop(worker_);
@@ -281,6 +325,12 @@ void WorkerRuntime::stop(bool graceful, std::function<void()> done) {
   all.reserve(conns_.size());
   for (auto& [id, conn] : conns_) all.push_back(ConnectionImpl::from(*conn));
   for (ConnectionImpl* c : all) {
+    if (graceful && c->handshaking() && c->state() == ConnectionState::Established) {
+      // Dropping it would lose a client that did nothing wrong (its upgrade request may
+      // already be on its way): it finishes its handshake, bounded by handshake_timeout
+      // (the sweep keeps running), and opened() then closes it with 1001 after the 101.
+      continue;
+    }
     if (graceful) {
       c->close(kGoingAway, "server going away");
     } else {

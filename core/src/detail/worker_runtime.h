@@ -1,9 +1,11 @@
 // Serves one Worker inside one process: its listener, its connections (by id), its
-// counters and its periodic sweep (idle connections, connections stuck flushing on close).
+// counters, its rate-limited peer log and its periodic sweep (deadlines in bounded batches,
+// the memory budget, returning freed memory to the OS).
 #pragma once
 
 #include <uv.h>
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -12,6 +14,8 @@
 #include <vector>
 
 #include "detail/listener.h"
+#include "detail/log.h"
+#include "detail/log_limiter.h"
 #include "wman/codec.h"
 #include "wman/connection.h"
 #include "wman/protocol_registry.h"
@@ -44,8 +48,10 @@ class WorkerRuntime {
 
   // Stops accepting, runs onWorkerStop and closes every connection: flushing first when
   // `graceful`, at once otherwise (WebSocket peers get a Close 1001 either way; a fast stop
-  // only tries one non-blocking write of it). `done` runs once the last connection is gone; calling
-  // again with a null `done` (to escalate to a fast stop) keeps the earlier one.
+  // only tries one non-blocking write of it). A graceful stop never drops a connection still
+  // in its handshake: it may finish (within handshake_timeout) and is then closed like the
+  // others, right after its 101 / TLS handshake. `done` runs once the last connection is
+  // gone; calling again with a null `done` (to escalate to a fast stop) keeps the earlier one.
   void stop(bool graceful, std::function<void()> done);
 
   // Stops accepting and runs onWorkerStop, but lets connections end by themselves; `done`
@@ -53,6 +59,8 @@ class WorkerRuntime {
   void drain(std::function<void()> done);
 
   bool running() const { return loop_ != nullptr; }
+  // True once stop() or drain() began: a connection finishing its handshake now is closed.
+  bool stopping() const { return stopping_; }
   EventLoop& loop() { return *loop_; }
   Worker& worker() { return worker_; }
   WorkerStats& stats() { return stats_; }
@@ -71,9 +79,22 @@ class WorkerRuntime {
   void forget(ConnectionImpl& c);
   void watchClosing(ConnectionImpl& c);
   void callbackFailed(ConnectionImpl& c);
-  // Connections of handshake protocols that have not completed their handshake.
-  void handshakeStarted() { ++handshaking_; }
+  // Connections of handshake protocols that have not completed their handshake; `c` joins
+  // the handshake deadline queue.
+  void handshakeStarted(ConnectionImpl& c);
   void handshakeEnded() { --handshaking_; }
+
+  // Writes one per-peer failure line naming the worker, the connection and its remote
+  // address, unless the cause's rate limit suppressed it (then only counted).
+  template <typename... Args>
+  void peerLog(PeerCause cause, spdlog::level::level_enum level, const Connection& c,
+               spdlog::format_string_t<Args...> fmt, Args&&... args) {
+    if (!admitLog(cause, level)) return;
+    log().log(level, "worker {}: conn={} from {}: {}", worker_.name, c.id(), c.remoteAddress(),
+              fmt::format(fmt, std::forward<Args>(args)...));
+  }
+  // The rate limiter behind peerLog, for lines without a connection (accept failures).
+  bool admitLog(PeerCause cause, spdlog::level::level_enum level);
 
   // A connection closing with unsent data gets this long to flush before it is dropped.
   static constexpr std::uint64_t kCloseFlushTimeoutMs = 10000;
@@ -81,16 +102,49 @@ class WorkerRuntime {
   static constexpr std::uint16_t kGoingAway = 1001;
   // RFC 6455 7.4.1: what a connection hears when a callback of its own threw.
   static constexpr std::uint16_t kInternalError = 1011;
+  // RFC 6455 7.4.1: what a connection shed by the memory budget hears.
+  static constexpr std::uint16_t kTryAgainLater = 1013;
+  // Most connections one sweep pass closes (per deadline kind); the rest follow in the next
+  // loop iteration, so a mass expiry never stalls the loop for the neighbours.
+  static constexpr std::size_t kSweepBatch = 64;
+  // After accept() failed for lack of fds, accepting pauses this long before a retry.
+  static constexpr std::uint64_t kAcceptRetryMs = 200;
+  // Connections holding less than this are never shed by the memory budget.
+  static constexpr std::size_t kShedMinBytes = 64 * 1024;
+  // Most connections shed per sweep pass.
+  static constexpr std::size_t kShedBatch = 16;
+  // Freed memory is handed back to the OS (malloc_trim) after this many bytes of closed
+  // connections' buffers were released, at most once per kTrimIntervalMs.
+  static constexpr std::size_t kTrimAfterBytes = 4 * 1024 * 1024;
+  static constexpr std::uint64_t kTrimIntervalMs = 1000;
 
  private:
-  void accept(uv_stream_t* server, bool is_pipe);
+  // Why accepting is paused (bits); accepting resumes once none is left.
+  enum PauseReason : unsigned { kPauseFds = 1, kPauseMemory = 2 };
+
+  std::unique_ptr<Listener> makeListener();
+  void accept(int fd, bool is_pipe);
+  void acceptFailed(int uv_error);
+  void pauseAccepting(PauseReason why);
+  void resumeAccepting(PauseReason why);
+  void forEachListener(const std::function<void(Listener&)>& fn);
   void stopAccepting();
   std::error_code abandonStart(std::error_code ec);
+  // The sweep (worker_runtime_sweep.cpp): each part closes at most kSweepBatch and returns
+  // true when it left expired connections for the next pass.
   void sweep();
+  void scheduleSweepSoon();
+  bool sweepClosing(std::uint64_t now);
+  bool sweepHandshakes(std::uint64_t now);
+  bool sweepIdle(std::uint64_t now);
+  void sweepMemory(std::uint64_t now);
+  void shedLargest();
+  void startTimers(EventLoop& loop);
   void checkStopped();
   void setupCodecs();
   std::error_code setupTls();
   void closeSweep();
+  static void closeTimer(uv_timer_t*& t);
 
   Worker& worker_;
   EventLoop* loop_ = nullptr;
@@ -104,10 +158,18 @@ class WorkerRuntime {
   WorkerStats stats_;
   ConnectionId next_id_ = 0;
   std::size_t handshaking_ = 0;
+  // Handshaking connections in accept order, which is handshake-deadline order (one
+  // timeout for all): the sweep pops expired ones from the front instead of walking all.
+  std::deque<std::pair<ConnectionId, std::uint64_t>> handshake_queue_;
   uv_timer_t* sweep_timer_ = nullptr;
+  uv_timer_t* soon_timer_ = nullptr;    // re-runs the sweep next iteration for the rest
+  uv_timer_t* accept_timer_ = nullptr;  // retries accepting after an fd shortage
   std::function<void()> stopped_;
   bool stopping_ = false;
-  std::uint64_t refused_logged_at_ = 0;
+  unsigned paused_ = 0;  // PauseReason bits
+  LogLimiter peer_log_;
+  std::size_t released_bytes_ = 0;  // buffer bytes freed since the last malloc_trim
+  std::uint64_t trimmed_at_ = 0;
 };
 
 }  // namespace wman::detail
