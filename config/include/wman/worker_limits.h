@@ -20,6 +20,11 @@ struct WorkerLimits {
   std::chrono::milliseconds handshake_timeout{10000};
   // A connection that receives nothing for this long is closed. 0 = never.
   std::chrono::milliseconds idle_timeout{0};
+  // Longest a peer may hold an unfinished message (a partial line or frame, a fragmented
+  // WebSocket message) before the connection is closed (WebSocket: 1008). Without it a peer
+  // pins up to max_package_size per connection for ever. 30 s lets a client on a slow link
+  // (about 550 KB/s) still send a 16 MiB message. 0 = unbounded.
+  std::chrono::milliseconds message_timeout{30000};
 };
 
 }  // namespace wman

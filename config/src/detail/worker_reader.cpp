@@ -45,6 +45,7 @@ void readLimits(FieldReader& r, const toml::table& t, WorkerLimits& limits) {
                    {"max_send_buffer", asSize(&limits.max_send_buffer, 1)},
                    {"handshake_timeout", asDuration(&limits.handshake_timeout, Duration{0})},
                    {"idle_timeout", asDuration(&limits.idle_timeout, Duration{0})},
+                   {"message_timeout", asDuration(&limits.message_timeout, Duration{0})},
                });
 }
 
@@ -56,6 +57,9 @@ void readWebSocket(FieldReader& r, const toml::table& t, WebSocketConfig& ws) {
                    {"permessage_deflate", asBool(&ws.permessage_deflate)},
                    {"max_message_size", asSize(&ws.max_message_size, 1)},
                    {"binary_type", asOneOf(&ws.binary_type, {"text", "binary"})},
+                   {"server_max_window_bits", asInt(&ws.server_max_window_bits, 8, 15)},
+                   {"client_max_window_bits", asInt(&ws.client_max_window_bits, 8, 15)},
+                   {"mem_level", asInt(&ws.mem_level, 1, 9)},
                });
 }
 

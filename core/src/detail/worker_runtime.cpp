@@ -48,6 +48,9 @@ void WorkerRuntime::setupCodecs() {
   WebSocketOptions options;
   options.permessage_deflate = ws.permessage_deflate;
   options.default_kind = ws.binary_type == "binary" ? MessageKind::Binary : MessageKind::Text;
+  options.deflate.server_max_window_bits = ws.server_max_window_bits;
+  options.deflate.client_max_window_bits = ws.client_max_window_bits;
+  options.deflate.mem_level = ws.mem_level;
   codec_limits_.max_package_size = ws.max_message_size;
   codec_factory_ = webSocketCodecFactory(options);
 }
@@ -110,7 +113,8 @@ std::error_code WorkerRuntime::start(EventLoop& loop, int inherited_fd) {
   // a ping or a handshake timeout fires at most a quarter late.
   std::uint64_t period = kSweepIntervalMs;
   const auto handshake = static_cast<std::uint64_t>(worker_.limits.handshake_timeout.count());
-  for (std::uint64_t deadline : {pingIntervalMs(worker_), handshake}) {
+  const auto message = static_cast<std::uint64_t>(worker_.limits.message_timeout.count());
+  for (std::uint64_t deadline : {pingIntervalMs(worker_), handshake, message}) {
     if (deadline > 0) period = std::min(period, std::max(deadline / 4, kMinSweepIntervalMs));
   }
   uv_timer_start(
@@ -200,8 +204,17 @@ void WorkerRuntime::callbackFailed(ConnectionImpl& c) {
   c.close(kInternalError, "internal error");
 }
 
+void WorkerRuntime::expireUnfinishedMessages(std::uint64_t now) {
+  // The list is oldest first, so this costs only the connections it closes; the batch
+  // bound keeps one sweep short when many expire together.
+  constexpr std::size_t kMaxBatch = 256;
+  partials_.expire(now, static_cast<std::uint64_t>(worker_.limits.message_timeout.count()),
+                   kMaxBatch);
+}
+
 void WorkerRuntime::sweep() {
   const std::uint64_t now = loop_->now();
+  expireUnfinishedMessages(now);
   if (!closing_.empty()) {
     std::vector<ConnectionImpl*> expired;
     for (auto& [id, c] : closing_) {

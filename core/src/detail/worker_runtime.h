@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "detail/listener.h"
+#include "detail/partial_input.h"
 #include "wman/codec.h"
 #include "wman/connection.h"
 #include "wman/protocol_registry.h"
@@ -74,6 +75,8 @@ class WorkerRuntime {
   // Connections of handshake protocols that have not completed their handshake.
   void handshakeStarted() { ++handshaking_; }
   void handshakeEnded() { --handshaking_; }
+  // Connections holding an unfinished message, for limits.message_timeout.
+  PartialInputList& partials() { return partials_; }
 
   // A connection closing with unsent data gets this long to flush before it is dropped.
   static constexpr std::uint64_t kCloseFlushTimeoutMs = 10000;
@@ -91,6 +94,8 @@ class WorkerRuntime {
   void setupCodecs();
   std::error_code setupTls();
   void closeSweep();
+  // limits.message_timeout: closes connections whose unfinished message is too old.
+  void expireUnfinishedMessages(std::uint64_t now);
 
   Worker& worker_;
   EventLoop* loop_ = nullptr;
@@ -104,6 +109,7 @@ class WorkerRuntime {
   WorkerStats stats_;
   ConnectionId next_id_ = 0;
   std::size_t handshaking_ = 0;
+  PartialInputList partials_;
   uv_timer_t* sweep_timer_ = nullptr;
   std::function<void()> stopped_;
   bool stopping_ = false;
