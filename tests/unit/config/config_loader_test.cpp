@@ -190,7 +190,7 @@ tls = { cert = ")" + cert + R"(", key = ")" +
   CHECK(t.tls.ca.empty());
   CHECK_FALSE(t.tls.verify_client);
   CHECK(t.tls.sni.empty());
-  CHECK(t.line == 63);
+  CHECK(t.line == 67);
 }
 
 TEST_CASE("defaults apply to everything left out", "[config][loader]") {
