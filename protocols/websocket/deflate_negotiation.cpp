@@ -163,10 +163,13 @@ std::optional<DeflateParams> accept(const Extension& offer, const DeflateOptions
   const int own_bits = std::clamp(options.server_max_window_bits, 8, 15);
   params.server_max_window_bits = server_bits ? std::min(*server_bits, own_bits) : own_bits;
   params.echo_server_max_window_bits = server_bits.has_value();
-  // Without client_max_window_bits in the offer the client cannot be limited (7.1.2.2).
+  // Without client_max_window_bits in the offer the client cannot be limited (7.1.2.2: the
+  // response must not name it) and may compress with a 15-bit window. A server configured
+  // for a smaller inflate window declines such an offer rather than hold that memory.
+  const int own_client_bits = std::clamp(options.client_max_window_bits, 8, 15);
+  if (!client_bits_offered && own_client_bits < 15) return std::nullopt;
   if (client_bits_offered) {
-    params.client_max_window_bits =
-        std::min(client_bits.value_or(15), std::clamp(options.client_max_window_bits, 8, 15));
+    params.client_max_window_bits = std::min(client_bits.value_or(15), own_client_bits);
     params.echo_client_max_window_bits = client_bits.has_value();
   }
   return params;

@@ -18,7 +18,8 @@ struct DeflateOptions {
   // further back than 250 bytes and therefore fit a 256-byte window.
   int server_max_window_bits = 15;
   // Window asked of clients that offer client_max_window_bits, 8..15; sizes our inflater
-  // (2^bits bytes). Clients that do not offer the parameter may use 15.
+  // (2^bits bytes). Clients that do not offer the parameter may use 15, so below 15 their
+  // offer is declined (RFC 7692 7.1.2.2 forbids asking them).
   int client_max_window_bits = 15;
   // Reset our compressor after every message: worse ratio, but no history kept between them.
   bool server_no_context_takeover = false;
@@ -52,7 +53,9 @@ struct DeflateParams {
 // comma-separated list) and returns the parameters of the first permessage-deflate offer the
 // server can honour, or nullopt if there is none. An offer is declined, and the next one
 // tried, if it has an unknown or duplicated parameter, a value where none is allowed, or a
-// window size that is not a decimal 8..15 without leading zeros. Other extensions are ignored.
+// window size that is not a decimal 8..15 without leading zeros, or if it lacks
+// client_max_window_bits while options.client_max_window_bits is below 15. Other extensions
+// are ignored.
 std::optional<DeflateParams> negotiateDeflate(std::span<const std::string_view> header_values,
                                               const DeflateOptions& options);
 

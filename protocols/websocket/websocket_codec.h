@@ -75,6 +75,9 @@ class WebSocketCodec final : public Codec {
   // WebSocketOptions::default_kind (text unless configured otherwise).
   MessageKind defaultKind() const override { return options_.default_kind; }
 
+  // True between the first and the last fragment of a fragmented message.
+  bool inMessage() const override { return in_message_; }
+
   // True once answerHandshake() accepted the session, and from then on.
   bool isOpen() const override { return open_; }
 

@@ -195,6 +195,28 @@ TEST_CASE("tls: plain HTTP, garbage and a stalled handshake lose only their conn
   CHECK(good.recv(12) == std::string("\x81\x0astill here", 12));
 }
 
+TEST_CASE("tls: handshake_timeout closes a client that sent half a ClientHello") {
+  // A stalled handshake holds the TLS session's buffers (tens of KiB); handshake_timeout is
+  // what bounds how long.
+  Worker w("text://127.0.0.1:0");
+  w.tls = serverConfig();
+  w.limits.handshake_timeout = 300ms;
+  installBuiltinApp("echo", w);
+  EventCounter connects;
+  w.onConnect = [&](Connection&) { connects.add(); };
+  TestServer server({&w});
+
+  TlsSession client(makeClient(clientOptions()));
+  std::string hello;
+  client.takeOutput(hello);
+  REQUIRE(hello.size() > 100);
+  TestClient stalled(w.port());
+  stalled.send(hello.substr(0, hello.size() / 2));
+  CHECK(stalled.closedWithin(5s));
+  CHECK(connects.count() == 0);
+  CHECK(server.onLoop([&w] { return w.runtime().connections().size(); }) == 0);
+}
+
 TEST_CASE("tls: a worker whose certificate cannot be loaded does not start") {
   Worker w("wss://127.0.0.1:0");
   w.tls = serverConfig();

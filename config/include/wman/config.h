@@ -66,6 +66,15 @@ struct WebSocketConfig {
   Duration ping_interval{0};                 // 0 = no server pings
   bool permessage_deflate = false;
   std::size_t max_message_size = 16 * 1024 * 1024;
+  // permessage-deflate memory per connection (RFC 7692 7.1.2). The largest window (2^bits
+  // bytes) our compressor uses, 8..15; announced to clients when below 15.
+  int server_max_window_bits = 15;
+  // Largest window clients may compress with (sizes our inflater), 8..15. Below 15 an offer
+  // without client_max_window_bits is declined (the RFC lets us ask only clients that offer).
+  int client_max_window_bits = 15;
+  // zlib memLevel 1..9: the compressor's hash tables take 2^(mem_level + 9) bytes. zlib's
+  // default 8 (128 KiB); lower saves memory at some cost in ratio.
+  int mem_level = 8;
   // Frame type of a send() that names no kind outside onMessage: "text" (Workerman's
   // BINARY_TYPE_BLOB) or "binary" (BINARY_TYPE_ARRAYBUFFER). Inside onMessage a reply
   // follows the kind of the message being answered.

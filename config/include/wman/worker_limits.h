@@ -23,6 +23,11 @@ struct WorkerLimits {
   // Resident memory (RSS) budget of one worker process in bytes. Past it the worker stops
   // accepting and closes the connections holding the largest buffers. 0 = no budget.
   std::size_t max_memory = 1024UL * 1024 * 1024;
+  // Longest a peer may hold an unfinished message (a partial line or frame, a fragmented
+  // WebSocket message) before the connection is closed (WebSocket: 1008). Without it a peer
+  // pins up to max_package_size per connection for ever. 30 s lets a client on a slow link
+  // (about 550 KB/s) still send a 16 MiB message. 0 = unbounded.
+  std::chrono::milliseconds message_timeout{30000};
 };
 
 }  // namespace wman

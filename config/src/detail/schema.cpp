@@ -23,14 +23,15 @@ const Section kSections[] = {
      {"name", "listen", "count", "reuse_port", "app", "transport", "limits", "tls", "websocket",
       "options"}},
     {"[worker.limits]",
-     {"max_connections", "max_package_size", "max_send_buffer", "handshake_timeout",
-      "idle_timeout", "max_memory"}},
+     {"max_connections", "max_package_size", "max_send_buffer", "handshake_timeout", "idle_timeout",
+      "max_memory", "message_timeout"}},
     {"[worker.tls]",
      {"cert", "key", "ca", "min_version", "verify_client", "ciphers", "ciphersuites", "alpn",
       "sni"}},
     {"[[worker.tls.sni]]", {"server_name", "cert", "key"}},
     {"[worker.websocket]",
-     {"allowed_origins", "ping_interval", "permessage_deflate", "max_message_size", "binary_type"}},
+     {"allowed_origins", "ping_interval", "permessage_deflate", "max_message_size", "binary_type",
+      "server_max_window_bits", "client_max_window_bits", "mem_level"}},
 };
 
 // "[worker.limits]" -> "worker.limits", "[[worker]]" -> "worker".

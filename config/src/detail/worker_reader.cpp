@@ -46,6 +46,7 @@ void readLimits(FieldReader& r, const toml::table& t, WorkerLimits& limits) {
                    {"handshake_timeout", asDuration(&limits.handshake_timeout, Duration{0})},
                    {"idle_timeout", asDuration(&limits.idle_timeout, Duration{0})},
                    {"max_memory", asSize(&limits.max_memory, 0)},
+                   {"message_timeout", asDuration(&limits.message_timeout, Duration{0})},
                });
 }
 
@@ -57,6 +58,9 @@ void readWebSocket(FieldReader& r, const toml::table& t, WebSocketConfig& ws) {
                    {"permessage_deflate", asBool(&ws.permessage_deflate)},
                    {"max_message_size", asSize(&ws.max_message_size, 1)},
                    {"binary_type", asOneOf(&ws.binary_type, {"text", "binary"})},
+                   {"server_max_window_bits", asInt(&ws.server_max_window_bits, 8, 15)},
+                   {"client_max_window_bits", asInt(&ws.client_max_window_bits, 8, 15)},
+                   {"mem_level", asInt(&ws.mem_level, 1, 9)},
                });
 }
 

@@ -15,19 +15,6 @@
 #include "wman/worker.h"
 
 namespace wman::detail {
-namespace {
-
-// Buffers that grew for one large message are released once empty, so an idle connection
-// costs only its fixed part.
-constexpr std::size_t kKeepCapacity = 16 * 1024;
-
-void releaseIfLarge(std::string& s) {
-  s.clear();
-  if (s.capacity() > kKeepCapacity) std::string().swap(s);
-}
-
-}  // namespace
-
 ConnectionImpl::ConnectionImpl(WorkerRuntime& runtime)
     : runtime_(&runtime),
       codec_(runtime.createCodec()),
@@ -114,152 +101,6 @@ void ConnectionImpl::reject() {
   destroy();
 }
 
-void ConnectionImpl::onAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
-  auto* c = static_cast<ConnectionImpl*>(h->data);
-  auto span = c->runtime_->loop().readBuffer();
-  *buf = uv_buf_init(span.data(), static_cast<unsigned>(span.size()));
-}
-
-void ConnectionImpl::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
-  auto* c = static_cast<ConnectionImpl*>(s->data);
-  if (nread > 0) {
-    c->handleInput(buf->base, static_cast<std::size_t>(nread));
-  } else if (nread < 0) {
-    if (nread == UV_EOF) {
-      log().debug("conn={} peer closed", c->id_);
-      c->destroy();
-    } else {
-      c->failed("read", static_cast<int>(nread));
-    }
-  }
-}
-
-void ConnectionImpl::handleInput(const char* data, std::size_t size) {
-  bytes_read_ += size;
-  last_active_ = runtime_->loop().now();
-  ping_sent_ = false;
-  if (state_ != ConnectionState::Established) return;
-  if (tls_) {
-    tlsInput(data, size);
-  } else {
-    handlePlain(data, size);
-  }
-}
-
-bool ConnectionImpl::refusePlainHttp(const char* data, std::size_t size) {
-  // A TLS record starts with its content type (22 for a handshake); an upper-case letter
-  // is a request line such as "GET / HTTP/1.1" sent to the wrong scheme.
-  if (bytes_read_ != size || size < 4 || data[0] < 'A' || data[0] > 'Z') return false;
-  std::string_view head(data, std::min<std::size_t>(size, 8));
-  for (std::string_view method : {"GET ", "POST ", "HEAD ", "PUT ", "OPTIONS ", "DELETE "}) {
-    if (!head.starts_with(method)) continue;
-    runtime_->stats().protocol_errors++;
-    runtime_->peerLog(PeerCause::Tls, spdlog::level::info, *this,
-                      "plain HTTP on a TLS port; answered 400");
-    static constexpr std::string_view kBody =
-        "This port speaks TLS: use https:// or wss:// instead of http:// or ws://.\n";
-    tls_.reset();  // the answer goes out in the clear
-    out_ =
-        "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\n"
-        "Content-Length: " +
-        std::to_string(kBody.size()) + "\r\n\r\n" + std::string(kBody);
-    linger_ = true;
-    close({});
-    return true;
-  }
-  return false;
-}
-
-void ConnectionImpl::tlsInput(const char* data, std::size_t size) {
-  if (!tls_->handshakeDone() && refusePlainHttp(data, size)) return;
-  tls_->feed(data, size);
-  // The session copied the ciphertext, so the shared read buffer can take the plaintext,
-  // where the codec may decode (and unmask) in place as on a plain connection.
-  std::span<char> buf = runtime_->loop().readBuffer();
-  for (;;) {
-    const std::ptrdiff_t got = tls_->read(buf.data(), buf.size());
-    if (tls_->hasOutput()) scheduleFlush();  // handshake records, tickets, alerts
-    // onConnect before the first message (for handshake protocols it waits for theirs).
-    if (handshaking_ && tls_->handshakeDone() && codec_->isOpen()) opened();
-    if (state_ != ConnectionState::Established) return;
-    if (got > 0) {
-      handlePlain(buf.data(), static_cast<std::size_t>(got));
-      if (state_ != ConnectionState::Established) return;
-      continue;
-    }
-    if (got == 0) return;
-    if (tls_->state() == TlsSession::State::Failed) {
-      runtime_->stats().protocol_errors++;
-      runtime_->peerLog(PeerCause::Tls, spdlog::level::info, *this, "TLS {} failed: {}",
-                        tls_->handshakeDone() ? "session" : "handshake", tls_->error());
-      linger_ = true;  // the alert goes out before the close
-    } else {
-      log().debug("conn={} peer sent close_notify", id_);
-    }
-    close({});
-    return;
-  }
-}
-
-void ConnectionImpl::handlePlain(const char* data, std::size_t size) {
-  if (in_.empty()) {
-    // Fast path: decode straight from the shared read buffer; copy only an incomplete tail.
-    ByteSpan input{reinterpret_cast<const std::byte*>(data), size};
-    std::size_t used = deliver(input);
-    if (used < size && state_ == ConnectionState::Established) in_.assign(data + used, size - used);
-    return;
-  }
-  in_.append(data, size);
-  std::size_t used = deliver(asBytes(in_));
-  if (used == in_.size()) {
-    releaseIfLarge(in_);
-  } else if (used > 0) {
-    in_.erase(0, used);
-  }
-}
-
-std::size_t ConnectionImpl::deliver(ByteSpan input) {
-  std::size_t offset = 0;
-  while (offset < input.size() && state_ == ConnectionState::Established && !paused_) {
-    DecodeResult r = codec_->decode(input.subspan(offset));
-    offset += r.consumed;
-    switch (r.status) {
-      case DecodeResult::Status::Message:
-        runtime_->stats().messages++;
-        reply_kind_ = r.kind;
-        dispatch(
-            id_, "onMessage", worker_->onMessage, [this] { runtime_->callbackFailed(*this); },
-            *this, Message(r.payload, r.kind));
-        break;
-      case DecodeResult::Status::NeedMore:
-        if (r.consumed == 0) return offset;
-        break;
-      case DecodeResult::Status::Error:
-        protocolError(r);
-        return offset;
-      default:
-        sessionEvent(r);
-        break;
-    }
-  }
-  return offset;
-}
-
-void ConnectionImpl::protocolError(const DecodeResult& r) {
-  runtime_->stats().protocol_errors++;
-  runtime_->peerLog(PeerCause::ProtocolError, spdlog::level::info, *this,
-                    "protocol error {}: {}; closing", r.code, r.reason);
-  dispatch(
-      id_, "onError", worker_->onError, [] {}, *this, static_cast<int>(r.code), r.reason);
-  if (state_ != ConnectionState::Established) return;
-  // The peer learns why (a WebSocket close code, an HTTP status) before the close; what the
-  // application queued earlier is flushed with it.
-  codec_->encodeError(r.code, r.reason, out_);
-  close_sent_ = true;
-  linger_ = true;
-  close({});
-}
-
 SendStatus ConnectionImpl::queue(std::string_view data, MessageKind kind, bool raw) {
   if (state_ != ConnectionState::Established || !codec_->isOpen()) return SendStatus::Dropped;
   if (buffer_full_ || buffered() >= maxSendBuffer) {
@@ -293,16 +134,21 @@ void ConnectionImpl::scheduleFlush() {
 
 void ConnectionImpl::flushScheduled() {
   flush_scheduled_ = false;
-  if (input_pending_ && state_ == ConnectionState::Established && !paused_) {
-    input_pending_ = false;
-    std::size_t used = deliver(asBytes(in_));
-    if (used == in_.size()) {
-      releaseIfLarge(in_);
-    } else if (used > 0) {
-      in_.erase(0, used);
-    }
-  }
   flush();
+}
+
+bool ConnectionImpl::controlFits(const char* what) {
+  // The same rule as queue(): nothing more once the queue reached maxSendBuffer, so what
+  // a peer can make us hold is bounded by it plus one frame. A send is Dropped, but a
+  // control frame cannot be (a Ping must be answered, RFC 6455 5.5.2): a peer that asks
+  // for more while reading nothing is closed instead.
+  if (buffered() < maxSendBuffer) return true;
+  runtime_->stats().protocol_errors++;
+  runtime_->peerLog(PeerCause::Unread, spdlog::level::info, *this,
+                    "{} over max_send_buffer ({} B queued, peer not reading); closing", what,
+                    buffered());
+  close(kPolicyViolation, "send buffer full");
+  return false;
 }
 
 void ConnectionImpl::flush() {
@@ -435,6 +281,9 @@ void ConnectionImpl::ping() {
   if (state_ != ConnectionState::Established || ping_sent_ || close_sent_ || !codec_->isOpen()) {
     return;
   }
+  // A peer whose queue is full is not reading: no ping, and with no input it is closed
+  // after a second quiet interval like any silent peer.
+  if (buffered() >= maxSendBuffer) return;
   ping_sent_ = true;
   codec_->encodeControl(DecodeResult::Status::Ping, 0, {}, out_);
   scheduleFlush();
@@ -447,6 +296,7 @@ void ConnectionImpl::close(std::string_view data) {
   queueClose(1000, {});                                // normal closure
   state_ = ConnectionState::Closing;
   closing_since_ = runtime_->loop().now();
+  runtime_->partials().remove(*this);
   uv_read_stop(&h_.stream);
   log().debug("conn={} closing, {} bytes to flush", id_, buffered());
   if (buffered() == 0 && !tls_) {
@@ -487,6 +337,11 @@ void ConnectionImpl::startClose() {
     runtime_->loop().cancelFlush(this);
     flush_scheduled_ = false;
   }
+  if (continue_scheduled_) {
+    runtime_->loop().cancelContinue(this);
+    continue_scheduled_ = false;
+  }
+  runtime_->partials().remove(*this);
   uv_close(&h_.handle, &ConnectionImpl::onClosed);
 }
 
@@ -512,29 +367,6 @@ void ConnectionImpl::onClosed(uv_handle_t* h) {
 void ConnectionImpl::failed(const char* what, int status) {
   log().debug("conn={} {} failed: {}; closing", id_, what, uv_strerror(status));
   destroy();
-}
-
-void ConnectionImpl::pause() {
-  if (paused_) return;
-  paused_ = true;
-  if (state_ == ConnectionState::Established) uv_read_stop(&h_.stream);
-}
-
-void ConnectionImpl::resume() {
-  if (!paused_) return;
-  paused_ = false;
-  if (state_ != ConnectionState::Established) return;
-  int rc = uv_read_start(&h_.stream, &ConnectionImpl::onAlloc, &ConnectionImpl::onRead);
-  if (rc != 0) {
-    failed("read start", rc);
-    return;
-  }
-  // Messages already read but held back by the pause are delivered from the flush pass,
-  // not from inside resumeRecv(), so a caller never sees onMessage re-entered.
-  if (!in_.empty()) {
-    input_pending_ = true;
-    scheduleFlush();
-  }
 }
 
 }  // namespace wman::detail

@@ -17,11 +17,23 @@ namespace wman::detail {
 class WorkerRuntime;
 class TlsSession;
 
+// Empties `s`, and frees its storage if one large message grew it past 16 KiB, so an idle
+// connection costs only its fixed part.
+inline void releaseIfLarge(std::string& s) {
+  constexpr std::size_t kKeepCapacity = 16 * 1024;
+  s.clear();
+  if (s.capacity() > kKeepCapacity) std::string().swap(s);
+}
+
 class ConnectionImpl final : public Connection {
  public:
   // Wraps `fd`, an already connected stream socket. Returns nullptr and sets `ec` on failure,
   // leaving `fd` open.
   static ConnectionImpl* open(WorkerRuntime& runtime, int fd, ConnectionId id, std::error_code& ec);
+
+  // RFC 6455 7.4.1 policy violation: what a peer hears when it breaks a bound of this
+  // server (held a message past message_timeout, asked for control frames it never read).
+  static constexpr std::uint16_t kPolicyViolation = 1008;
 
   static ConnectionImpl* from(Connection& c) { return static_cast<ConnectionImpl*>(&c); }
   static const ConnectionImpl* from(const Connection& c) {
@@ -55,8 +67,15 @@ class ConnectionImpl final : public Connection {
     return in_.capacity() + out_.capacity() + (pending_ ? pending_->data.capacity() : 0);
   }
 
-  // Called by the loop's flush pass: decode input left by resume(), then write.
+  // Called by the loop's flush pass: writes what was queued.
   void flushScheduled();
+  // Called by the loop at the start of the pass after this connection yielded (its read
+  // budget was spent) or was resumed: delivers the input held back, within this pass's
+  // budget, and reads again once nothing is held.
+  void continueInput();
+  // Called by the runtime's sweep when this connection has held an unfinished message for
+  // `timeout_ms`: closes it (WebSocket: Close 1008 "message timeout").
+  void messageTimedOut(std::uint64_t timeout_ms);
 
   // Close without running onConnect/onClose (refused at accept).
   void reject();
@@ -92,6 +111,19 @@ class ConnectionImpl final : public Connection {
   // an error, a close or a pause.
   std::size_t deliver(ByteSpan input);
   void protocolError(const DecodeResult& r);
+  // Delivers from in_ and drops what was consumed.
+  void deliverHeld();
+  // Starts (or stops) the unfinished-message clock after a batch of input was decoded.
+  void notePartial();
+  // Fairness: charges `bytes` read and `steps` decoded to this loop pass's budget; true
+  // while some is left. A new pass starts a new budget.
+  bool spend(std::size_t bytes, std::uint32_t steps);
+  // Stops reading for the rest of this pass; continueInput() picks up in the next one.
+  void yieldInput();
+  void scheduleContinue();
+  // Control frames count against maxSendBuffer like sends: false (and the connection is
+  // closing with 1008) when the queue is already at the limit, the peer not reading.
+  bool controlFits(const char* what);
   // Handshake, Ping, Pong and Close results of session protocols (connection_session.cpp).
   void sessionEvent(const DecodeResult& r);
   void opened();
@@ -132,11 +164,21 @@ class ConnectionImpl final : public Connection {
   std::uint64_t last_active_ = 0;
   std::uint64_t accepted_at_ = 0;
   std::uint64_t closing_since_ = 0;
+  // Fairness: the loop pass the budget below belongs to, and what was spent of it.
+  std::uint64_t budget_pass_ = 0;
+  std::size_t pass_bytes_ = 0;
+  std::uint32_t pass_steps_ = 0;
+  // PartialInputList: when the unfinished message started (0 = none), and the links.
+  friend class PartialInputList;
+  std::uint64_t partial_since_ = 0;
+  ConnectionImpl* partial_prev_ = nullptr;
+  ConnectionImpl* partial_next_ = nullptr;
   MessageKind reply_kind_;
   bool is_pipe_ = false;
   bool writing_ = false;
   bool flush_scheduled_ = false;
-  bool input_pending_ = false;
+  bool yielded_ = false;             // reading stopped by the read budget until continueInput()
+  bool continue_scheduled_ = false;  // continueInput() runs in the next loop pass
   bool buffer_full_ = false;
   bool silent_ = false;       // refused at accept: the application never hears of it
   bool close_sent_ = false;   // a session protocol's close message is already queued

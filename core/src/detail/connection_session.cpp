@@ -52,6 +52,10 @@ void ConnectionImpl::sessionEvent(const DecodeResult& r) {
       break;
     }
     case Status::Ping:
+      // Every Ping gets its Pong (RFC 6455 5.5.3 would allow answering only the latest of
+      // a burst, but clients and conformance suites expect one each); the Pong counts
+      // against max_send_buffer, so a peer that pings without reading is closed instead.
+      if (!controlFits("pong")) break;
       codec_->encodeControl(Status::Pong, 0, r.payload, out_);
       scheduleFlush();
       dispatch(

@@ -29,6 +29,7 @@ EventLoop::EventLoop() : read_buffer_(new char[kReadBufferSize]), previous_(t_cu
   uv_prepare_start(&prepare_, &EventLoop::onPrepare);
   // The prepare hook keeps the loop alive only while flushes are scheduled.
   uv_unref(reinterpret_cast<uv_handle_t*>(&prepare_));
+  uv_idle_init(&loop_, &idle_);
   uv_async_init(&loop_, &async_, &EventLoop::onAsync);
   async_.data = this;
   uv_unref(reinterpret_cast<uv_handle_t*>(&async_));
@@ -95,8 +96,36 @@ void EventLoop::cancelFlush(ConnectionImpl* c) {
   std::replace(flushing_.begin(), flushing_.end(), c, static_cast<ConnectionImpl*>(nullptr));
 }
 
+void EventLoop::scheduleContinue(ConnectionImpl* c) {
+  if (continue_list_.empty()) {
+    uv_idle_start(&idle_, [](uv_idle_t*) {});
+  }
+  continue_list_.push_back(c);
+}
+
+void EventLoop::cancelContinue(ConnectionImpl* c) {
+  std::replace(continue_list_.begin(), continue_list_.end(), c,
+               static_cast<ConnectionImpl*>(nullptr));
+  std::replace(continuing_.begin(), continuing_.end(), c, static_cast<ConnectionImpl*>(nullptr));
+}
+
 void EventLoop::onPrepare(uv_prepare_t* handle) {
-  static_cast<EventLoop*>(handle->data)->flushAll();
+  auto* self = static_cast<EventLoop*>(handle->data);
+  ++self->pass_;
+  self->continueAll();
+  self->flushAll();
+}
+
+void EventLoop::continueAll() {
+  if (continue_list_.empty()) return;
+  // One round only: a connection that spends this pass's budget again lands in the fresh
+  // list and waits for the next pass, so the poll between them serves everyone else.
+  continuing_.swap(continue_list_);
+  for (std::size_t i = 0; i < continuing_.size(); ++i) {
+    if (ConnectionImpl* c = continuing_[i]) c->continueInput();
+  }
+  continuing_.clear();
+  if (continue_list_.empty()) uv_idle_stop(&idle_);
 }
 
 void EventLoop::flushAll() {

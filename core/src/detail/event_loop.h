@@ -48,6 +48,14 @@ class EventLoop {
   void scheduleFlush(ConnectionImpl* c);
   void cancelFlush(ConnectionImpl* c);
 
+  // Fairness: a connection that spent its read budget for this pass continues at the start
+  // of the next one (before that pass's flush), after every other connection's reads of
+  // this pass. The loop does not block in poll while one waits.
+  void scheduleContinue(ConnectionImpl* c);
+  void cancelContinue(ConnectionImpl* c);
+  // Counts loop passes (iterations); a connection's read budget is per pass.
+  std::uint64_t pass() const { return pass_; }
+
   // Shared by all connections: reads land here and are decoded in place; only an
   // incomplete tail is copied into the connection.
   std::span<char> readBuffer() { return {read_buffer_.get(), kReadBufferSize}; }
@@ -66,16 +74,23 @@ class EventLoop {
   static void onAsync(uv_async_t* handle);
   static void onTimer(uv_timer_t* handle);
   void flushAll();
+  void continueAll();
 
   uv_loop_t loop_{};
   uv_prepare_t prepare_{};
   uv_async_t async_{};
+  // Active only while connections wait in continue_list_: an active idle handle makes the
+  // next poll return at once instead of blocking.
+  uv_idle_t idle_{};
   std::unique_ptr<char[]> read_buffer_;
   EventLoop* previous_;
   std::mutex posted_mutex_;
   std::vector<std::function<void()>> posted_;
   std::vector<ConnectionImpl*> flush_list_;
   std::vector<ConnectionImpl*> flushing_;
+  std::vector<ConnectionImpl*> continue_list_;
+  std::vector<ConnectionImpl*> continuing_;
+  std::uint64_t pass_ = 0;
   std::unordered_map<TimerId, TimerEntry*> timers_;
   TimerId next_timer_id_ = 0;
   bool closed_ = false;

@@ -18,6 +18,8 @@ const char* causeName(PeerCause cause) {
       return "accept failure";
     case PeerCause::Shed:
       return "memory budget";
+    case PeerCause::Unread:
+      return "send buffer full";
     case PeerCause::kCount:
       break;
   }

@@ -18,6 +18,7 @@ enum class PeerCause : std::uint8_t {
   Timeout,           // a handshake or close flush ran out of time
   AcceptFailure,     // accept() failed (fd limit)
   Shed,              // closed by the memory budget
+  Unread,            // the peer stopped reading while asking for control frames
   kCount
 };
 

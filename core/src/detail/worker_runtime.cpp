@@ -57,6 +57,9 @@ void WorkerRuntime::setupCodecs() {
   WebSocketOptions options;
   options.permessage_deflate = ws.permessage_deflate;
   options.default_kind = ws.binary_type == "binary" ? MessageKind::Binary : MessageKind::Text;
+  options.deflate.server_max_window_bits = ws.server_max_window_bits;
+  options.deflate.client_max_window_bits = ws.client_max_window_bits;
+  options.deflate.mem_level = ws.mem_level;
   codec_limits_.max_package_size = ws.max_message_size;
   codec_factory_ = webSocketCodecFactory(options);
 }
@@ -145,7 +148,8 @@ void WorkerRuntime::startTimers(EventLoop& loop) {
   // a ping or a handshake timeout fires at most a quarter late.
   std::uint64_t period = kSweepIntervalMs;
   const auto handshake = static_cast<std::uint64_t>(worker_.limits.handshake_timeout.count());
-  for (std::uint64_t deadline : {pingIntervalMs(worker_), handshake}) {
+  const auto message = static_cast<std::uint64_t>(worker_.limits.message_timeout.count());
+  for (std::uint64_t deadline : {pingIntervalMs(worker_), handshake, message}) {
     if (deadline > 0) period = std::min(period, std::max(deadline / 4, kMinSweepIntervalMs));
   }
   uv_timer_start(

@@ -16,6 +16,7 @@
 #include "detail/listener.h"
 #include "detail/log.h"
 #include "detail/log_limiter.h"
+#include "detail/partial_input.h"
 #include "wman/codec.h"
 #include "wman/connection.h"
 #include "wman/protocol_registry.h"
@@ -83,6 +84,8 @@ class WorkerRuntime {
   // the handshake deadline queue.
   void handshakeStarted(ConnectionImpl& c);
   void handshakeEnded() { --handshaking_; }
+  // Connections holding an unfinished message, for limits.message_timeout.
+  PartialInputList& partials() { return partials_; }
 
   // Writes one per-peer failure line naming the worker, the connection and its remote
   // address, unless the cause's rate limit suppressed it (then only counted).
@@ -145,6 +148,9 @@ class WorkerRuntime {
   std::error_code setupTls();
   void closeSweep();
   static void closeTimer(uv_timer_t*& t);
+  // limits.message_timeout: closes connections whose unfinished message is too old, one
+  // batch at a time; true when more may be left.
+  bool expireUnfinishedMessages(std::uint64_t now);
 
   Worker& worker_;
   EventLoop* loop_ = nullptr;
@@ -161,6 +167,7 @@ class WorkerRuntime {
   // Handshaking connections in accept order, which is handshake-deadline order (one
   // timeout for all): the sweep pops expired ones from the front instead of walking all.
   std::deque<std::pair<ConnectionId, std::uint64_t>> handshake_queue_;
+  PartialInputList partials_;
   uv_timer_t* sweep_timer_ = nullptr;
   uv_timer_t* soon_timer_ = nullptr;    // re-runs the sweep next iteration for the rest
   uv_timer_t* accept_timer_ = nullptr;  // retries accepting after an fd shortage

@@ -1,4 +1,5 @@
-// WorkerRuntime's periodic sweep: close deadlines (flush on close, handshake, idle, ping) in
+// WorkerRuntime's periodic sweep: close deadlines (flush on close, unfinished message,
+// handshake, idle, ping) in
 // bounded batches, the memory budget, and handing freed memory back to the OS.
 #include <malloc.h>
 
@@ -27,10 +28,17 @@ void WorkerRuntime::sweep() {
   peer_log_.flush(now);
   stats_.log_suppressed = peer_log_.suppressed();
   bool more = sweepClosing(now);
+  more = expireUnfinishedMessages(now) || more;
   more = sweepHandshakes(now) || more;
   more = sweepIdle(now) || more;
   sweepMemory(now);
   if (more) scheduleSweepSoon();
+}
+
+bool WorkerRuntime::expireUnfinishedMessages(std::uint64_t now) {
+  // The list is oldest first, so this costs only the connections it closes.
+  return partials_.expire(now, static_cast<std::uint64_t>(worker_.limits.message_timeout.count()),
+                          kSweepBatch);
 }
 
 void WorkerRuntime::scheduleSweepSoon() {

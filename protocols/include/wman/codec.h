@@ -109,6 +109,11 @@ class Codec {
   // without choosing a kind).
   virtual MessageKind defaultKind() const { return MessageKind::Binary; }
 
+  // True while the codec holds part of a message that earlier decode() calls consumed (a
+  // fragmented WebSocket message in progress). Input the caller still holds is not counted:
+  // the caller sees that itself. The runtime bounds how long a peer may keep either.
+  virtual bool inMessage() const { return false; }
+
   // Session protocols only (the defaults suit stateless codecs):
 
   // False while a handshake is pending: the connection is not open to the application yet

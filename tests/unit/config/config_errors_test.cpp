@@ -154,6 +154,26 @@ TEST_CASE("values of the wrong type or out of range", "[config][errors]") {
        "[[worker]]\nlisten = \"ws://127.0.0.1:1\"\napp = \"echo\"\n[worker.websocket]\n"
        "binary_type = \"blob\"\n",
        {"bad.toml:5:15: invalid binary_type 'blob' (expected one of: text, binary)"}},
+      {"server_max_window_bits below 8",
+       "[[worker]]\nlisten = \"ws://127.0.0.1:1\"\napp = \"echo\"\n[worker.websocket]\n"
+       "server_max_window_bits = 7\n",
+       {"bad.toml:5:26: server_max_window_bits must be between 8 and 15, got 7"}},
+      {"client_max_window_bits above 15",
+       "[[worker]]\nlisten = \"ws://127.0.0.1:1\"\napp = \"echo\"\n[worker.websocket]\n"
+       "client_max_window_bits = 16\n",
+       {"bad.toml:5:26: client_max_window_bits must be between 8 and 15, got 16"}},
+      {"mem_level 0",
+       "[[worker]]\nlisten = \"ws://127.0.0.1:1\"\napp = \"echo\"\n[worker.websocket]\n"
+       "mem_level = 0\n",
+       {"bad.toml:5:13: mem_level must be between 1 and 9, got 0"}},
+      {"mem_level as string",
+       "[[worker]]\nlisten = \"ws://127.0.0.1:1\"\napp = \"echo\"\n[worker.websocket]\n"
+       "mem_level = \"4\"\n",
+       {"bad.toml:5:13: mem_level must be an integer, got string"}},
+      {"message_timeout not a duration",
+       kWorker + "[worker.limits]\nmessage_timeout = \"soon\"\n",
+       {"bad.toml:5:19: message_timeout: invalid duration 'soon' (use a number with unit ms, s, "
+        "m or h, e.g. \"250ms\")"}},
   });
 }
 

@@ -58,6 +58,7 @@ max_package_size = "64KiB"
 max_send_buffer = 2097152
 handshake_timeout = "3s"
 idle_timeout = "2m"
+message_timeout = "45s"
 
 [worker.tls]
 cert = ")" + cert + R"("
@@ -85,6 +86,9 @@ ping_interval = "25s"
 permessage_deflate = true
 max_message_size = "1MiB"
 binary_type = "binary"
+server_max_window_bits = 10
+client_max_window_bits = 9
+mem_level = 4
 
 [worker.options]
 room = "lobby"
@@ -137,6 +141,7 @@ tls = { cert = ")" + cert + R"(", key = ")" +
   CHECK(w.limits.max_send_buffer == 2097152);
   CHECK(w.limits.handshake_timeout == 3s);
   CHECK(w.limits.idle_timeout == 120s);
+  CHECK(w.limits.message_timeout == 45s);
   CHECK(w.tls.cert == cert);
   CHECK(w.tls.key == key);
   CHECK(w.tls.ca == ca);
@@ -158,6 +163,9 @@ tls = { cert = ")" + cert + R"(", key = ")" +
   CHECK(w.websocket.ping_interval == 25s);
   CHECK(w.websocket.permessage_deflate);
   CHECK(w.websocket.max_message_size == 1024 * 1024);
+  CHECK(w.websocket.server_max_window_bits == 10);
+  CHECK(w.websocket.client_max_window_bits == 9);
+  CHECK(w.websocket.mem_level == 4);
   CHECK(w.websocket.binary_type == "binary");
 
   REQUIRE(w.options.size() == 6);
@@ -182,7 +190,7 @@ tls = { cert = ")" + cert + R"(", key = ")" +
   CHECK(t.tls.ca.empty());
   CHECK_FALSE(t.tls.verify_client);
   CHECK(t.tls.sni.empty());
-  CHECK(t.line == 63);
+  CHECK(t.line == 67);
 }
 
 TEST_CASE("defaults apply to everything left out", "[config][loader]") {
@@ -217,6 +225,7 @@ TEST_CASE("defaults apply to everything left out", "[config][loader]") {
   CHECK(w.limits.max_send_buffer == 1024 * 1024);
   CHECK(w.limits.handshake_timeout == 10s);
   CHECK(w.limits.idle_timeout == 0s);
+  CHECK(w.limits.message_timeout == 30s);
   CHECK_FALSE(w.tls.enabled());
   CHECK(w.tls.min_version == "1.2");
   CHECK_FALSE(w.tls.verify_client);
@@ -228,6 +237,9 @@ TEST_CASE("defaults apply to everything left out", "[config][loader]") {
   CHECK(w.websocket.ping_interval == 0s);
   CHECK_FALSE(w.websocket.permessage_deflate);
   CHECK(w.websocket.max_message_size == 16 * 1024 * 1024);
+  CHECK(w.websocket.server_max_window_bits == 15);
+  CHECK(w.websocket.client_max_window_bits == 15);
+  CHECK(w.websocket.mem_level == 8);
   CHECK(w.options.empty());
 }
 
@@ -399,11 +411,15 @@ TEST_CASE("config/examples/full.toml is valid and spells out the defaults", "[co
   CHECK(w.limits.max_send_buffer == l.max_send_buffer);
   CHECK(w.limits.handshake_timeout == l.handshake_timeout);
   CHECK(w.limits.idle_timeout == l.idle_timeout);
+  CHECK(w.limits.message_timeout == l.message_timeout);
   const wman::WebSocketConfig ws;
   CHECK(w.websocket.ping_interval == ws.ping_interval);
   CHECK(w.websocket.permessage_deflate == ws.permessage_deflate);
   CHECK(w.websocket.max_message_size == ws.max_message_size);
   CHECK(w.websocket.binary_type == "text");
+  CHECK(w.websocket.server_max_window_bits == ws.server_max_window_bits);
+  CHECK(w.websocket.client_max_window_bits == ws.client_max_window_bits);
+  CHECK(w.websocket.mem_level == ws.mem_level);
   const wman::TlsConfig tls;
   CHECK(w.tls.min_version == tls.min_version);
   CHECK(w.tls.verify_client == tls.verify_client);

@@ -118,8 +118,27 @@ TEST_CASE("deflate negotiation: the server's own limits", "[websocket][deflate]"
         "permessage-deflate; client_max_window_bits=9");
   CHECK(negotiate({"permessage-deflate; client_max_window_bits=12"}, o) ==
         "permessage-deflate; client_max_window_bits=9");
-  // A client that did not offer client_max_window_bits cannot be limited (7.1.2.2).
+  // A client that did not offer client_max_window_bits cannot be limited (7.1.2.2: the
+  // response must not name it) and may use a 15-bit window, more than the configured 9:
+  // that offer is declined, and a later one that allows the limit is taken.
+  CHECK(negotiate({"permessage-deflate"}, o) == "");
+  CHECK(negotiate({"permessage-deflate; server_max_window_bits=10"}, o) == "");
+  CHECK(negotiate({"permessage-deflate, permessage-deflate; client_max_window_bits"}, o) ==
+        "permessage-deflate; client_max_window_bits=9");
+  // At 15 (the default) nothing needs asking, so such offers are accepted as before.
+  o.client_max_window_bits = 15;
   CHECK(negotiate({"permessage-deflate"}, o) == "permessage-deflate");
+  CHECK(negotiate({"permessage-deflate; client_max_window_bits"}, o) == "permessage-deflate");
+
+  // Both limits at their smallest, as [worker.websocket] may set them: 8 is announced
+  // (the compressor runs zlib at 9, whose matches stay within 250 bytes) and asked for.
+  o = {};
+  o.server_max_window_bits = 8;
+  o.client_max_window_bits = 8;
+  CHECK(negotiate({"permessage-deflate; client_max_window_bits"}, o) ==
+        "permessage-deflate; server_max_window_bits=8; client_max_window_bits=8");
+  CHECK(negotiate({"permessage-deflate; server_max_window_bits=12; client_max_window_bits=10"},
+                  o) == "permessage-deflate; server_max_window_bits=8; client_max_window_bits=8");
 
   o = {};
   o.server_no_context_takeover = true;
