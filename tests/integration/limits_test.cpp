@@ -1,6 +1,13 @@
 // Limits a peer controls close only the offending connection.
+#include <uv.h>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <future>
+#include <memory>
+#include <vector>
+
+#include "detail/event_loop.h"
 #include "event_counter.h"
 #include "test_client.h"
 #include "test_server.h"
@@ -81,4 +88,64 @@ TEST_CASE("idle_timeout closes connections that stay silent") {
   TestServer server({&w});
   TestClient idle(w.port());
   CHECK(idle.closedWithin(std::chrono::seconds(5)));
+}
+
+TEST_CASE("a mass handshake expiry is closed in bounded batches with I/O between them") {
+  // Deterministic: the loop is held while every client connects, so all are accepted within
+  // a few passes and share one deadline. A uv_prepare handle runs right before each poll and
+  // counts the connections not yet closing: the drop between two samples is what the worker
+  // closed without polling for anyone else's I/O in between.
+  constexpr std::size_t kClients = 300;
+  Worker w("websocket://127.0.0.1:0");
+  installBuiltinApp("echo", w);
+  w.limits.handshake_timeout = std::chrono::milliseconds(300);
+  TestServer server({&w});
+
+  struct Probe {
+    uv_prepare_t prepare{};
+    detail::WorkerRuntime* runtime = nullptr;
+    std::size_t last = 0;
+    std::vector<std::size_t> closed_between_polls;  // loop thread only
+  };
+  auto* probe = new Probe;
+  probe->runtime = &w.runtime();
+  server.onLoop([probe] {
+    uv_prepare_init(detail::EventLoop::current()->raw(), &probe->prepare);
+    probe->prepare.data = probe;
+    uv_prepare_start(&probe->prepare, [](uv_prepare_t* h) {
+      auto* p = static_cast<Probe*>(h->data);
+      std::size_t live = 0;
+      for (const auto& [id, c] : p->runtime->connections()) {
+        if (c->state() != ConnectionState::Closed) ++live;
+      }
+      if (live < p->last) p->closed_between_polls.push_back(p->last - live);
+      p->last = live;
+    });
+    return 0;
+  });
+
+  std::promise<void> held, release;
+  std::shared_future<void> gate = release.get_future().share();
+  w.runtime().loop().post([&held, gate] {
+    held.set_value();
+    gate.wait();
+  });
+  held.get_future().wait();
+  std::vector<TestClient> clients(kClients);
+  for (auto& c : clients) c.connect(w.port());
+  release.set_value();
+
+  for (auto& c : clients) CHECK(c.closedWithin(std::chrono::seconds(10)));
+  const auto closed = server.onLoop([probe] {
+    auto result = probe->closed_between_polls;
+    uv_close(reinterpret_cast<uv_handle_t*>(&probe->prepare),
+             [](uv_handle_t* h) { delete static_cast<Probe*>(h->data); });
+    return result;
+  });
+  std::size_t total = 0;
+  for (std::size_t n : closed) total += n;
+  CHECK(total == kClients);
+  REQUIRE(!closed.empty());
+  CHECK(*std::max_element(closed.begin(), closed.end()) <= detail::WorkerRuntime::kSweepBatch);
+  CHECK(closed.size() >= kClients / detail::WorkerRuntime::kSweepBatch);
 }

@@ -1,5 +1,6 @@
 #include "detail/worker_runtime.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,17 +35,19 @@ WorkerRuntime::~WorkerRuntime() {
   closeSweep();
 }
 
-void WorkerRuntime::closeTimer(uv_timer_t*& t) {
-  if (!t) return;
-  uv_close(reinterpret_cast<uv_handle_t*>(t),
-           [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
-  t = nullptr;
+template <class Handle>
+void WorkerRuntime::closeHandle(Handle*& h) {
+  if (!h) return;
+  uv_close(reinterpret_cast<uv_handle_t*>(h),
+           [](uv_handle_t* closed) { delete reinterpret_cast<Handle*>(closed); });
+  h = nullptr;
 }
 
 void WorkerRuntime::closeSweep() {
-  closeTimer(sweep_timer_);
-  closeTimer(soon_timer_);
-  closeTimer(accept_timer_);
+  closeHandle(sweep_timer_);
+  closeHandle(soon_check_);
+  closeHandle(soon_idle_);
+  closeHandle(accept_timer_);
 }
 
 void WorkerRuntime::setupCodecs() {
@@ -142,8 +145,14 @@ void WorkerRuntime::startTimers(EventLoop& loop) {
     return t;
   };
   sweep_timer_ = make();
-  soon_timer_ = make();
   accept_timer_ = make();
+  soon_check_ = new uv_check_t;
+  uv_check_init(loop.raw(), soon_check_);
+  soon_check_->data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(soon_check_));
+  soon_idle_ = new uv_idle_t;
+  uv_idle_init(loop.raw(), soon_idle_);
+  uv_unref(reinterpret_cast<uv_handle_t*>(soon_idle_));
   // Deadlines are checked a quarter of the shortest one apart (at most once a second), so
   // a ping or a handshake timeout fires at most a quarter late.
   std::uint64_t period = kSweepIntervalMs;
@@ -153,8 +162,14 @@ void WorkerRuntime::startTimers(EventLoop& loop) {
     if (deadline > 0) period = std::min(period, std::max(deadline / 4, kMinSweepIntervalMs));
   }
   uv_timer_start(
-      sweep_timer_, [](uv_timer_t* t) { static_cast<WorkerRuntime*>(t->data)->sweep(); }, period,
-      period);
+      sweep_timer_,
+      [](uv_timer_t* t) {
+        auto* self = static_cast<WorkerRuntime*>(t->data);
+        // While a follow-up batch waits for the poll, this tick would be a second batch
+        // without I/O in between; the follow-up does the same work a moment later.
+        if (!uv_is_active(reinterpret_cast<uv_handle_t*>(self->soon_check_))) self->sweep();
+      },
+      period, period);
 }
 
 std::error_code WorkerRuntime::abandonStart(std::error_code ec) {
@@ -232,10 +247,22 @@ void WorkerRuntime::acceptFailed(int uv_error) {
   // The pending connections stay queued (or, with reuse_port, go to the other workers) while
   // this worker cannot take them; it retries after a short delay instead of spinning.
   pauseAccepting(kPauseFds);
+  retryAcceptingIn(kAcceptRetryMs);
+}
+
+void WorkerRuntime::retryAcceptingIn(std::uint64_t delay_ms) {
   uv_timer_start(
       accept_timer_,
-      [](uv_timer_t* t) { static_cast<WorkerRuntime*>(t->data)->resumeAccepting(kPauseFds); },
-      kAcceptRetryMs, 0);
+      [](uv_timer_t* t) {
+        auto* self = static_cast<WorkerRuntime*>(t->data);
+        // Rejoining while still out of fds would only take connections to reset them when
+        // the next accept fails: stay out until one fd can be opened.
+        const int probe = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (probe < 0) return self->retryAcceptingIn(kAcceptRetryMs);
+        ::close(probe);
+        self->resumeAccepting(kPauseFds);
+      },
+      delay_ms, 0);
 }
 
 void WorkerRuntime::forEachListener(const std::function<void(Listener&)>& fn) {
@@ -284,6 +311,8 @@ Connection* WorkerRuntime::find(ConnectionId id) const {
 }
 
 void WorkerRuntime::forget(ConnectionImpl& c) {
+  // Its fd is about to be freed: a worker paused for lack of fds tries again at once.
+  if ((paused_ & kPauseFds) != 0 && !stopping_) retryAcceptingIn(0);
   released_bytes_ += c.heldBytes();
   conns_.erase(c.id());
   closing_.erase(c.id());

@@ -110,7 +110,8 @@ class WorkerRuntime {
   // Most connections one sweep pass closes (per deadline kind); the rest follow in the next
   // loop iteration, so a mass expiry never stalls the loop for the neighbours.
   static constexpr std::size_t kSweepBatch = 64;
-  // After accept() failed for lack of fds, accepting pauses this long before a retry.
+  // After accept() failed for lack of fds, accepting pauses until a connection of this
+  // worker closes, or until a probe this often finds a free fd.
   static constexpr std::uint64_t kAcceptRetryMs = 200;
   // Connections holding less than this are never shed by the memory budget.
   static constexpr std::size_t kShedMinBytes = 64 * 1024;
@@ -130,6 +131,8 @@ class WorkerRuntime {
   void acceptFailed(int uv_error);
   void pauseAccepting(PauseReason why);
   void resumeAccepting(PauseReason why);
+  // Ends an fd pause in `delay_ms` if a probe then finds a free fd, else probes again later.
+  void retryAcceptingIn(std::uint64_t delay_ms);
   void forEachListener(const std::function<void(Listener&)>& fn);
   void stopAccepting();
   std::error_code abandonStart(std::error_code ec);
@@ -147,7 +150,8 @@ class WorkerRuntime {
   void setupCodecs();
   std::error_code setupTls();
   void closeSweep();
-  static void closeTimer(uv_timer_t*& t);
+  template <class Handle>
+  static void closeHandle(Handle*& h);
   // limits.message_timeout: closes connections whose unfinished message is too old, one
   // batch at a time; true when more may be left.
   bool expireUnfinishedMessages(std::uint64_t now);
@@ -169,7 +173,8 @@ class WorkerRuntime {
   std::deque<std::pair<ConnectionId, std::uint64_t>> handshake_queue_;
   PartialInputList partials_;
   uv_timer_t* sweep_timer_ = nullptr;
-  uv_timer_t* soon_timer_ = nullptr;    // re-runs the sweep next iteration for the rest
+  uv_check_t* soon_check_ = nullptr;    // re-runs the sweep after the next poll for the rest
+  uv_idle_t* soon_idle_ = nullptr;      // keeps that poll from blocking meanwhile
   uv_timer_t* accept_timer_ = nullptr;  // retries accepting after an fd shortage
   std::function<void()> stopped_;
   bool stopping_ = false;

@@ -42,12 +42,18 @@ bool WorkerRuntime::expireUnfinishedMessages(std::uint64_t now) {
 }
 
 void WorkerRuntime::scheduleSweepSoon() {
-  // A zero timeout runs in the next loop iteration, after the pending I/O of this one: the
-  // neighbours are served between two batches.
-  if (soon_timer_ && !uv_is_active(reinterpret_cast<uv_handle_t*>(soon_timer_))) {
-    uv_timer_start(
-        soon_timer_, [](uv_timer_t* t) { static_cast<WorkerRuntime*>(t->data)->sweep(); }, 0, 0);
-  }
+  // The rest runs in the check phase, after this iteration's poll has served the neighbours'
+  // I/O; the idle handle keeps that poll from blocking. A zero-timeout timer would not do:
+  // started from the sweep (itself a timer), libuv runs it in the same timer pass, so every
+  // batch would close back to back with no I/O in between.
+  if (!soon_check_ || uv_is_active(reinterpret_cast<uv_handle_t*>(soon_check_))) return;
+  uv_idle_start(soon_idle_, [](uv_idle_t*) {});
+  uv_check_start(soon_check_, [](uv_check_t* h) {
+    auto* self = static_cast<WorkerRuntime*>(h->data);
+    uv_check_stop(h);
+    uv_idle_stop(self->soon_idle_);
+    self->sweep();
+  });
 }
 
 bool WorkerRuntime::sweepClosing(std::uint64_t now) {
