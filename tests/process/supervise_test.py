@@ -143,8 +143,11 @@ class Supervise(unittest.TestCase):
         conns = self.connect_to_every_worker([victim, other], per_worker=1)
         conns[victim][0].send_line("hang")
         t0 = time.monotonic()
-        # The master keeps answering while a worker hangs.
-        self.assertEqual(self.slot_row(self.w.status(), 0)["pid"], victim)
+        # The master keeps answering while a worker hangs (on a loaded machine the answer
+        # may come after heartbeat_timeout, when the victim is already replaced).
+        answered = self.slot_row(self.w.status(), 0)["pid"]
+        if answered != victim:
+            self.assertGreaterEqual(time.monotonic() - t0, 2.0, "replaced before its timeout")
         row = self.wait_respawned(0, victim)
         elapsed = time.monotonic() - t0
         print("\nhung worker replaced after %.2f s (heartbeat_timeout 2s)" % elapsed,
