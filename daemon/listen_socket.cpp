@@ -1,7 +1,6 @@
 #include "listen_socket.h"
 
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -10,6 +9,8 @@
 
 #include <cerrno>
 #include <cstring>
+
+#include "wman/resolve.h"
 
 namespace wman::daemon {
 namespace {
@@ -20,61 +21,59 @@ std::error_code lastError() {
   return {errno, std::system_category()};
 }
 
-std::error_code resolve(const ListenUrl& url, sockaddr_storage& addr, socklen_t& len) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  std::string port = std::to_string(url.port);
-  int rc = getaddrinfo(url.host.c_str(), port.c_str(), &hints, &res);
-  if (rc != 0 || res == nullptr) return std::make_error_code(std::errc::address_not_available);
-  std::memcpy(&addr, res->ai_addr, res->ai_addrlen);
-  len = res->ai_addrlen;
-  freeaddrinfo(res);
-  return {};
+// Each returns the listening fd, or -1 with `ec` set and `reason` saying what failed.
+int bindUnix(const ListenUrl& url, std::error_code& ec, std::string& reason) {
+  auto fail = [&](std::error_code e, int fd) {
+    if (fd >= 0) ::close(fd);
+    ec = e;
+    reason = "bind " + url.path + ": " + e.message();
+    return -1;
+  };
+  sockaddr_un addr{};
+  if (url.path.size() >= sizeof addr.sun_path) {
+    return fail(std::make_error_code(std::errc::filename_too_long), -1);
+  }
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail(lastError(), -1);
+  struct stat st {};
+  // Replace a socket file left behind by an earlier run; never clobber anything else.
+  if (::lstat(url.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(url.path.c_str());
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, url.path.c_str(), url.path.size());
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(fd, kBacklog) != 0) {
+    return fail(lastError(), fd);
+  }
+  return fd;
 }
 
-int bindOne(const ListenUrl& url, bool reuse_port, std::uint16_t port, std::error_code& ec,
-            std::string& what) {
-  if (url.isUnix()) {
-    what = "bind " + url.path;
-    sockaddr_un addr{};
-    if (url.path.size() >= sizeof addr.sun_path) {
-      ec = std::make_error_code(std::errc::filename_too_long);
-      return -1;
-    }
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return ec = lastError(), -1;
-    struct stat st {};
-    // Replace a socket file left behind by an earlier run; never clobber anything else.
-    if (::lstat(url.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(url.path.c_str());
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, url.path.c_str(), url.path.size());
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(fd, kBacklog) != 0) {
-      ec = lastError();
-      ::close(fd);
-      return -1;
-    }
-    return fd;
+int bindTcp(const ListenUrl& url, bool reuse_port, std::uint16_t port, std::error_code& ec,
+            std::string& reason) {
+  const std::string what =
+      "bind " + (url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host) + ":" +
+      std::to_string(port);
+  auto fail = [&](std::error_code e, int fd) {
+    if (fd >= 0) ::close(fd);
+    ec = e;
+    reason = what + ": " + e.message();
+    return -1;
+  };
+  ResolveResult resolved = resolve(url.host, port);
+  if (!resolved.ok()) {
+    // The resolver's message names the host and the reason ("cannot resolve host 'x': ...").
+    ec = resolved.error;
+    reason = what + ": " + resolved.message;
+    return -1;
   }
-  ListenUrl at = url;
-  at.port = port;
-  what = "bind " + (url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host) +
-         ":" + std::to_string(port);
-  sockaddr_storage addr{};
-  socklen_t len = 0;
-  if ((ec = resolve(at, addr, len))) return -1;
-  int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return ec = lastError(), -1;
+  // The first address is the one the system prefers (gai.conf), as the core Listener takes.
+  const SocketAddress& addr = resolved.addresses.front();
+  int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail(lastError(), -1);
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (reuse_port) ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd, kBacklog) != 0) {
-    ec = lastError();
-    ::close(fd);
-    return -1;
+  if (::bind(fd, addr.get(), addr.size()) != 0 || ::listen(fd, kBacklog) != 0) {
+    return fail(lastError(), fd);
   }
   return fd;
 }
@@ -120,10 +119,10 @@ std::error_code bindListenSockets(const ListenUrl& url, bool reuse_port, int cou
   if (have > 0 && !url.isUnix()) port = static_cast<std::uint16_t>(boundPort(out.fds[0]));
   for (std::size_t i = have; i < want; ++i) {
     std::error_code ec;
-    std::string what;
-    int fd = bindOne(url, out.reuse_port, port, ec, what);
+    std::string why;
+    int fd = url.isUnix() ? bindUnix(url, ec, why) : bindTcp(url, out.reuse_port, port, ec, why);
     if (fd < 0) {
-      if (reason) *reason = what + ": " + ec.message();
+      if (reason) *reason = why;
       shrinkListenSockets(out, have);
       return ec;
     }

@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -10,6 +9,8 @@
 
 #include <cstdlib>
 #include <cstring>
+
+#include "wman/resolve.h"
 
 namespace wman::daemon {
 namespace {
@@ -40,6 +41,32 @@ std::vector<std::string> splitNames(const std::string& s) {
     start = colon + 1;
   }
   return out;
+}
+
+// True if the socket `fd`, bound to `bound`, serves the address `want`.
+bool addressMatches(int fd, const sockaddr_storage& bound, const SocketAddress& want) {
+  if (want.family() == AF_INET && bound.ss_family == AF_INET6) {
+    // A dual-stack [::] socket (systemd's ListenStream=8080) also serves 0.0.0.0:8080.
+    const auto* in = reinterpret_cast<const sockaddr_in*>(want.get());
+    const auto* have = reinterpret_cast<const sockaddr_in6*>(&bound);
+    int v6only = 1;
+    socklen_t v6len = sizeof v6only;
+    ::getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &v6len);
+    return in->sin_addr.s_addr == htonl(INADDR_ANY) && in->sin_port == have->sin6_port &&
+           IN6_IS_ADDR_UNSPECIFIED(&have->sin6_addr) && v6only == 0;
+  }
+  if (want.family() == AF_INET && bound.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(want.get());
+    const auto* have = reinterpret_cast<const sockaddr_in*>(&bound);
+    return in->sin_port == have->sin_port && in->sin_addr.s_addr == have->sin_addr.s_addr;
+  }
+  if (want.family() == AF_INET6 && bound.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(want.get());
+    const auto* have = reinterpret_cast<const sockaddr_in6*>(&bound);
+    return in6->sin6_port == have->sin6_port &&
+           std::memcmp(&in6->sin6_addr, &have->sin6_addr, sizeof in6->sin6_addr) == 0;
+  }
+  return false;
 }
 
 }  // namespace
@@ -101,40 +128,13 @@ bool socketMatches(int fd, const ListenUrl& url) {
     const auto* un = reinterpret_cast<const sockaddr_un*>(&bound);
     return std::strncmp(un->sun_path, url.path.c_str(), sizeof un->sun_path) == 0;
   }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  const std::string port = std::to_string(url.port);
-  if (::getaddrinfo(url.host.c_str(), port.c_str(), &hints, &res) != 0) return false;
-  bool match = false;
-  for (addrinfo* a = res; a && !match; a = a->ai_next) {
-    if (a->ai_family == AF_INET && bound.ss_family == AF_INET6) {
-      // A dual-stack [::] socket (systemd's ListenStream=8080) also serves 0.0.0.0:8080.
-      const auto* want = reinterpret_cast<const sockaddr_in*>(a->ai_addr);
-      const auto* have = reinterpret_cast<const sockaddr_in6*>(&bound);
-      int v6only = 1;
-      socklen_t v6len = sizeof v6only;
-      ::getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &v6len);
-      match = want->sin_addr.s_addr == htonl(INADDR_ANY) && want->sin_port == have->sin6_port &&
-              IN6_IS_ADDR_UNSPECIFIED(&have->sin6_addr) && v6only == 0;
-      continue;
-    }
-    if (a->ai_family != bound.ss_family) continue;
-    if (a->ai_family == AF_INET) {
-      const auto* want = reinterpret_cast<const sockaddr_in*>(a->ai_addr);
-      const auto* have = reinterpret_cast<const sockaddr_in*>(&bound);
-      match = want->sin_port == have->sin_port && want->sin_addr.s_addr == have->sin_addr.s_addr;
-    } else if (a->ai_family == AF_INET6) {
-      const auto* want = reinterpret_cast<const sockaddr_in6*>(a->ai_addr);
-      const auto* have = reinterpret_cast<const sockaddr_in6*>(&bound);
-      match = want->sin6_port == have->sin6_port &&
-              std::memcmp(&want->sin6_addr, &have->sin6_addr, sizeof want->sin6_addr) == 0;
-    }
+  // Every address the host has, not just the first a bind would take: the service manager
+  // may have bound any of them.
+  const ResolveResult resolved = resolve(url.host, url.port);
+  for (const SocketAddress& want : resolved.addresses) {
+    if (addressMatches(fd, bound, want)) return true;
   }
-  ::freeaddrinfo(res);
-  return match;
+  return false;
 }
 
 std::string describeSocket(int fd) {

@@ -9,6 +9,7 @@
 #include "event_counter.h"
 #include "test_client.h"
 #include "test_server.h"
+#include "wman/resolve.h"
 #include "wman/serve.h"
 
 using namespace wman;
@@ -188,4 +189,13 @@ TEST_CASE("a listener that cannot bind reports the error and leaves nothing open
   TestServer server({&first});
   Worker clash("text://127.0.0.1:" + std::to_string(first.port()));
   CHECK_THROWS_WITH(TestServer({&clash}), Catch::Contains("address already in use"));
+}
+
+TEST_CASE("a listener on a host that does not resolve fails with the resolver's reason") {
+  Worker nowhere("text://no-such-host.invalid:0");
+  // The same reason the shared resolver gives; which one depends on the local resolver.
+  const std::string reason = wman::resolve("no-such-host.invalid", 0).error.message();
+  REQUIRE_FALSE(reason.empty());
+  CHECK_THROWS_WITH(TestServer({&nowhere}),
+                    Catch::Contains("no-such-host.invalid") && Catch::EndsWith(reason));
 }

@@ -187,6 +187,17 @@ key = "{certs}/{key}"
             self.assertEqual(p.wait(TIMEOUT), 1)
             self.assertIn("address already in use", self.log_text().lower())
 
+    def test_unresolvable_host_fails_start_naming_the_host(self):
+        # .invalid never resolves (RFC 6761), and fails without leaving the machine.
+        path = self.write_config(f'[daemon]\nrun_dir = "{self.dir.name}"\n[[worker]]\n'
+                                 f'name = "far"\nlisten = "text://no-such-host.invalid:{free_port()}"\n'
+                                 f'app = "echo"\n')
+        p = self.start(path)
+        self.assertEqual(p.wait(TIMEOUT), 1)
+        self.assertRegex(self.log_text(),
+                         r"worker far: bind no-such-host\.invalid:\d+: "
+                         r"cannot resolve host 'no-such-host\.invalid': \S")
+
 
 if __name__ == "__main__":
     unittest.main(argv=[sys.argv[0], "-v"])

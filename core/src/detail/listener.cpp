@@ -1,7 +1,6 @@
 #include "detail/listener.h"
 
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -17,33 +16,10 @@
 #include "detail/event_loop.h"
 #include "detail/log.h"
 #include "detail/uv_error.h"
+#include "wman/resolve.h"
 
 namespace wman::detail {
 namespace {
-
-// Resolves a host (literal or name) for binding. Names are resolved once, synchronously:
-// this runs at start-up, before any traffic.
-std::error_code resolve(const std::string& host, std::uint16_t port, sockaddr_storage& out) {
-  std::memset(&out, 0, sizeof out);
-  if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&out)) == 0) return {};
-  if (uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&out)) == 0) return {};
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  addrinfo* res = nullptr;
-  if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || res == nullptr) {
-    return uvError(UV_EAI_NONAME);
-  }
-  std::memcpy(&out, res->ai_addr, res->ai_addrlen);
-  freeaddrinfo(res);
-  if (out.ss_family == AF_INET) {
-    reinterpret_cast<sockaddr_in*>(&out)->sin_port = htons(port);
-  } else {
-    reinterpret_cast<sockaddr_in6*>(&out)->sin6_port = htons(port);
-  }
-  return {};
-}
 
 // The lowest port an unprivileged process may bind (Linux sysctl; 1024 if unreadable).
 int unprivilegedPortStart() {
@@ -85,8 +61,13 @@ std::error_code Listener::bind() {
     // Replace a socket file left by a previous run; refuse to clobber anything else.
     if (::lstat(url_.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(url_.path.c_str());
   } else {
-    if (auto ec = resolve(url_.host, url_.port, addr)) return ec;
-    len = addr.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    // Names are resolved once, synchronously: this runs at start-up, before any traffic.
+    // The first address is the one the system prefers, as the master's bind takes it.
+    ResolveResult resolved = resolve(url_.host, url_.port);
+    if (!resolved.ok()) return resolved.error;
+    const SocketAddress& first = resolved.addresses.front();
+    len = first.size();
+    std::memcpy(&addr, first.get(), len);
   }
   int fd =
       ::socket(domain ? domain : addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
