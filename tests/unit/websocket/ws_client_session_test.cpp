@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include "split_feed.h"
 #include "websocket/frame_parser.h"
 #include "ws_client_test_util.h"
 
@@ -222,6 +223,44 @@ TEST_CASE("ws client: messages are bounded by max_package_size (1009)", "[websoc
   const std::vector<Got> got = drain(p.client, p.to_client);
   REQUIRE(got.size() == 1);
   CHECK(got[0].code == 1009);
+}
+
+TEST_CASE("ws client: the 101 and compressed, fragmented frames, split everywhere",
+          "[websocket][client][deflate]") {
+  // Each maker call builds the same client (same seed, so the same key) and sends its request.
+  WebSocketClientOptions options = clientOptions();
+  options.permessage_deflate = true;
+  options.deflate.server_max_window_bits = 10;
+  const test::CodecMaker make = [options] {
+    auto codec = std::make_unique<WebSocketClientCodec>(CodecLimits{}, options);
+    std::string request;
+    codec->encodeOpening(request);
+    return codec;
+  };
+
+  WebSocketOptions server_options;
+  server_options.permessage_deflate = true;
+  Pair p(options, server_options);
+  p.client.encodeOpening(p.to_server);
+  REQUIRE(drain(p.server, p.to_server).size() == 1);
+  std::string input;
+  REQUIRE(p.server.answerHandshake({}, input));
+  const std::string long_text = pattern(300);
+  p.server.encode(asBytes(long_text), MessageKind::Text, input);  // compressed
+  ws::appendFrameHeader(input, false, false, ws::opcode::kBinary, 2);
+  input += "ab";
+  ws::appendFrameHeader(input, true, false, ws::opcode::kPing, 0);
+  ws::appendFrameHeader(input, true, false, ws::opcode::kContinuation, 1);
+  input += "c";
+  p.server.encode(asBytes(long_text), MessageKind::Binary, input);  // context taken over
+
+  const test::Feed feed =
+      test::decodeEverySplit(make, input, test::FeedOptions{.payload_in_input = false});
+  REQUIRE(feed.events.size() == 3);
+  CHECK(feed.events[0] == test::Event::message(long_text, MessageKind::Text));
+  CHECK(feed.events[1] == test::Event::message("abc", MessageKind::Binary));
+  CHECK(feed.events[2] == test::Event::message(long_text, MessageKind::Binary));
+  CHECK(feed.unconsumed == 0);
 }
 
 }  // namespace
