@@ -69,15 +69,16 @@ struct HttpRequestParser::Callbacks {
   }
 };
 
-HttpRequestParser::HttpRequestParser(std::size_t max_header_size)
-    : max_header_size_(max_header_size), parser_(std::make_unique<llhttp_t>()) {
+HttpRequestParser::HttpRequestParser(std::size_t max_header_size, Kind kind)
+    : max_header_size_(max_header_size), kind_(kind), parser_(std::make_unique<llhttp_t>()) {
   reset();
 }
 
 HttpRequestParser::~HttpRequestParser() = default;
 
 void HttpRequestParser::reset() {
-  llhttp_init(parser_.get(), HTTP_REQUEST, &Callbacks::settings());
+  llhttp_init(parser_.get(), kind_ == Kind::Request ? HTTP_REQUEST : HTTP_RESPONSE,
+              &Callbacks::settings());
   parser_->data = this;
   fed_ = 0;
   done_ = {};
@@ -87,6 +88,7 @@ void HttpRequestParser::reset() {
   std::vector<HeaderSpans>().swap(headers_);
   new_header_ = true;
   major_ = minor_ = 0;
+  status_code_ = 0;
   request_ = {};
 }
 
@@ -107,7 +109,7 @@ HttpRequestParser::Result HttpRequestParser::feed(ByteSpan input) {
   } else if (err != HPE_OK) {
     r.status = Result::Status::Error;
     r.http_status = 400;
-    r.reason = "malformed HTTP request";
+    r.reason = kind_ == Kind::Request ? "malformed HTTP request" : "malformed HTTP response";
   } else {
     fed_ += n;
     if (fed_ < max_header_size_) {
@@ -116,7 +118,7 @@ HttpRequestParser::Result HttpRequestParser::feed(ByteSpan input) {
     }
     r.status = Result::Status::Error;
     r.http_status = 431;
-    r.reason = "request header too large";
+    r.reason = kind_ == Kind::Request ? "request header too large" : "response header too large";
   }
   finished_ = true;
   done_ = r;
@@ -128,6 +130,7 @@ void HttpRequestParser::finish() {
   major_ = llhttp_get_http_major(parser_.get());
   minor_ = llhttp_get_http_minor(parser_.get());
   const std::string_view all(storage_);
+  if (kind_ == Kind::Response) status_code_ = llhttp_get_status_code(parser_.get());
   auto view = [&all](Span s) {
     std::string_view v = all.substr(s.offset, s.size);
     // llhttp drops the whitespace before a value but keeps any before the line end.
@@ -135,13 +138,15 @@ void HttpRequestParser::finish() {
     return v;
   };
 
-  request_.method =
-      llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(parser_.get())));
-  std::string_view target = view(url_);
-  target = target.substr(0, target.find('#'));  // a fragment is never part of the resource
-  const std::size_t q = target.find('?');
-  request_.path = target.substr(0, q);
-  request_.query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+  if (kind_ == Kind::Request) {
+    request_.method =
+        llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(parser_.get())));
+    std::string_view target = view(url_);
+    target = target.substr(0, target.find('#'));  // a fragment is never part of the resource
+    const std::size_t q = target.find('?');
+    request_.path = target.substr(0, q);
+    request_.query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+  }
   request_.headers.reserve(headers_.size());
   for (const HeaderSpans& h : headers_) request_.headers.emplace_back(view(h.name), view(h.value));
 }

@@ -1,6 +1,7 @@
 // An incremental HTTP/1.1 request-head parser on llhttp: feeds bytes until the blank line
 // that ends the head, and stops there so the bytes after it (a WebSocket client's first
-// frames) stay in the caller's buffer.
+// frames) stay in the caller's buffer. The same parser reads response heads for the
+// WebSocket client role (Kind::Response), whose 101 is likewise followed by frames.
 #pragma once
 
 #include <cstddef>
@@ -24,19 +25,25 @@ class HttpRequestParser {
   // large_client_header_buffers are in the same range.
   static constexpr std::size_t kDefaultMaxHeaderSize = 8 * 1024;
 
+  // What the head starts with: a request line or a status line.
+  enum class Kind : std::uint8_t { Request, Response };
+
   struct Result {
     enum class Status : std::uint8_t { NeedMore, Done, Error };
     Status status = Status::NeedMore;
     // NeedMore: every input byte (they are stored); Done: the head's bytes up to and
     // including its final "\r\n"; Error: 0.
     std::size_t consumed = 0;
-    int http_status = 0;        // Error only: 400 (malformed) or 431 (head too large)
+    // Error only: 400 (malformed) or 431 (head too large), for requests and responses alike.
+    int http_status = 0;
     std::string_view reason{};  // Error only: a static string
   };
 
   // `max_header_size` bounds the head; a head still incomplete after that many bytes is an
-  // Error with status 431.
-  explicit HttpRequestParser(std::size_t max_header_size = kDefaultMaxHeaderSize);
+  // Error with status 431. A Response parser leaves method, path and query empty and
+  // reports the status code through statusCode().
+  explicit HttpRequestParser(std::size_t max_header_size = kDefaultMaxHeaderSize,
+                             Kind kind = Kind::Request);
   ~HttpRequestParser();
   HttpRequestParser(const HttpRequestParser&) = delete;
   HttpRequestParser& operator=(const HttpRequestParser&) = delete;
@@ -52,6 +59,8 @@ class HttpRequestParser {
   // After Done: the HTTP version from the request line.
   int httpMajor() const { return major_; }
   int httpMinor() const { return minor_; }
+  // After Done, Response kind: the status code from the status line.
+  int statusCode() const { return status_code_; }
 
   // Forgets everything, ready for a new request (and frees the stored head).
   void reset();
@@ -73,6 +82,7 @@ class HttpRequestParser {
   void finish();
 
   std::size_t max_header_size_;
+  Kind kind_;
   std::unique_ptr<llhttp__internal_s> parser_;
   std::size_t fed_ = 0;  // head bytes given to llhttp so far
   Result done_{};        // the final Done/Error result once reached
@@ -86,6 +96,7 @@ class HttpRequestParser {
   bool new_header_ = true;  // the next header-name piece starts a new header
   int major_ = 0;
   int minor_ = 0;
+  int status_code_ = 0;
   HandshakeRequest request_;
 };
 

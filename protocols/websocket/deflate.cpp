@@ -33,8 +33,18 @@ void PerMessageDeflate::StreamDeleter::operator()(z_stream_s* s) const {
   delete s;
 }
 
-PerMessageDeflate::PerMessageDeflate(const DeflateParams& params, const DeflateOptions& options)
-    : params_(params), options_(options) {}
+PerMessageDeflate::PerMessageDeflate(const DeflateParams& params, const DeflateOptions& options,
+                                     Role role)
+    : params_(params),
+      options_(options),
+      deflate_bits_(static_cast<std::uint8_t>(
+          role == Role::Server ? params.server_max_window_bits : params.client_max_window_bits)),
+      inflate_bits_(static_cast<std::uint8_t>(
+          role == Role::Server ? params.client_max_window_bits : params.server_max_window_bits)),
+      deflate_no_context_(role == Role::Server ? params.server_no_context_takeover
+                                               : params.client_no_context_takeover),
+      inflate_no_context_(role == Role::Server ? params.client_no_context_takeover
+                                               : params.server_no_context_takeover) {}
 
 PerMessageDeflate::~PerMessageDeflate() = default;
 
@@ -42,9 +52,9 @@ PerMessageDeflate::Status PerMessageDeflate::inflate(ByteSpan in, ByteBuffer& ou
                                                      std::size_t limit) {
   if (!inflater_) {
     auto stream = std::make_unique<z_stream>();
-    // The client promised at most client_max_window_bits; a smaller inflate window saves
-    // memory. 9 at least, for the same zlib reason as on the compress side.
-    if (inflateInit2(stream.get(), -zlibWindowBits(params_.client_max_window_bits)) != Z_OK) {
+    // The peer promised at most its max_window_bits; a smaller inflate window saves memory.
+    // 9 at least, for the same zlib reason as on the compress side.
+    if (inflateInit2(stream.get(), -zlibWindowBits(inflate_bits_)) != Z_OK) {
       throw std::bad_alloc();
     }
     inflater_.reset(stream.release());
@@ -91,7 +101,7 @@ PerMessageDeflate::Status PerMessageDeflate::run(ByteSpan in, ByteBuffer& out, s
 PerMessageDeflate::Status PerMessageDeflate::finishMessage(ByteBuffer& out, std::size_t limit) {
   Status st = inflate(ByteSpan(kTail, sizeof kTail), out, limit);
   if (st != Status::Ok) return st;
-  if (params_.client_no_context_takeover || inflate_ended_) inflateReset(inflater_.get());
+  if (inflate_no_context_ || inflate_ended_) inflateReset(inflater_.get());
   inflate_ended_ = false;
   return Status::Ok;
 }
@@ -108,8 +118,7 @@ void PerMessageDeflate::compress(ByteSpan in, std::string& out) {
     auto stream = std::make_unique<z_stream>();
     const int level =
         options_.level >= 1 && options_.level <= 9 ? options_.level : Z_DEFAULT_COMPRESSION;
-    if (deflateInit2(stream.get(), level, Z_DEFLATED,
-                     -zlibWindowBits(params_.server_max_window_bits),
+    if (deflateInit2(stream.get(), level, Z_DEFLATED, -zlibWindowBits(deflate_bits_),
                      std::clamp(options_.mem_level, 1, 9), Z_DEFAULT_STRATEGY) != Z_OK) {
       throw std::bad_alloc();
     }
@@ -138,7 +147,7 @@ void PerMessageDeflate::compress(ByteSpan in, std::string& out) {
     }
   } while (!in.empty());
   out.resize(out.size() - sizeof kTail);
-  if (params_.server_no_context_takeover) deflateReset(s);
+  if (deflate_no_context_) deflateReset(s);
 }
 
 }  // namespace wman::ws

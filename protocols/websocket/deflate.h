@@ -8,6 +8,7 @@
 
 #include "websocket/byte_buffer.h"
 #include "websocket/deflate_negotiation.h"
+#include "websocket/frame_parser.h"
 #include "wman/codec.h"
 
 struct z_stream_s;  // zlib's stream, kept out of this header so zlib stays a private dependency
@@ -21,9 +22,13 @@ class PerMessageDeflate {
  public:
   enum class Status : std::uint8_t { Ok, TooBig, Corrupt };
 
-  // Runs with the negotiated `params`; `options` supplies level, mem_level (window sizes and
-  // context takeover come from `params` only). No zlib memory is allocated yet.
-  PerMessageDeflate(const DeflateParams& params, const DeflateOptions& options);
+  // Runs with the negotiated `params`; `options` supplies level, mem_level and
+  // min_compress_size (window sizes and context takeover come from `params` only). `role`
+  // says which side of `params` is ours: a server compresses under the server_* parameters
+  // and inflates under the client_* ones, a client the other way round. No zlib memory is
+  // allocated yet.
+  PerMessageDeflate(const DeflateParams& params, const DeflateOptions& options,
+                    Role role = Role::Server);
   ~PerMessageDeflate();
   PerMessageDeflate(const PerMessageDeflate&) = delete;
   PerMessageDeflate& operator=(const PerMessageDeflate&) = delete;
@@ -34,16 +39,17 @@ class PerMessageDeflate {
   Status inflate(ByteSpan in, ByteBuffer& out, std::size_t limit);
 
   // Ends a compressed message: inflates the removed 0x00 0x00 0xff 0xff tail, then resets the
-  // decompressor if the client does not take over context. Same results as inflate().
+  // decompressor if the peer does not take over context. Same results as inflate().
   Status finishMessage(ByteBuffer& out, std::size_t limit);
 
   // Appends the compressed form of one whole message to `out`, without the tail, and resets
-  // the compressor afterwards if the server does not take over context. Throws only
-  // std::bad_alloc.
+  // the compressor afterwards if we do not take over context. Throws only std::bad_alloc.
   void compress(ByteSpan in, std::string& out);
 
   // The negotiated parameters this instance runs with.
   const DeflateParams& params() const { return params_; }
+  // The options this instance runs with.
+  const DeflateOptions& options() const { return options_; }
 
  private:
   struct StreamDeleter {
@@ -56,6 +62,11 @@ class PerMessageDeflate {
 
   DeflateParams params_;
   DeflateOptions options_;
+  // Our direction's parameters, picked from params_ by role once.
+  std::uint8_t deflate_bits_;
+  std::uint8_t inflate_bits_;
+  bool deflate_no_context_;
+  bool inflate_no_context_;
   Stream inflater_{nullptr, StreamDeleter{false}};
   Stream deflater_{nullptr, StreamDeleter{true}};
   bool inflate_ended_ = false;  // the message held a final block; ignore the rest of it

@@ -37,6 +37,9 @@ class ExtensionListReader {
  public:
   explicit ExtensionListReader(std::string_view s) : s_(s) {}
 
+  // True once an element was skipped for a syntax error (a client must not accept that).
+  bool malformed() const { return malformed_; }
+
   // The next well-formed element, or nullopt at the end.
   std::optional<Extension> next() {
     while (true) {
@@ -44,6 +47,7 @@ class ExtensionListReader {
       if (i_ >= s_.size()) return std::nullopt;
       Extension ext;
       if (readElement(ext)) return ext;
+      malformed_ = true;
       skipToComma();
     }
   }
@@ -117,6 +121,7 @@ class ExtensionListReader {
 
   std::string_view s_;
   std::size_t i_ = 0;
+  bool malformed_ = false;
 };
 
 // RFC 7692 7.1.2: "a decimal integer value without leading zeroes between 8 to 15".
@@ -175,7 +180,79 @@ std::optional<DeflateParams> accept(const Extension& offer, const DeflateOptions
   return params;
 }
 
+// Client role: reads the parameters of the server's permessage-deflate answer into `params`.
+std::string_view readAnswer(const Extension& answer, const DeflateOptions& options,
+                            DeflateParams& params) {
+  bool server_nct = false, client_nct = false;
+  std::optional<int> server_bits, client_bits;
+  for (const Param& p : answer.params) {
+    bool* flag = p.name == "server_no_context_takeover"   ? &server_nct
+                 : p.name == "client_no_context_takeover" ? &client_nct
+                                                          : nullptr;
+    if (flag != nullptr) {
+      if (p.has_value || *flag) return "handshake: bad permessage-deflate parameter";
+      *flag = true;
+      continue;
+    }
+    std::optional<int>* bits = p.name == "server_max_window_bits"   ? &server_bits
+                               : p.name == "client_max_window_bits" ? &client_bits
+                                                                    : nullptr;
+    if (bits == nullptr) return "handshake: unknown permessage-deflate parameter";
+    // A response must give window bits a value (RFC 7692 7.1.2), and name each once.
+    if (!p.has_value || bits->has_value()) return "handshake: bad permessage-deflate parameter";
+    *bits = windowBits(p.value);
+    if (!*bits) return "handshake: bad permessage-deflate window bits";
+  }
+  const int asked_server_bits = std::clamp(options.server_max_window_bits, 8, 15);
+  if (asked_server_bits < 15 && (!server_bits || *server_bits > asked_server_bits)) {
+    return "handshake: server_max_window_bits above what was asked";
+  }
+  if (options.server_no_context_takeover && !server_nct) {
+    return "handshake: server_no_context_takeover not accepted";
+  }
+  params.server_no_context_takeover = server_nct;
+  // We may always reset our own compressor, and promised to when the option is set.
+  params.client_no_context_takeover = client_nct || options.client_no_context_takeover;
+  params.server_max_window_bits = server_bits.value_or(15);
+  params.client_max_window_bits =
+      std::min(client_bits.value_or(15), std::clamp(options.client_max_window_bits, 8, 15));
+  return {};
+}
+
 }  // namespace
+
+std::string deflateOffer(const DeflateOptions& options) {
+  std::string s = "permessage-deflate";
+  if (options.server_no_context_takeover) s += "; server_no_context_takeover";
+  if (options.client_no_context_takeover) s += "; client_no_context_takeover";
+  const int server_bits = std::clamp(options.server_max_window_bits, 8, 15);
+  if (server_bits < 15) s += "; server_max_window_bits=" + std::to_string(server_bits);
+  const int client_bits = std::clamp(options.client_max_window_bits, 8, 15);
+  s += "; client_max_window_bits";
+  if (client_bits < 15) s += "=" + std::to_string(client_bits);
+  return s;
+}
+
+DeflateAcceptance acceptDeflateResponse(std::span<const std::string_view> header_values,
+                                        const DeflateOptions& options, bool offered) {
+  DeflateAcceptance result;
+  for (std::string_view value : header_values) {
+    ExtensionListReader reader(value);
+    while (std::optional<Extension> ext = reader.next()) {
+      // RFC 6455 4.1 (item 6 of the response checks): only extensions the client offered.
+      if (!offered || !equalsIgnoreCase(ext->name, "permessage-deflate")) {
+        return {std::nullopt, "handshake: server accepted an extension not offered"};
+      }
+      if (result.params) return {std::nullopt, "handshake: permessage-deflate accepted twice"};
+      DeflateParams params;
+      const std::string_view error = readAnswer(*ext, options, params);
+      if (!error.empty()) return {std::nullopt, error};
+      result.params = params;
+    }
+    if (reader.malformed()) return {std::nullopt, "handshake: malformed Sec-WebSocket-Extensions"};
+  }
+  return result;
+}
 
 std::string DeflateParams::responseHeader() const {
   std::string s = "permessage-deflate";

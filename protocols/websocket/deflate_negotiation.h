@@ -1,5 +1,6 @@
-// permessage-deflate negotiation (RFC 7692 section 7): reads the client's offers from
-// Sec-WebSocket-Extensions, picks the first one the server can accept and writes the answer.
+// permessage-deflate negotiation (RFC 7692 section 7). Server role: reads the client's offers
+// from Sec-WebSocket-Extensions, picks the first one the server can accept and writes the
+// answer. Client role: writes the offer and checks the server's answer to it.
 #pragma once
 
 #include <optional>
@@ -9,8 +10,9 @@
 
 namespace wman::ws {
 
-// What the server is willing to do; WebSocketOptions::deflate. Defaults are zlib's and the
-// RFC's (15-bit windows, context takeover both ways).
+// What the server is willing to do (WebSocketOptions::deflate), or what a client offers
+// (WebSocketClientOptions::deflate; see deflateOffer() for how each field is read there).
+// Defaults are zlib's and the RFC's (15-bit windows, context takeover both ways).
 struct DeflateOptions {
   // Largest LZ77 window our compressor uses, 8..15 (memory: 2^(bits+2) bytes per connection
   // while compressing). A client asking for less gets what it asks for. zlib cannot compress
@@ -58,5 +60,27 @@ struct DeflateParams {
 // are ignored.
 std::optional<DeflateParams> negotiateDeflate(std::span<const std::string_view> header_values,
                                               const DeflateOptions& options);
+
+// Client role: the Sec-WebSocket-Extensions value offering permessage-deflate under `options`.
+// Always names client_max_window_bits (with a value when options.client_max_window_bits is
+// below 15) so the server may bound our window; asks for server_max_window_bits only below
+// 15 and for either no_context_takeover only when set.
+std::string deflateOffer(const DeflateOptions& options);
+
+// Client role: the verdict on a response's Sec-WebSocket-Extensions values. `params` is set
+// when the server accepted permessage-deflate; `error` (a static string) is non-empty when
+// the client must fail the connection.
+struct DeflateAcceptance {
+  std::optional<DeflateParams> params;
+  std::string_view error{};
+};
+
+// Checks the response to our offer (none if `offered` is false) per RFC 7692 7.1: every
+// extension must be one we offered, once; no unknown, duplicated or malformed parameter;
+// window bits a decimal 8..15; server_max_window_bits no larger than we asked and present if
+// we asked; server_no_context_takeover present if we asked. The agreed params then bound our
+// compressor by min(client_max_window_bits answered, options.client_max_window_bits).
+DeflateAcceptance acceptDeflateResponse(std::span<const std::string_view> header_values,
+                                        const DeflateOptions& options, bool offered);
 
 }  // namespace wman::ws

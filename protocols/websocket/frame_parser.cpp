@@ -49,6 +49,7 @@ HeaderResult parseFrameHeader(ByteSpan input, const FrameRules& rules) {
   const bool masked = (b1 & 0x80) != 0;
   const std::uint8_t len7 = b1 & 0x7f;
   if (!masked && rules.require_mask) return protocolError("client frame not masked");
+  if (masked && rules.forbid_mask) return protocolError("server frame masked");
   if ((op & 0x8) != 0 && len7 > kMaxControlPayload) {
     return protocolError("control frame longer than 125 bytes");
   }
@@ -114,27 +115,32 @@ void unmask(std::byte* data, std::size_t size, std::uint32_t mask, std::uint64_t
 }
 
 std::size_t writeFrameHeader(char* h, bool fin, bool rsv1, std::uint8_t op,
-                             std::uint64_t payload_size) {
+                             std::uint64_t payload_size, const std::byte* mask_key) {
   h[0] = static_cast<char>((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | (op & 0x0f));
+  std::size_t size;
   if (payload_size <= 125) {
     h[1] = static_cast<char>(payload_size);
-    return 2;
-  }
-  if (payload_size <= 0xffff) {
+    size = 2;
+  } else if (payload_size <= 0xffff) {
     h[1] = 126;
     h[2] = static_cast<char>(payload_size >> 8);
     h[3] = static_cast<char>(payload_size);
-    return 4;
+    size = 4;
+  } else {
+    h[1] = 127;
+    for (int i = 0; i < 8; ++i) h[2 + i] = static_cast<char>(payload_size >> (56 - 8 * i));
+    size = 10;
   }
-  h[1] = 127;
-  for (int i = 0; i < 8; ++i) h[2 + i] = static_cast<char>(payload_size >> (56 - 8 * i));
-  return 10;
+  if (mask_key == nullptr) return size;
+  h[1] = static_cast<char>(h[1] | 0x80);
+  std::memcpy(h + size, mask_key, 4);
+  return size + 4;
 }
 
 void appendFrameHeader(std::string& out, bool fin, bool rsv1, std::uint8_t op,
-                       std::uint64_t payload_size) {
+                       std::uint64_t payload_size, const std::byte* mask_key) {
   char h[kMaxHeaderSize];
-  out.append(h, writeFrameHeader(h, fin, rsv1, op, payload_size));
+  out.append(h, writeFrameHeader(h, fin, rsv1, op, payload_size, mask_key));
 }
 
 }  // namespace wman::ws

@@ -1,6 +1,6 @@
-// RFC 6455 section 5 frame headers: parsing with the frame-local rules, unmasking, and writing
-// server (unmasked) headers. The session rules (fragmentation, close payloads, message size)
-// live in WebSocketCodec.
+// RFC 6455 section 5 frame headers: parsing with the frame-local rules, (un)masking, and writing
+// headers for either role. The session rules (fragmentation, close payloads, message size)
+// live in ws::FrameSession.
 #pragma once
 
 #include <cstddef>
@@ -11,6 +11,11 @@
 #include "wman/codec.h"
 
 namespace wman::ws {
+
+// Which end of a connection a codec plays. RFC 6455 5.1 makes the difference: a client masks
+// every frame it sends and rejects masked frames, a server the opposite; permessage-deflate
+// swaps which negotiated window and context-takeover parameters apply to which direction.
+enum class Role : std::uint8_t { Server, Client };
 
 // Frame opcodes (RFC 6455 5.2). 0x3-0x7 and 0xB-0xF are reserved.
 namespace opcode {
@@ -59,6 +64,7 @@ struct FrameHeader {
 struct FrameRules {
   bool rsv1_allowed = false;  // permessage-deflate negotiated: RSV1 may mark a first data frame
   bool require_mask = true;   // RFC 6455 5.1: a server must close on an unmasked client frame
+  bool forbid_mask = false;   // RFC 6455 5.1: a client must close on a masked server frame
 };
 
 // parseFrameHeader()'s verdict: NeedMore (not enough bytes to decide), Ok, or Error.
@@ -73,23 +79,25 @@ struct HeaderResult {
 // Parses the header at the front of `input`, failing as soon as the bytes seen break a rule:
 // RSV2/RSV3 set, RSV1 unless allowed (and never on control or continuation frames), a reserved
 // opcode, a fragmented control frame or one longer than 125 bytes, an unmasked frame when a
-// mask is required, a 64-bit length with its most significant bit set. Non-minimal length
-// encodings are accepted, as RFC 6455 does not forbid them for receivers. Does not look at
-// the payload.
+// mask is required, a masked one when masks are forbidden, a 64-bit length with its most
+// significant bit set. Non-minimal length encodings are accepted, as RFC 6455 does not forbid them
+// for receivers. Does not look at the payload.
 HeaderResult parseFrameHeader(ByteSpan input, const FrameRules& rules);
 
 // XORs `size` payload bytes at `data` with `mask`, as if `data` started `offset` bytes into
-// the payload (so a payload can be unmasked in pieces). Works 8 bytes at a time.
+// the payload (so a payload can be unmasked in pieces). Works 8 bytes at a time. XOR is its
+// own inverse, so a client masks its outgoing payloads with the same function.
 void unmask(std::byte* data, std::size_t size, std::uint32_t mask, std::uint64_t offset);
 
-// Writes an unmasked server frame header to `dst` (room for kMaxHeaderSize bytes) and
-// returns its size: FIN, RSV1 and `opcode` in the first byte, then the shortest length form.
+// Writes a frame header to `dst` (room for kMaxHeaderSize bytes) and returns its size: FIN,
+// RSV1 and `opcode` in the first byte, then the shortest length form, then, when `mask_key`
+// is given (a client's frame), the mask bit and those 4 key bytes. Without a key the header
+// is a server's (unmasked).
 std::size_t writeFrameHeader(char* dst, bool fin, bool rsv1, std::uint8_t opcode,
-                             std::uint64_t payload_size);
+                             std::uint64_t payload_size, const std::byte* mask_key = nullptr);
 
-// Appends an unmasked server frame header: FIN, RSV1 and `opcode` in the first byte and the
-// shortest length encoding of `payload_size`.
+// Appends the header writeFrameHeader() writes.
 void appendFrameHeader(std::string& out, bool fin, bool rsv1, std::uint8_t opcode,
-                       std::uint64_t payload_size);
+                       std::uint64_t payload_size, const std::byte* mask_key = nullptr);
 
 }  // namespace wman::ws

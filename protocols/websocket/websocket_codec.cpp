@@ -1,9 +1,8 @@
-// WebSocketCodec: construction, the handshake phase and the encoders. The frame decoder of
-// the open phase is in websocket_session.cpp.
+// WebSocketCodec: construction and the handshake phase. The open phase (frame decoder and
+// encoders) is ws::FrameSession, in frame_session.cpp, shared with the client role.
 #include "websocket/websocket_codec.h"
 
 #include <algorithm>
-#include <cstring>
 #include <limits>
 #include <new>
 
@@ -21,9 +20,9 @@ std::size_t messageLimit(std::size_t max_package_size) {
 }  // namespace
 
 WebSocketCodec::WebSocketCodec(const CodecLimits& limits, const WebSocketOptions& options)
-    : max_message_(messageLimit(limits.max_package_size)),
-      options_(options),
-      request_parser_(std::make_unique<HttpRequestParser>(options.max_header_size)) {}
+    : options_(options),
+      request_parser_(std::make_unique<HttpRequestParser>(options.max_header_size)),
+      session_(ws::Role::Server, messageLimit(limits.max_package_size)) {}
 
 WebSocketCodec::~WebSocketCodec() = default;
 
@@ -56,6 +55,13 @@ DecodeResult WebSocketCodec::decode(ByteSpan input) {
   return DecodeResult::error(failure_code_, failure_reason_);
 }
 
+DecodeResult WebSocketCodec::decodeFrame(ByteSpan input) {
+  DecodeResult r = session_.decode(input);
+  if (r.status == DecodeResult::Status::Error) return fail(r.code, r.reason);
+  if (r.status == DecodeResult::Status::Close) phase_ = Phase::PeerClosed;
+  return r;
+}
+
 DecodeResult WebSocketCodec::decodeRequest(ByteSpan input) {
   const HttpRequestParser::Result r = request_parser_->feed(input);
   using S = HttpRequestParser::Result::Status;
@@ -76,14 +82,14 @@ const HandshakeRequest* WebSocketCodec::handshakeRequest() const {
   return phase_ == Phase::AwaitingAnswer ? &request_parser_->request() : nullptr;
 }
 
-void WebSocketCodec::openDeflate(const HandshakeRequest& request) {
-  if (!options_.permessage_deflate) return;
+bool WebSocketCodec::openDeflate(const HandshakeRequest& request) {
+  if (!options_.permessage_deflate) return false;
   const std::vector<std::string_view> offers =
       ws::headerValues(request, "Sec-WebSocket-Extensions");
-  if (std::optional<ws::DeflateParams> params = ws::negotiateDeflate(offers, options_.deflate)) {
-    deflate_ = std::make_unique<ws::PerMessageDeflate>(*params, options_.deflate);
-    rules_.rsv1_allowed = true;
-  }
+  std::optional<ws::DeflateParams> params = ws::negotiateDeflate(offers, options_.deflate);
+  if (!params) return false;
+  session_.enableDeflate(*params, options_.deflate);
+  return true;
 }
 
 bool WebSocketCodec::answerHandshake(const HandshakeAnswer& answer, std::string& out) {
@@ -106,9 +112,10 @@ bool WebSocketCodec::answerHandshake(const HandshakeAnswer& answer, std::string&
       ws::headerListHas(request, "Sec-WebSocket-Protocol", answer.subprotocol, true)) {
     ws::appendHeaderLine("Sec-WebSocket-Protocol", answer.subprotocol, out);
   }
-  openDeflate(request);
-  if (deflate_)
-    ws::appendHeaderLine("Sec-WebSocket-Extensions", deflate_->params().responseHeader(), out);
+  if (openDeflate(request)) {
+    ws::appendHeaderLine("Sec-WebSocket-Extensions", session_.deflateParams()->responseHeader(),
+                         out);
+  }
   for (const auto& [name, value] : answer.headers) ws::appendHeaderLine(name, value, out);
   out.append("\r\n");
 
@@ -119,55 +126,12 @@ bool WebSocketCodec::answerHandshake(const HandshakeAnswer& answer, std::string&
 }
 
 void WebSocketCodec::encode(ByteSpan payload, MessageKind kind, std::string& out) {
-  const std::uint8_t op = kind == MessageKind::Text ? ws::opcode::kText : ws::opcode::kBinary;
-  if (!deflate_ || payload.size() < options_.deflate.min_compress_size) {
-    ws::appendFrameHeader(out, true, false, op, payload.size());
-    out.append(asString(payload));
-    return;
-  }
-  // The header's size depends on the compressed size, so leave room for the largest header,
-  // compress behind it, then close the gap: one memmove instead of a scratch buffer that
-  // every connection would keep.
-  const std::size_t start = out.size();
-  out.append(ws::kMaxHeaderSize, '\0');
-  deflate_->compress(payload, out);
-  const std::size_t body = out.size() - start - ws::kMaxHeaderSize;
-  char header[ws::kMaxHeaderSize];
-  const std::size_t h = ws::writeFrameHeader(header, true, true, op, body);
-  char* base = out.data() + start;
-  std::memmove(base + h, base + ws::kMaxHeaderSize, body);
-  std::memcpy(base, header, h);
-  out.resize(start + h + body);
+  session_.encode(payload, kind, out);
 }
 
 void WebSocketCodec::encodeControl(DecodeResult::Status kind, std::uint16_t code, ByteSpan payload,
                                    std::string& out) {
-  using S = DecodeResult::Status;
-  if (kind == S::Ping || kind == S::Pong) {
-    payload = payload.first(std::min(payload.size(), ws::kMaxControlPayload));
-    ws::appendFrameHeader(out, true, false, kind == S::Ping ? ws::opcode::kPing : ws::opcode::kPong,
-                          payload.size());
-    out.append(asString(payload));
-    return;
-  }
-  if (kind != S::Close) return;
-  if (!ws::isValidCloseCode(code)) {
-    // 1005 means "no status" and is expressed by an empty Close; the other unsendable
-    // codes (1004, 1006, 1015, out of range) cannot be sent either, so the same applies.
-    ws::appendFrameHeader(out, true, false, ws::opcode::kClose, 0);
-    return;
-  }
-  std::string_view reason = asString(payload);
-  if (reason.size() > ws::kMaxControlPayload - 2) {
-    // Cut before a continuation byte so the peer does not see a broken character (1007).
-    std::size_t n = ws::kMaxControlPayload - 2;
-    while (n > 0 && (static_cast<unsigned char>(reason[n]) & 0xC0) == 0x80) --n;
-    reason = reason.substr(0, n);
-  }
-  ws::appendFrameHeader(out, true, false, ws::opcode::kClose, 2 + reason.size());
-  out.push_back(static_cast<char>(code >> 8));
-  out.push_back(static_cast<char>(code & 0xff));
-  out.append(reason);
+  session_.encodeControl(kind, code, payload, out);
 }
 
 void WebSocketCodec::encodeError(std::uint16_t code, std::string_view reason, std::string& out) {

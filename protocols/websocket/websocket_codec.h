@@ -9,10 +9,8 @@
 #include <string_view>
 
 #include "http/http_request_parser.h"
-#include "websocket/byte_buffer.h"
 #include "websocket/deflate.h"
-#include "websocket/frame_parser.h"
-#include "websocket/utf8_validator.h"
+#include "websocket/frame_session.h"
 #include "wman/codec.h"
 #include "wman/protocol_registry.h"
 
@@ -76,7 +74,7 @@ class WebSocketCodec final : public Codec {
   MessageKind defaultKind() const override { return options_.default_kind; }
 
   // True between the first and the last fragment of a fragmented message.
-  bool inMessage() const override { return in_message_; }
+  bool inMessage() const override { return session_.inMessage(); }
 
   // True once answerHandshake() accepted the session, and from then on.
   bool isOpen() const override { return open_; }
@@ -103,24 +101,16 @@ class WebSocketCodec final : public Codec {
   void encodeError(std::uint16_t code, std::string_view reason, std::string& out) override;
 
   // The negotiated permessage-deflate parameters, or nullptr if it is not in use.
-  const ws::DeflateParams* deflateParams() const {
-    return deflate_ ? &deflate_->params() : nullptr;
-  }
+  const ws::DeflateParams* deflateParams() const { return session_.deflateParams(); }
 
  private:
   enum class Phase : std::uint8_t { Request, AwaitingAnswer, Open, PeerClosed, Rejected, Failed };
 
   DecodeResult decodeRequest(ByteSpan input);
   DecodeResult decodeFrame(ByteSpan input);
-  DecodeResult processPayload(const ws::FrameHeader& frame, std::byte* data, std::size_t size);
-  DecodeResult finishFrame(const ws::FrameHeader& frame, std::byte* payload, std::size_t consumed);
-  DecodeResult finishClose(ByteSpan payload, std::size_t consumed);
-  DecodeResult inflateChecked(ByteSpan in, bool finish, bool text);
-  DecodeResult deliverAssembled(std::size_t consumed);
   DecodeResult fail(std::uint16_t code, std::string_view reason);
-  void openDeflate(const HandshakeRequest& request);
+  bool openDeflate(const HandshakeRequest& request);
 
-  std::size_t max_message_;
   WebSocketOptions options_;
   Phase phase_ = Phase::Request;
   bool open_ = false;
@@ -131,18 +121,8 @@ class WebSocketCodec final : public Codec {
   // Handshake phase only; freed once answered so an open connection does not keep it.
   std::unique_ptr<HttpRequestParser> request_parser_;
 
-  ws::FrameRules rules_{};
-  std::unique_ptr<ws::PerMessageDeflate> deflate_;
-  // Payload bytes of the frame at the front of the input already unmasked and checked, so
-  // a frame arriving in many reads is processed once in total.
-  std::uint64_t frame_done_ = 0;
-  // A fragmented or compressed data message in progress: its kind, and its payload so far.
-  bool in_message_ = false;
-  bool message_text_ = false;
-  bool message_compressed_ = false;
-  bool message_delivered_ = false;  // message_ was returned last; clear it on the next call
-  ws::ByteBuffer message_;
-  ws::Utf8Validator utf8_;
+  // The open phase, shared with the client role.
+  ws::FrameSession session_;
 };
 
 // A registry factory for websocket codecs with `options` (the built-in "websocket" uses the

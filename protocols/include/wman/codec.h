@@ -61,8 +61,10 @@ struct HandshakeAnswer {
 //  - Error: the input violates the protocol or a limit; the connection must close. `code` and
 //    `reason` (a static string) say why. The caller sends encodeError()'s bytes first.
 //  Session protocols (websocket, http) add:
-//  - Handshake: a complete upgrade request was consumed; the caller reads
+//  - Handshake: server role: a complete upgrade request was consumed; the caller reads
 //    handshakeRequest(), asks the application, and sends answerHandshake()'s bytes.
+//    Client role (a codec that wrote encodeOpening()): the server's acceptance was consumed
+//    and validated; the session is open (isOpen() true) and nothing is to be answered.
 //  - Ping / Pong: a control frame; `payload` is its application data. The caller answers a
 //    Ping with encodeControl(Pong, ...) by itself.
 //  - Close: the peer started or answered the close handshake; `code` and `payload` (the
@@ -115,6 +117,11 @@ class Codec {
   virtual bool inMessage() const { return false; }
 
   // Session protocols only (the defaults suit stateless codecs):
+
+  // Client role: appends what must be sent first once an outbound connection is established
+  // (a WebSocket upgrade request), before any encode(). Nothing by default, so an outbound
+  // connection of a stateless codec simply starts sending.
+  virtual void encodeOpening(std::string& out) {}
 
   // False while a handshake is pending: the connection is not open to the application yet
   // (no onConnect, sends are held back by the caller).
