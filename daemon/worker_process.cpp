@@ -95,18 +95,12 @@ class WorkerProcess {
     if (!worker) {
       owned = std::make_unique<Worker>(ctx_.spec.listen);
       worker = owned.get();
-      const WorkerConfig& t = *ctx_.spec.table;
-      worker->name = t.name;
-      worker->count = t.count;
-      worker->reusePort = t.reuse_port;
-      worker->limits = t.limits;
-      worker->options = t.options;
-      worker->websocket = t.websocket;
-      if (t.transport == "tls") worker->tls = t.tls;
-      if (!installBuiltinApp(t.app, *worker) && !loadAppModule(t.app, *worker, &error)) {
-        return fail(error);
-      }
     }
+    // Before any of the worker's code runs: an app module's setup may already ask which slot
+    // it serves. A Worker defined in code (library mode) was built before the fork, in the
+    // master, which could not know the slot yet.
+    worker->setId(ctx_.slot);
+    if (owned && !configure(*worker, &error)) return fail(error);
     worker_ = worker;
     // Several processes accepting from one shared socket: libuv's default drains the whole
     // queue in whichever process wakes first, so one worker would take nearly every
@@ -129,6 +123,20 @@ class WorkerProcess {
   }
 
  private:
+  // Gives a Worker built from a [[worker]] table its settings and its app (built-in or
+  // module). False, with the reason in `error`, if the app cannot be loaded.
+  bool configure(Worker& worker, std::string* error) {
+    const WorkerConfig& t = *ctx_.spec.table;
+    worker.name = t.name;
+    worker.count = t.count;
+    worker.reusePort = t.reuse_port;
+    worker.limits = t.limits;
+    worker.options = t.options;
+    worker.websocket = t.websocket;
+    if (t.transport == "tls") worker.tls = t.tls;
+    return installBuiltinApp(t.app, worker) || loadAppModule(t.app, worker, error);
+  }
+
   int fail(const std::string& why) {
     send(Json::object().set("t", "failed").set("error", why));
     stopping_ = true;

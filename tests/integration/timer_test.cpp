@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <limits>
+#include <memory>
 
 #include "event_counter.h"
 #include "test_server.h"
@@ -96,4 +98,69 @@ TEST_CASE("delAll cancels everything and a throwing timer does not stop the loop
   });
   CHECK(server.onLoop([] { return Timer::count(); }) == 0u);
   CHECK_THROWS_AS(server.onLoop([] { return Timer::add(-1, [] {}); }), std::invalid_argument);
+}
+
+TEST_CASE("delay runs its callback once, after the ones due sooner") {
+  Worker w("text://127.0.0.1:0");
+  EventCounter fired, sentinel;
+  std::atomic<int> fired_before_sentinel{-1};
+  std::atomic<int> sooner_seen{-1};
+  TestServer server({&w});
+  server.onLoop([&] {
+    auto sooner = std::make_shared<EventCounter>();
+    Timer::delay(0.001, [sooner] { sooner->add(); });
+    // A persistent timer of 5 ms would fire about ten times before the 50 ms sentinel.
+    Timer::delay(0.005, [&, sooner] {
+      sooner_seen = sooner->count();
+      fired.add();
+    });
+    Timer::delay(0.05, [&] {
+      fired_before_sentinel = fired.count();
+      sentinel.add();
+    });
+    return 0;
+  });
+  REQUIRE(sentinel.waitFor(1));
+  CHECK(fired.count() == 1);
+  CHECK(fired_before_sentinel.load() == 1);
+  CHECK(sooner_seen.load() == 1);
+  CHECK(server.onLoop([] { return Timer::count(); }) == 0u);
+}
+
+TEST_CASE("del cancels a delay until it fires, and a zero delay fires") {
+  Worker w("text://127.0.0.1:0");
+  EventCounter cancelled, zero, sentinel;
+  TimerId id = 0;
+  w.onWorkerStart = [&](Worker&) { id = Timer::delay(10, [&] { cancelled.add(); }); };
+  TestServer server({&w});
+  CHECK(server.onLoop([] { return Timer::count(); }) == 1u);
+  CHECK(server.onLoop([&] { return Timer::del(id); }));
+  CHECK_FALSE(server.onLoop([&] { return Timer::del(id); }));
+  // Scheduled and cancelled in one callback, so it is cancelled before it is due however
+  // slow the machine; the sentinel is due after it would have fired.
+  CHECK(server.onLoop([&] {
+    TimerId soon = Timer::delay(0.01, [&] { cancelled.add(); });
+    Timer::delay(0, [&] { zero.add(); });
+    Timer::delay(0.05, [&] { sentinel.add(); });
+    return Timer::del(soon);
+  }));
+  REQUIRE(sentinel.waitFor(1));
+  CHECK(zero.count() == 1);
+  CHECK(cancelled.count() == 0);
+  // A fired delay is gone: del() says so.
+  TimerId fired = server.onLoop([&] { return Timer::delay(0, [&] { zero.add(); }); });
+  REQUIRE(zero.waitFor(2));
+  CHECK_FALSE(server.onLoop([&] { return Timer::del(fired); }));
+}
+
+TEST_CASE("delay refuses what add refuses") {
+  CHECK_THROWS_AS(Timer::delay(1, [] {}), std::logic_error);
+  Worker w("text://127.0.0.1:0");
+  TestServer server({&w});
+  for (double bad : {-0.001, std::numeric_limits<double>::quiet_NaN(),
+                     std::numeric_limits<double>::infinity()}) {
+    CHECK_THROWS_AS(server.onLoop([bad] { return Timer::delay(bad, [] {}); }),
+                    std::invalid_argument);
+  }
+  CHECK(server.onLoop([] { return Timer::count(); }) == 0u);
 }

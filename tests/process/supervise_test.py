@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Supervision by the real wman master: a killed or crashed worker is respawned in the same
-slot while the others keep serving, a worker that crashes at every start is respawned with
-back-off, a slot whose process cannot even be forked retries with back-off and shows in
-`status`, and a worker stuck in a loop is killed after heartbeat_timeout.
+slot (and Worker::id() tells it which) while the others keep serving, a worker that crashes at
+every start is respawned with back-off, a slot whose process cannot even be forked retries
+with back-off and shows in `status`, and a worker stuck in a loop is killed after
+heartbeat_timeout.
 
 usage: supervise_test.py WMAN_BINARY TEST_APP_SO
 """
@@ -64,7 +65,43 @@ class Supervise(unittest.TestCase):
             return row if row and row["pid"] != old_pid and row["state"] == "ready" else None
         return wait_until(respawned, timeout, "slot %d to be respawned" % slot)
 
+    def reported_ids(self, pids, limit=600):
+        """Asks workers for their Worker::id() over new connections until every pid in `pids`
+        answered; returns {pid: (id in setup, id in onWorkerStart, id now)}."""
+        seen = {}
+        for _ in range(limit):
+            if set(pids) <= set(seen):
+                return seen
+            with LineClient(self.port) as c:
+                pid, *ids = (int(x) for x in c.ask("id").split())
+            seen[pid] = tuple(ids)
+        self.fail("could not reach every worker: %s of %s" % (sorted(seen), sorted(pids)))
+
+    def assert_ids_are_slots(self, doc):
+        slots = {w["pid"]: w["slot"] for w in doc["workers"]}
+        seen = self.reported_ids(list(slots))
+        for pid, slot in slots.items():
+            self.assertEqual(seen[pid], (slot, slot, slot), "pid %d in slot %d" % (pid, slot))
+        self.assertEqual(sorted(slots.values()), [0, 1, 2])
+
     # ------------------------------------------------------------------------------------
+    def test_worker_id_is_the_slot_across_respawn_and_reload(self):
+        doc = self.start(count=3)
+        self.assert_ids_are_slots(doc)
+        victim = self.slot_row(doc, 1)["pid"]
+        os.kill(victim, signal.SIGKILL)
+        row = self.wait_respawned(1, victim)
+        self.assertEqual(self.reported_ids([row["pid"]])[row["pid"]], (1, 1, 1))
+        self.assert_ids_are_slots(self.w.status())
+
+        # A new generation's processes take over the same slots, so the same ids.
+        r = self.w.cli("reload")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr + self.w.log_tail())
+        doc = self.w.wait_settled(3)
+        self.assertTrue(all(w["generation"] > row["generation"] for w in doc["workers"]),
+                        doc["workers"])
+        self.assert_ids_are_slots(doc)
+
     def test_sigkill_worker_is_respawned_in_its_slot_and_others_keep_serving(self):
         doc = self.start(count=3)
         by_slot = {w["slot"]: w for w in doc["workers"]}

@@ -18,6 +18,11 @@ class Timer {
   static TimerId add(double interval_seconds, std::function<void()> callback,
                      bool persistent = true);
 
+  // Runs `callback` once, `seconds` from now (0 = at the loop's next timer pass): the one-shot
+  // form of add(), with the same rules and exceptions. The returned id cancels it with del()
+  // until it fires.
+  static TimerId delay(double seconds, std::function<void()> callback);
+
   // Cancels a timer. Returns false if it already fired (one-shot) or was deleted.
   // Safe to call from inside the timer's own callback.
   static bool del(TimerId id);

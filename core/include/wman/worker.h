@@ -108,6 +108,16 @@ class Worker {
   // Sends to a connection by id; NotConnected if it is gone.
   SendStatus send(ConnectionId id, std::string_view data);
 
+  // This process's slot among the worker's `count` processes, 0..count-1 (Workerman's
+  // $worker->id), e.g. to run a job in slot 0 only. Stable for the slot: a process that
+  // replaces a crashed or reloaded one of the same slot has the same id. Under wman's
+  // master it is set before any of the worker's code runs (an app module's setup function
+  // included); with serveInProcess, and in the master, it is 0.
+  int id() const { return id_; }
+  // For process models only (wman's master calls it in each forked worker): says which
+  // slot this process serves, before the worker's code runs. Applications read id().
+  void setId(int id) { id_ = id; }
+
   // The port actually bound (useful with port 0), 0 before listening.
   std::uint16_t port() const;
   const WorkerStats& stats() const;
@@ -122,6 +132,7 @@ class Worker {
   std::string url_;
   ListenUrl listen_;
   std::unique_ptr<detail::WorkerRuntime> runtime_;
+  int id_ = 0;
 };
 
 }  // namespace wman
