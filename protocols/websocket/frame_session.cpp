@@ -293,7 +293,8 @@ void FrameSession::encodeControl(DecodeResult::Status kind, std::uint16_t code, 
   char body[kMaxControlPayload];
   body[0] = static_cast<char>(code >> 8);
   body[1] = static_cast<char>(code & 0xff);
-  std::memcpy(body + 2, reason.data(), reason.size());
+  // An empty reason may have no storage at all: memcpy from null is undefined even for 0.
+  if (!reason.empty()) std::memcpy(body + 2, reason.data(), reason.size());
   appendFrame(opcode::kClose, asBytes(std::string_view(body, 2 + reason.size())), out);
 }
 
