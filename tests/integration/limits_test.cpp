@@ -3,7 +3,6 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <future>
 #include <memory>
 #include <vector>
 
@@ -124,16 +123,10 @@ TEST_CASE("a mass handshake expiry is closed in bounded batches with I/O between
     return 0;
   });
 
-  std::promise<void> held, release;
-  std::shared_future<void> gate = release.get_future().share();
-  w.runtime().loop().post([&held, gate] {
-    held.set_value();
-    gate.wait();
-  });
-  held.get_future().wait();
   std::vector<TestClient> clients(kClients);
-  for (auto& c : clients) c.connect(w.port());
-  release.set_value();
+  server.whileLoopHeld([&] {
+    for (auto& c : clients) c.connect(w.port());
+  });
 
   for (auto& c : clients) CHECK(c.closedWithin(std::chrono::seconds(10)));
   const auto closed = server.onLoop([probe] {

@@ -6,7 +6,6 @@
 #include <sys/socket.h>
 
 #include <chrono>
-#include <future>
 #include <string>
 #include <utility>
 #include <vector>
@@ -185,18 +184,12 @@ TEST_CASE("a connection with a burst of input yields to its neighbours within on
     return lowest;
   });
 
-  std::promise<void> held, release;
-  std::shared_future<void> gate = release.get_future().share();
-  w.runtime().loop().post([&held, gate] {
-    held.set_value();
-    gate.wait();
-  });
-  held.get_future().wait();
   std::string burst;
   for (int i = 0; i < kBurst; ++i) burst += "a" + std::to_string(i) + "\n";
-  a.send(burst);  // about 29 KB: fits the socket buffers while the loop is held
-  b.send("b\n");
-  release.set_value();
+  server.whileLoopHeld([&] {
+    a.send(burst);  // about 29 KB: fits the socket buffers while the loop is held
+    b.send("b\n");
+  });
 
   REQUIRE(messages.waitFor(kBurst + 1, 10s));
   server.onLoop([&] {

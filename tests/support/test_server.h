@@ -58,6 +58,25 @@ class TestServer {
     return result.get();
   }
 
+  // Runs `fn` on the calling thread while the loop is blocked in a posted task, then lets
+  // the loop go (also when `fn` throws): whatever `fn` makes peers send or connect is all
+  // waiting when the loop next polls, which makes batching deterministic.
+  template <typename Fn>
+  void whileLoopHeld(Fn fn) {
+    std::promise<void> held, release;
+    std::shared_future<void> gate = release.get_future().share();
+    loop_->post([&held, gate] {
+      held.set_value();
+      gate.wait();
+    });
+    held.get_future().wait();
+    struct Release {
+      std::promise<void>& p;
+      ~Release() { p.set_value(); }
+    } release_on_exit{release};
+    fn();
+  }
+
   // Stops every worker (graceful or not), ends the loop and joins the thread.
   void stop(bool graceful = false) {
     if (!thread_.joinable()) return;
