@@ -209,12 +209,6 @@ std::string_view typeName(const toml::node& node) {
   return "nothing";
 }
 
-std::string quote(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) out += std::iscntrl(static_cast<unsigned char>(c)) ? '?' : c;
-  return out + "'";
-}
-
 std::size_t editDistance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;

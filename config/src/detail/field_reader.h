@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "detail/text.h"
 #include "wman/config.h"
 
 namespace wman::detail {
@@ -75,10 +76,6 @@ class FieldReader {
 // The TOML type of `node` as users write it: "string", "integer", "float", "boolean",
 // "array", "table", "date", "time", "date-time".
 std::string_view typeName(const toml::node& node);
-
-// `text` in single quotes for an error message, with control characters replaced by '?' so
-// that one message stays on one line.
-std::string quote(std::string_view text);
 
 // Levenshtein distance, for "did you mean" suggestions.
 std::size_t editDistance(std::string_view a, std::string_view b);

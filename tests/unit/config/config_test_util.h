@@ -1,12 +1,15 @@
-// Helpers shared by the config tests: a scratch directory and error formatting.
+// Helpers shared by the config tests: a scratch directory, error formatting and tables of
+// rejected URLs.
 #pragma once
 
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "wman/config.h"
 
@@ -45,6 +48,24 @@ inline std::string formatErrors(const ConfigResult& result) {
   std::string out;
   for (const ConfigError& e : result.errors) out += e.format() + "\n";
   return out;
+}
+
+// One URL a parser must refuse, and a substring of the reason it must give.
+struct RejectedUrl {
+  std::string url;
+  const char* reason;
+};
+
+// Checks that `parse(url, &error)` refuses every row with its reason, on one line.
+template <class Parse>
+void checkRejected(Parse parse, const std::vector<RejectedUrl>& rows) {
+  for (const RejectedUrl& row : rows) {
+    INFO("url: " << row.url);
+    std::string error;
+    CHECK_FALSE(parse(row.url, &error).has_value());
+    CHECK_THAT(error, Catch::Contains(row.reason));
+    CHECK(error.find('\n') == std::string::npos);
+  }
 }
 
 }  // namespace wman::test

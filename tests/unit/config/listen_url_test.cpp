@@ -1,11 +1,16 @@
 // parseListenUrl: the accepted forms and a one-line reason for each rejected one.
 #include <catch2/catch.hpp>
 #include <string>
+#include <vector>
+
+#include "config_test_util.h"
 
 #include "wman/listen_url.h"
 #include "wman/protocol_registry.h"
 
 using wman::parseListenUrl;
+using wman::test::checkRejected;
+using wman::test::RejectedUrl;
 
 TEST_CASE("parseListenUrl accepts host:port URLs for every scheme", "[config][url]") {
   struct Row {
@@ -70,11 +75,7 @@ TEST_CASE("parseListenUrl accepts absolute unix socket paths", "[config][url]") 
 }
 
 TEST_CASE("parseListenUrl rejects malformed URLs with a reason", "[config][url]") {
-  struct Row {
-    std::string url;
-    const char* reason;  // substring of the error
-  };
-  const Row rows[] = {
+  const std::vector<RejectedUrl> rows = {
       {"", "empty listen URL"},
       {"127.0.0.1:8080", "missing '://'"},
       {"://127.0.0.1:80", "missing scheme"},
@@ -109,13 +110,7 @@ TEST_CASE("parseListenUrl rejects malformed URLs with a reason", "[config][url]"
       {"unix:///" + std::string(107, 'a'), "at most 107"},
       {std::string("unix:///a\0b", 11), "NUL byte"},
   };
-  for (const Row& row : rows) {
-    INFO("url: " << row.url);
-    std::string error;
-    CHECK_FALSE(parseListenUrl(row.url, &error).has_value());
-    CHECK_THAT(error, Catch::Contains(row.reason));
-    CHECK(error.find('\n') == std::string::npos);
-  }
+  checkRejected(parseListenUrl, rows);
 }
 
 TEST_CASE("parseListenUrl tolerates a null error pointer", "[config][url]") {
