@@ -53,7 +53,7 @@ bool installBuiltinApp(std::string_view name, Worker& worker) {
 }
 
 std::vector<std::string> builtinAppNames() {
-  return {"chat", "echo"};
+  return {"chat", "echo", "forward"};
 }
 
 }  // namespace wman

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "wman/connect_url.h"
 #include "wman/listen_url.h"
 #include "wman/worker_limits.h"
 
@@ -88,6 +89,18 @@ struct OptionValue {
   std::string text;  // strings unquoted; everything else in TOML syntax
 };
 
+// The [worker.options] keys of the built-in `forward` app (docs/clients.md#the-forward-app),
+// checked and parsed by the loader. The app itself may read them from WorkerConfig::options
+// instead, where upstream_ca holds the same absolute path as `ca` here.
+struct ForwardOptions {
+  std::string upstream;    // `upstream`, the URL as written (required)
+  ConnectUrl url;          // `upstream` parsed; its protocol is registered
+  std::string ca;          // `upstream_ca`: absolute path of a PEM CA bundle ("" = not set)
+  bool tls_verify = true;  // `upstream_tls_verify`: verify a TLS upstream's certificate
+  Duration connect_timeout{10000};  // `upstream_connect_timeout`: > 0
+  int line = 0;                     // where `upstream` is written, for messages of later checks
+};
+
 // One [[worker]] table.
 struct WorkerConfig {
   std::string name;               // defaults to the app name
@@ -101,7 +114,8 @@ struct WorkerConfig {
   TlsConfig tls;
   WebSocketConfig websocket;
   std::map<std::string, OptionValue> options;
-  int line = 0;  // where the table starts in the file, for later messages
+  std::optional<ForwardOptions> forward;  // set when app is the built-in "forward"
+  int line = 0;                           // where the table starts in the file, for later messages
 };
 
 struct Config {
@@ -132,7 +146,7 @@ struct ConfigCheck {
   // readable. `wman check` and `wman start` both do; unit tests may not.
   bool check_files = true;
   // Names of built-in apps; an `app` that is not one of these must be a path ending in ".so".
-  std::vector<std::string> builtin_apps = {"chat", "echo"};
+  std::vector<std::string> builtin_apps = {"chat", "echo", "forward"};
 };
 
 // Parses and validates `text` as if read from `file_name`.

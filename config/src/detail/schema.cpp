@@ -32,6 +32,9 @@ const Section kSections[] = {
     {"[worker.websocket]",
      {"allowed_origins", "ping_interval", "permessage_deflate", "max_message_size", "binary_type",
       "server_max_window_bits", "client_max_window_bits", "mem_level"}},
+    // Only the keys of built-in apps: [worker.options] is otherwise free-form.
+    {"[worker.options]",
+     {"upstream", "upstream_ca", "upstream_tls_verify", "upstream_connect_timeout"}},
 };
 
 // "[worker.limits]" -> "worker.limits", "[[worker]]" -> "worker".

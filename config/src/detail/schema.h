@@ -1,6 +1,6 @@
 // The key names of every config table, used to explain a key written in the wrong table.
-// Keep in sync with the Field lists in config_loader.cpp, worker_reader.cpp and
-// tls_reader.cpp.
+// Keep in sync with the Field lists in config_loader.cpp, worker_reader.cpp, tls_reader.cpp
+// and forward_reader.cpp.
 #pragma once
 
 #include <string>

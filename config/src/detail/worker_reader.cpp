@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "detail/forward_reader.h"
 #include "detail/tls_reader.h"
 #include "wman/protocol_registry.h"
 
@@ -315,6 +316,9 @@ void checkWorkers(FieldReader& r, std::vector<WorkerEntry>& workers) {
   defaultNames(workers);
   checkNames(r, workers);
   checkListenConflicts(r, workers);
+  for (WorkerEntry& e : workers) {
+    if (runsForwardApp(r, e)) readForwardOptions(r, e);
+  }
 }
 
 }  // namespace wman::detail

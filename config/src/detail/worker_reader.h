@@ -24,7 +24,8 @@ struct WorkerEntry {
 WorkerEntry readWorker(FieldReader& reader, const toml::table& table);
 
 // Gives unnamed workers their default name, then reports duplicate names and listen
-// addresses that would collide at bind time. Errors point at the later worker.
+// addresses that would collide at bind time (errors point at the later worker), and checks
+// the options of built-in apps that name the worker in their messages.
 void checkWorkers(FieldReader& reader, std::vector<WorkerEntry>& workers);
 
 }  // namespace wman::detail

@@ -8,35 +8,13 @@
 
 using wman::ConfigCheck;
 using wman::parseConfig;
-using wman::test::formatErrors;
+using wman::test::runCases;
 using wman::test::TempDir;
 
 namespace {
 
 // A valid worker to append so a case only contains the one mistake under test.
 const std::string kWorker = "[[worker]]\nlisten = \"text://127.0.0.1:8081\"\napp = \"echo\"\n";
-
-struct Case {
-  const char* what;
-  std::string toml;
-  std::vector<std::string> errors;  // every expected error, formatted, in order
-  bool check_files = false;
-};
-
-void runCases(const std::vector<Case>& cases) {
-  for (const Case& c : cases) {
-    INFO("case: " << c.what << "\n--- config ---\n" << c.toml << "--------------");
-    ConfigCheck check;
-    check.check_files = c.check_files;
-    const auto result = parseConfig(c.toml, "bad.toml", check);
-    INFO("got:\n" << formatErrors(result));
-    CHECK_FALSE(result.ok());
-    CHECK_FALSE(result.config.has_value());
-    std::vector<std::string> got;
-    for (const auto& e : result.errors) got.push_back(e.format());
-    CHECK(got == c.errors);
-  }
-}
 
 }  // namespace
 
@@ -273,7 +251,8 @@ TEST_CASE("apps", "[config][errors]") {
        {"bad.toml:1:1: missing required key 'app' in [[worker]] (e.g. app = \"echo\")"}},
       {"unknown app",
        "[[worker]]\nlisten = \"text://127.0.0.1:1\"\napp = \"chatroom\"\n",
-       {"bad.toml:3:7: unknown app 'chatroom' (built-in apps: chat, echo; or a path to a .so "
+       {"bad.toml:3:7: unknown app 'chatroom' (built-in apps: chat, echo, forward; or a path to a "
+        ".so "
         "module)"}},
       {".so that does not exist",
        "[[worker]]\nlisten = \"text://127.0.0.1:1\"\napp = \"/nonexistent/libx.so\"\n",
@@ -504,5 +483,6 @@ TEST_CASE("control characters in values cannot break the one-line format", "[con
       "[[worker]]\nlisten = \"text://127.0.0.1:1\"\napp = \"a\\nb\\u0007c\"\n", "ctl.toml");
   REQUIRE(result.errors.size() == 1);
   CHECK(result.errors[0].format() ==
-        "ctl.toml:3:7: unknown app 'a?b?c' (built-in apps: chat, echo; or a path to a .so module)");
+        "ctl.toml:3:7: unknown app 'a?b?c' (built-in apps: chat, echo, forward; or a path to a .so "
+        "module)");
 }

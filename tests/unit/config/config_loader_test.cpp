@@ -12,17 +12,8 @@ using wman::ConfigCheck;
 using wman::Duration;
 using wman::parseConfig;
 using wman::test::formatErrors;
+using wman::test::noFiles;
 using wman::test::TempDir;
-
-namespace {
-
-ConfigCheck noFiles() {
-  ConfigCheck c;
-  c.check_files = false;
-  return c;
-}
-
-}  // namespace
 
 TEST_CASE("a full config fills every field", "[config][loader]") {
   TempDir dir;
@@ -403,7 +394,7 @@ TEST_CASE("config/examples/full.toml is valid and spells out the defaults", "[co
   CHECK(c.daemon.rlimit_nofile == d.rlimit_nofile);
   CHECK(c.daemon.control_max_connections == d.control_max_connections);
   CHECK(c.daemon.control_idle_timeout == d.control_idle_timeout);
-  REQUIRE(c.workers.size() == 1);
+  REQUIRE(c.workers.size() == 2);
   const wman::WorkerConfig& w = c.workers[0];
   const wman::WorkerLimits l;
   CHECK(w.limits.max_connections == l.max_connections);
@@ -431,6 +422,15 @@ TEST_CASE("config/examples/full.toml is valid and spells out the defaults", "[co
   CHECK(w.tls.sni[0].server_name == "*.example.com");
   CHECK(w.count == 1);
   CHECK_FALSE(w.reuse_port);
+  CHECK_FALSE(w.forward.has_value());
+  // The second worker shows the forward app's options.
+  const wman::WorkerConfig& relay = c.workers[1];
+  REQUIRE(relay.forward.has_value());
+  const wman::ForwardOptions f;
+  CHECK(relay.forward->url.host == "10.0.0.5");
+  CHECK(relay.forward->ca == f.ca);
+  CHECK(relay.forward->tls_verify == f.tls_verify);
+  CHECK(relay.forward->connect_timeout == f.connect_timeout);
 }
 
 TEST_CASE("the control socket's cap and idle timeout are read from [daemon]", "[config][loader]") {

@@ -1,5 +1,5 @@
 // Helpers shared by the config tests: a scratch directory, error formatting and tables of
-// rejected URLs.
+// invalid configs.
 #pragma once
 
 #include <stdlib.h>
@@ -50,6 +50,13 @@ inline std::string formatErrors(const ConfigResult& result) {
   return out;
 }
 
+// The check the loader tests use when the files a config names do not exist.
+inline ConfigCheck noFiles() {
+  ConfigCheck c;
+  c.check_files = false;
+  return c;
+}
+
 // One URL a parser must refuse, and a substring of the reason it must give.
 struct RejectedUrl {
   std::string url;
@@ -65,6 +72,30 @@ void checkRejected(Parse parse, const std::vector<RejectedUrl>& rows) {
     CHECK_FALSE(parse(row.url, &error).has_value());
     CHECK_THAT(error, Catch::Contains(row.reason));
     CHECK(error.find('\n') == std::string::npos);
+  }
+}
+
+// One invalid config and every error it must produce.
+struct Case {
+  const char* what;
+  std::string toml;
+  std::vector<std::string> errors;  // every expected error, formatted, in order
+  bool check_files = false;
+};
+
+// Parses each case as "bad.toml" and checks that exactly its errors come out, in order.
+inline void runCases(const std::vector<Case>& cases) {
+  for (const Case& c : cases) {
+    INFO("case: " << c.what << "\n--- config ---\n" << c.toml << "--------------");
+    ConfigCheck check;
+    check.check_files = c.check_files;
+    const auto result = parseConfig(c.toml, "bad.toml", check);
+    INFO("got:\n" << formatErrors(result));
+    CHECK_FALSE(result.ok());
+    CHECK_FALSE(result.config.has_value());
+    std::vector<std::string> got;
+    for (const auto& e : result.errors) got.push_back(e.format());
+    CHECK(got == c.errors);
   }
 }
 
