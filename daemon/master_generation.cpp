@@ -11,7 +11,7 @@
 
 #include "master.h"
 #include "master_internal.h"
-#include "tls_check.h"
+#include "preflight.h"
 #include "wman/serve.h"
 #include "wman/tls.h"
 
@@ -196,10 +196,11 @@ void Master::reload(bool graceful, ConnectionId waiter) {
     check.builtin_apps = builtinAppNames();
     ConfigResult loaded = loadConfig(config_->path, check);
     if (loaded.ok()) {
-      // A certificate that cannot be served fails the reload here, before any fork.
-      TlsCheckResult tls = checkTls(*loaded.config);
-      for (const std::string& w : tls.warnings) log().warn("{}", w);
-      loaded.errors = std::move(tls.errors);
+      // A certificate that cannot be served or an upstream host that does not resolve fails
+      // the reload here, before any fork.
+      PreflightResult checked = preflight(*loaded.config);
+      for (const std::string& w : checked.warnings) log().warn("{}", w);
+      loaded.errors = std::move(checked.errors);
     }
     if (!loaded.ok()) {
       // One entry per error: each is a `file:line: what` an operator can act on.

@@ -22,11 +22,11 @@
 #include "daemonize.h"
 #include "master.h"
 #include "pid_file.h"
+#include "preflight.h"
 #include "privileges.h"
 #include "sd_notify.h"
 #include "socket_activation.h"
 #include "status_format.h"
-#include "tls_check.h"
 #include "wman/config.h"
 #include "wman/logging.h"
 #include "wman/run.h"
@@ -62,10 +62,10 @@ std::optional<Config> checkedConfig(const CliOptions& opts, bool has_code_worker
   if (!opts.config_given && has_code_workers) return Config{};
   ConfigResult result = load(opts.config_path);
   if (result.ok()) {
-    // Certificates and keys are loaded as the workers will load them.
-    daemon::TlsCheckResult tls = daemon::checkTls(*result.config);
-    for (const std::string& w : tls.warnings) std::cerr << w << "\n";
-    result.errors = std::move(tls.errors);
+    // Certificates and keys are loaded as the workers will load them; upstream hosts resolve.
+    daemon::PreflightResult checked = daemon::preflight(*result.config);
+    for (const std::string& w : checked.warnings) std::cerr << w << "\n";
+    result.errors = std::move(checked.errors);
   }
   if (!result.ok()) {
     for (const ConfigError& e : result.errors) errors.push_back(e.format());
@@ -100,13 +100,16 @@ int check(const CliOptions& opts, const std::vector<Worker*>& code_workers) {
   }
   auto cfg = configFor(opts, false);
   if (!cfg) return 1;
-  std::cout << opts.config_path
-            << ": syntax, keys, values, addresses, files and certificates are valid\n";
+  std::cout
+      << opts.config_path
+      << ": syntax, keys, values, addresses, files, certificates and upstream hosts are valid\n";
   std::cout << "  daemon: run_dir=" << cfg->daemon.run_dir << " log_file=" << cfg->daemon.log_file
             << " log_level=" << cfg->daemon.log_level << "\n";
   for (const WorkerConfig& w : cfg->workers) {
     std::cout << "  worker " << w.name << ": " << w.listen << " count=" << w.count
-              << " app=" << w.app << (w.reuse_port ? " reuse_port" : "") << "\n";
+              << " app=" << w.app << (w.reuse_port ? " reuse_port" : "");
+    if (w.forward) std::cout << " upstream=" << w.forward->upstream;
+    std::cout << "\n";
   }
   return 0;
 }
