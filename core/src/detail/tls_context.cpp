@@ -3,6 +3,8 @@
 // changes the certificate and nothing else.
 #include "detail/tls_context.h"
 
+#include <arpa/inet.h>
+
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -10,6 +12,8 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <cctype>
@@ -285,6 +289,68 @@ CtxPtr newServerContext(const TlsConfig& config, const std::string& cert, const 
   return ctx;
 }
 
+// The URL host as TLS sees it: what the certificate must name, and whether that is an
+// address (matched against IP subjectAltNames) or a DNS name.
+struct PeerName {
+  std::string check;
+  bool is_ip = false;
+};
+
+// "[::1]" and "::1" are the same address, "example.com." and "example.com" the same name.
+// A zone ("fe80::1%eth0") names a local interface, not something a certificate can hold.
+PeerName parsePeerName(std::string_view name) {
+  if (name.size() >= 2 && name.front() == '[' && name.back() == ']')
+    name = name.substr(1, name.size() - 2);
+  PeerName peer;
+  if (name.find(':') != std::string_view::npos) {
+    peer.check = std::string(name.substr(0, name.find('%')));
+    peer.is_ip = true;
+    return peer;
+  }
+  peer.check = std::string(name);
+  unsigned char v4[4];
+  peer.is_ip = inet_pton(AF_INET, peer.check.c_str(), v4) == 1;
+  if (!peer.is_ip && !peer.check.empty() && peer.check.back() == '.') peer.check.pop_back();
+  return peer;
+}
+
+// Trust anchors and the expected name for a verifying client context. The name goes into the
+// context's verify parameters, which SSL_new copies, so every session checks it. OpenSSL 3.0's
+// SSL_set1_host treats "127.0.0.1" as a DNS name and never matches an IP subjectAltName,
+// hence the separate address check.
+bool setVerification(SSL_CTX* ctx, const TlsClientOptions& options, const PeerName& peer,
+                     std::string* error) {
+  if (!options.verify) {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+    return true;
+  }
+  if (peer.check.empty()) {
+    *error = "TLS verification needs a server name";
+    return false;
+  }
+  if (options.ca.empty()) {
+    if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+      *error = "cannot load the system CA store: " + takeOpensslError();
+      return false;
+    }
+  } else if (SSL_CTX_load_verify_locations(ctx, options.ca.c_str(), nullptr) != 1) {
+    *error = "cannot read CA bundle " + options.ca + ": " + takeOpensslError();
+    return false;
+  }
+  X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
+  // "f*.example.com" is not a wildcard any public CA may issue; browsers refuse it too.
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  const int named = peer.is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, peer.check.c_str())
+                               : X509_VERIFY_PARAM_set1_host(param, peer.check.c_str(), 0);
+  if (named != 1) {
+    ERR_clear_error();
+    *error = "invalid server name '" + options.server_name + "': not a DNS name or IP address";
+    return false;
+  }
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  return true;
+}
+
 }  // namespace
 
 std::shared_ptr<TlsContext> TlsContext::createServer(const TlsConfig& config, std::string* error) {
@@ -322,14 +388,11 @@ std::shared_ptr<TlsContext> TlsContext::createClient(const TlsClientOptions& opt
   if (!options.max_version.empty())
     SSL_CTX_set_max_proto_version(ctx.get(), protocolVersion(options.max_version));
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
-  if (!options.ca.empty()) {
-    if (SSL_CTX_load_verify_locations(ctx.get(), options.ca.c_str(), nullptr) != 1) {
-      *error = "cannot read CA bundle " + options.ca + ": " + takeOpensslError();
-      return nullptr;
-    }
-    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
-    self->verify_peer_ = true;
-  }
+  const PeerName peer = parsePeerName(options.server_name);
+  if (!setVerification(ctx.get(), options, peer, error)) return nullptr;
+  self->verify_peer_ = options.verify;
+  // RFC 6066 section 3: SNI carries DNS names only, never an address literal.
+  if (!peer.is_ip) self->server_name_ = peer.check;
   if (!options.cert.empty() && !useCertificate(ctx.get(), options.cert, options.key, error))
     return nullptr;
   if (!encodeAlpn(options.alpn, &self->alpn_wire_, error)) return nullptr;
@@ -346,7 +409,6 @@ std::shared_ptr<TlsContext> TlsContext::createClient(const TlsClientOptions& opt
     SSL_CTX_sess_set_new_cb(ctx.get(), storeClientSession);
     SSL_CTX_set_app_data(ctx.get(), self.get());
   }
-  self->server_name_ = options.server_name;
   self->ctx_ = ctx.release();
   return self;
 }

@@ -1,5 +1,6 @@
-// The TLS policy shared by every connection of one listener: certificates and keys (with
-// SNI alternatives), versions, ciphers, ALPN and client-certificate checks. Wraps OpenSSL's
+// The TLS policy shared by every connection of one listener (certificates and keys with SNI
+// alternatives, versions, ciphers, ALPN, client-certificate checks), or by the outbound
+// connections of one client (trust anchors, the server name to verify). Wraps OpenSSL's
 // SSL_CTX; OpenSSL types stay out of this header so connection code need not include them.
 #pragma once
 
@@ -16,10 +17,13 @@ struct ssl_session_st;
 
 namespace wman::detail {
 
-// How a client context behaves. wman serves TLS; clients exist for tests and tools.
+// How a client context behaves. Outbound connections verify by default: turning `verify` off
+// is the caller's explicit choice (and its job to log), never the result of a missing field.
 struct TlsClientOptions {
-  std::string ca;                   // verify the server against this PEM bundle ("" = don't)
-  std::string server_name;          // SNI name to send; also the host checked when ca is set
+  bool verify = true;               // check the server's chain and name; false = check nothing
+  std::string ca;                   // PEM bundle to trust ("" = the system store) when verifying
+  std::string server_name;          // the URL host: a DNS name, or an IPv4/IPv6 literal ("[::1]"
+                                    // too); required when verifying. Sent as SNI unless a literal.
   std::vector<std::string> alpn;    // protocols to offer, in preference order
   std::string cert;                 // client certificate chain ("" = none)
   std::string key;                  // its private key
@@ -36,7 +40,10 @@ class TlsContext {
   // nothing, and so on. Never enables anything below TLS 1.2.
   static std::shared_ptr<TlsContext> createServer(const TlsConfig& config, std::string* error);
 
-  // Builds a client context. Returns nullptr and sets *error on failure.
+  // Builds a client context. Returns nullptr and sets *error on failure: a file that cannot
+  // be read, an invalid ALPN name, or verify on without a server_name ("TLS verification
+  // needs a server name"). Sessions of a verifying context fail their handshake with
+  // "certificate verify failed (<reason>)" when the chain or the name does not check out.
   static std::shared_ptr<TlsContext> createClient(const TlsClientOptions& options,
                                                   std::string* error);
 
@@ -56,7 +63,8 @@ class TlsContext {
   // The configured ALPN list in wire format (length-prefixed names), "" when ALPN is off.
   const std::string& alpnWire() const { return alpn_wire_; }
 
-  // Client contexts: the SNI name sessions send, and whether they check the server's name.
+  // Client contexts: the SNI name sessions send ("" for an IP literal: RFC 6066 section 3
+  // allows DNS names only), and whether the server's chain and name are checked.
   const std::string& serverName() const { return server_name_; }
   bool verifiesPeer() const { return verify_peer_; }
 

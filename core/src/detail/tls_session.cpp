@@ -85,11 +85,9 @@ TlsSession::TlsSession(std::shared_ptr<TlsContext> context) : context_(std::move
     return;
   }
   SSL_set_connect_state(ssl_);
+  // The name to verify comes with the context's verify parameters; only SNI is per session.
   const std::string& name = context_->serverName();
-  if (!name.empty()) {
-    SSL_set_tlsext_host_name(ssl_, name.c_str());
-    if (context_->verifiesPeer()) SSL_set1_host(ssl_, name.c_str());
-  }
+  if (!name.empty()) SSL_set_tlsext_host_name(ssl_, name.c_str());
   if (SSL_SESSION* cached = context_->cachedSession()) SSL_set_session(ssl_, cached);
   // Produce the ClientHello now so the caller can send it.
   ERR_clear_error();

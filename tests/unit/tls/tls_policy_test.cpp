@@ -109,7 +109,8 @@ TEST_CASE("SNI selects the certificate", "[tls][policy]") {
       {"unknown.example", fallback},
   }));
   INFO("SNI name '" << name << "'");
-  wman::detail::TlsClientOptions options;  // no verification: names and certs differ on purpose
+  wman::detail::TlsClientOptions options;
+  options.verify = false;  // names and certificates differ on purpose
   options.server_name = name;
   SessionPair p(makeClient(options), server);
   REQUIRE(p.handshake());

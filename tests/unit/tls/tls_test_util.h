@@ -77,7 +77,7 @@ inline TlsConfig serverConfig() {
   return tls;
 }
 
-// A client that trusts the test CA and expects "localhost".
+// A verifying client that trusts the test CA and expects "localhost".
 inline TlsClientOptions clientOptions() {
   TlsClientOptions o;
   o.ca = TestCerts::get().path("ca.pem");
