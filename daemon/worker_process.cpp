@@ -67,6 +67,8 @@ const char* stateName(ConnectionState s) {
       return "closing";
     case ConnectionState::Closed:
       return "closed";
+    case ConnectionState::Connecting:
+      return "connecting";
   }
   return "unknown";
 }
@@ -134,7 +136,13 @@ class WorkerProcess {
     worker.options = t.options;
     worker.websocket = t.websocket;
     if (t.transport == "tls") worker.tls = t.tls;
-    return installBuiltinApp(t.app, worker) || loadAppModule(t.app, worker, error);
+    try {
+      if (installBuiltinApp(t.app, worker)) return true;
+    } catch (const std::exception& e) {
+      *error = e.what();  // a built-in app's options were unusable (forward's upstream)
+      return false;
+    }
+    return loadAppModule(t.app, worker, error);
   }
 
   int fail(const std::string& why) {

@@ -3,6 +3,7 @@
 #include <string_view>
 #include <vector>
 
+#include "detail/forward_app.h"
 #include "wman/serve.h"
 
 namespace wman {
@@ -47,6 +48,10 @@ bool installBuiltinApp(std::string_view name, Worker& worker) {
   }
   if (name == "chat") {
     installChat(worker);
+    return true;
+  }
+  if (name == "forward") {
+    detail::installForward(worker);
     return true;
   }
   return false;

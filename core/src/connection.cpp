@@ -3,6 +3,7 @@
 #include <uv.h>
 
 #include "detail/connection_impl.h"
+#include "detail/outbound.h"
 
 namespace wman {
 namespace {
@@ -23,8 +24,15 @@ std::string formatAddress(const sockaddr_storage& addr) {
 }
 
 // Peer (`peer` true) or local address of a connection; the socket path for unix sockets.
-std::string address(const Connection& c, bool peer) {
-  auto* impl = const_cast<detail::ConnectionImpl*>(detail::ConnectionImpl::from(c));
+// The socket behind `c`: itself when accepted, an AsyncConnection's open link (or nullptr).
+detail::ConnectionImpl* socketOf(const Connection& c, bool outbound) {
+  auto& self = const_cast<Connection&>(c);
+  return outbound ? detail::Outbound::of(self).openLink() : detail::ConnectionImpl::from(self);
+}
+
+std::string address(const Connection& c, bool outbound, bool peer) {
+  auto* impl = socketOf(c, outbound);
+  if (!impl) return {};
   if (impl->isPipe()) {
     char path[1024];
     size_t len = sizeof path;
@@ -42,55 +50,70 @@ std::string address(const Connection& c, bool peer) {
 
 }  // namespace
 
+// An AsyncConnection (outbound_) goes through its Outbound, which queues while it connects;
+// an accepted connection is its own ConnectionImpl.
 SendStatus Connection::send(std::string_view data) {
+  if (outbound_) {
+    auto& o = detail::Outbound::of(*this);
+    return o.send(data, o.replyKind(), false);
+  }
   auto* impl = detail::ConnectionImpl::from(*this);
   return impl->queue(data, impl->replyKind(), false);
 }
 
 SendStatus Connection::send(std::string_view data, MessageKind kind) {
+  if (outbound_) return detail::Outbound::of(*this).send(data, kind, false);
   return detail::ConnectionImpl::from(*this)->queue(data, kind, false);
 }
 
 SendStatus Connection::sendRaw(std::string_view bytes) {
+  if (outbound_) return detail::Outbound::of(*this).send(bytes, MessageKind::Binary, true);
   return detail::ConnectionImpl::from(*this)->queue(bytes, MessageKind::Binary, true);
 }
 
 void Connection::close(std::string_view data) {
+  if (outbound_) return detail::Outbound::of(*this).close(data);
   detail::ConnectionImpl::from(*this)->close(data);
 }
 
 void Connection::close(int code, std::string_view reason) {
   // Codes outside 16 bits become 0, which the codec refuses to send (a Close without one).
   const auto wire = code > 0 && code <= 0xffff ? static_cast<std::uint16_t>(code) : 0;
+  if (outbound_) return detail::Outbound::of(*this).close(static_cast<std::uint16_t>(wire), reason);
   detail::ConnectionImpl::from(*this)->close(static_cast<std::uint16_t>(wire), reason);
 }
 
 void Connection::destroy() {
+  if (outbound_) return detail::Outbound::of(*this).destroy();
   detail::ConnectionImpl::from(*this)->destroy();
 }
 
 void Connection::pauseRecv() {
+  if (outbound_) return detail::Outbound::of(*this).pause();
   detail::ConnectionImpl::from(*this)->pause();
 }
 
 void Connection::resumeRecv() {
+  if (outbound_) return detail::Outbound::of(*this).resume();
   detail::ConnectionImpl::from(*this)->resume();
 }
 
 std::size_t Connection::bufferedAmount() const {
+  if (outbound_) return detail::Outbound::of(const_cast<Connection&>(*this)).buffered();
   return detail::ConnectionImpl::from(*this)->buffered();
 }
 
 std::string Connection::remoteAddress() const {
-  return address(*this, true);
+  return address(*this, outbound_, true);
 }
 
 std::string Connection::localAddress() const {
-  return address(*this, false);
+  return address(*this, outbound_, false);
 }
 
 std::string Connection::remoteIp() const {
-  if (detail::ConnectionImpl::from(*this)->isPipe()) return {};
+  auto* impl = socketOf(*this, outbound_);
+  if (!impl || impl->isPipe()) return {};
   std::string a = remoteAddress();
   auto colon = a.rfind(':');
   if (colon == std::string::npos) return a;
@@ -100,7 +123,8 @@ std::string Connection::remoteIp() const {
 }
 
 std::uint16_t Connection::remotePort() const {
-  if (detail::ConnectionImpl::from(*this)->isPipe()) return 0;
+  auto* impl = socketOf(*this, outbound_);
+  if (!impl || impl->isPipe()) return 0;
   std::string a = remoteAddress();
   auto colon = a.rfind(':');
   if (colon == std::string::npos || colon + 1 >= a.size()) return 0;

@@ -13,6 +13,10 @@
 namespace wman {
 
 class Worker;
+namespace detail {
+class ConnectionImpl;
+class Outbound;
+}  // namespace detail
 
 // Unique within one worker process for its whole life; never reused.
 using ConnectionId = std::uint64_t;
@@ -26,11 +30,15 @@ enum class SendStatus : std::uint8_t {
 };
 
 // Workerman's STATUS_* names.
-enum class ConnectionState : std::uint8_t { Established, Closing, Closed };
+// Connecting: an AsyncConnection before its link is open (connect, TLS and protocol
+// handshakes), or waiting to reconnect.
+enum class ConnectionState : std::uint8_t { Established, Closing, Closed, Connecting };
 
 // Error codes passed to Worker::onError besides a protocol's own codes.
 namespace error_code {
 inline constexpr int kSendFail = 2;  // A send was dropped because the send buffer was full.
+// An AsyncConnection could not connect: resolve, connect, TLS or handshake failure, timeout.
+inline constexpr int kConnectFail = 1;
 }  // namespace error_code
 
 class Connection {
@@ -90,10 +98,16 @@ class Connection {
   Connection() = default;
   ~Connection() = default;
 
+  // The connection machinery updates the application-visible state of an AsyncConnection
+  // (which is not itself the socket's connection object) through these.
+  friend class detail::ConnectionImpl;
+  friend class detail::Outbound;
+
   Worker* worker_ = nullptr;
   ConnectionId id_ = 0;
   ConnectionState state_ = ConnectionState::Established;
   bool paused_ = false;
+  bool outbound_ = false;  // an AsyncConnection: the methods above go through its link
   std::uint64_t bytes_read_ = 0;
   std::uint64_t bytes_written_ = 0;
 };

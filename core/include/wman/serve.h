@@ -22,8 +22,9 @@ struct ServeOptions {
 // Returns 1 (after logging why) if a listener cannot be opened; nothing is left open then.
 int serveInProcess(const std::vector<Worker*>& workers, const ServeOptions& options = {});
 
-// Gives `worker` the callbacks of the built-in app `name` ("echo"). Returns false if there is
-// no such app.
+// Gives `worker` the callbacks of the built-in app `name` ("echo", "chat", "forward").
+// Returns false if there is no such app; throws std::invalid_argument when the app's
+// [worker.options] are unusable (forward: a bad upstream URL).
 bool installBuiltinApp(std::string_view name, Worker& worker);
 
 // Names of the built-in apps, for config validation and `wman check`.

@@ -13,6 +13,7 @@
 
 #include "wman/config.h"
 #include "wman/connection.h"
+#include "wman/connection_events.h"
 #include "wman/message.h"
 #include "wman/worker_limits.h"
 
@@ -37,7 +38,9 @@ struct WorkerStats {
   bool accepting = true;
 };
 
-class Worker {
+// The connection callbacks (onConnect, onMessage, onClose, onError, onBufferFull,
+// onBufferDrain, onWebSocketPing/Pong/Close) come from ConnectionEvents.
+class Worker : public ConnectionEvents {
  public:
   // `url` is a listen address such as "text://0.0.0.0:8081" (see docs/config.md).
   // Throws std::invalid_argument if it cannot be parsed. The Worker registers itself for
@@ -65,28 +68,10 @@ class Worker {
   std::function<void(Worker&)> onWorkerStart;
   // Called when the worker process stops, before its connections are closed.
   std::function<void(Worker&)> onWorkerStop;
-  // A connection was accepted (and, for handshake protocols, completed its handshake).
-  std::function<void(Connection&)> onConnect;
-  // One decoded message. The Message view is valid only during the call.
-  std::function<void(Connection&, Message)> onMessage;
-  // The connection is closed; it is freed after this returns. Sends are Dropped here.
-  std::function<void(Connection&)> onClose;
-  // A protocol error or a dropped send (code = error_code::kSendFail or the protocol's code).
-  std::function<void(Connection&, int code, std::string_view message)> onError;
-  // bufferedAmount() reached maxSendBuffer; sends are Dropped until onBufferDrain.
-  std::function<void(Connection&)> onBufferFull;
-  // The send buffer became empty after onBufferFull.
-  std::function<void(Connection&)> onBufferDrain;
-
   // WebSocket only: runs before the upgrade is answered. Leave `answer` alone to accept;
   // set answer.status (e.g. 403) and answer.reason to refuse; set answer.subprotocol or add
   // answer.headers to shape the 101 response. onConnect follows an accepted handshake.
   std::function<void(Connection&, const HandshakeRequest&, HandshakeAnswer&)> onWebSocketConnect;
-  // WebSocket only: a ping arrived (the pong is sent automatically) / a pong arrived.
-  std::function<void(Connection&, Message)> onWebSocketPing;
-  std::function<void(Connection&, Message)> onWebSocketPong;
-  // WebSocket only: the peer sent a close frame with `code` (1005 = none) and `reason`.
-  std::function<void(Connection&, int code, std::string_view reason)> onWebSocketClose;
   // WebSocket only: [worker.websocket] (allowed_origins, ping_interval, permessage_deflate,
   // max_message_size, binary_type). max_message_size replaces limits.max_package_size for
   // WebSocket messages. Read when the worker starts.

@@ -8,6 +8,7 @@
 #include "detail/dispatch.h"
 #include "detail/event_loop.h"
 #include "detail/log.h"
+#include "detail/outbound.h"
 #include "detail/tls_session.h"
 #include "detail/uv_error.h"
 #include "detail/worker_runtime.h"
@@ -15,10 +16,11 @@
 #include "wman/worker.h"
 
 namespace wman::detail {
-ConnectionImpl::ConnectionImpl(WorkerRuntime& runtime)
+ConnectionImpl::ConnectionImpl(WorkerRuntime& runtime, std::unique_ptr<Codec> codec,
+                               std::shared_ptr<TlsContext> tls)
     : runtime_(&runtime),
-      codec_(runtime.createCodec()),
-      tls_(runtime.tlsContext() ? std::make_unique<TlsSession>(runtime.tlsContext()) : nullptr),
+      codec_(std::move(codec)),
+      tls_(tls ? std::make_unique<TlsSession>(std::move(tls)) : nullptr),
       reply_kind_(codec_ ? codec_->defaultKind() : MessageKind::Binary) {
   worker_ = &runtime.worker();
   maxSendBuffer = runtime.worker().limits.max_send_buffer;
@@ -35,7 +37,7 @@ ConnectionImpl* ConnectionImpl::open(WorkerRuntime& runtime, int fd, ConnectionI
     ec = std::error_code(errno, std::system_category());
     return nullptr;
   }
-  auto* c = new ConnectionImpl(runtime);
+  auto* c = new ConnectionImpl(runtime, runtime.createCodec(), runtime.tlsContext());
   if (!c->codec_) {
     delete c;
     ec = std::make_error_code(std::errc::protocol_not_supported);
@@ -65,14 +67,79 @@ ConnectionImpl* ConnectionImpl::open(WorkerRuntime& runtime, int fd, ConnectionI
   return c;
 }
 
+ConnectionImpl* ConnectionImpl::connect(WorkerRuntime& runtime, Outbound& owner, ConnectionId id,
+                                        const sockaddr* addr, const std::string& path,
+                                        std::unique_ptr<Codec> codec,
+                                        std::shared_ptr<TlsContext> tls, std::error_code& ec) {
+  auto* c = new ConnectionImpl(runtime, std::move(codec), std::move(tls));
+  c->outbound_ = &owner;
+  c->id_ = id;
+  c->is_pipe_ = addr == nullptr;
+  // Silent until its session opens: a link that never opened is a failed connect for the
+  // application, not a close.
+  c->silent_ = true;
+  uv_loop_t* loop = runtime.loop().raw();
+  int rc = c->is_pipe_ ? uv_pipe_init(loop, &c->h_.pipe, 0) : uv_tcp_init(loop, &c->h_.tcp);
+  if (rc != 0) {
+    delete c;
+    ec = uvError(rc);
+    return nullptr;
+  }
+  c->h_.handle.data = c;
+  auto* req = new uv_connect_t;
+  req->data = c;
+  if (c->is_pipe_) {
+    uv_pipe_connect(req, &c->h_.pipe, path.c_str(), &ConnectionImpl::onConnected);
+  } else {
+    if (!c->tls_) uv_tcp_nodelay(&c->h_.tcp, 1);
+    rc = uv_tcp_connect(req, &c->h_.tcp, addr, &ConnectionImpl::onConnected);
+  }
+  if (rc != 0) {
+    delete req;
+    c->state_ = ConnectionState::Closed;
+    c->outbound_ = nullptr;  // the caller hears of it through `ec`, not through the owner
+    uv_close(&c->h_.handle, [](uv_handle_t* h) { delete static_cast<ConnectionImpl*>(h->data); });
+    ec = uvError(rc);
+    return nullptr;
+  }
+  c->last_active_ = runtime.loop().now();
+  return c;
+}
+
+void ConnectionImpl::onConnected(uv_connect_t* req, int status) {
+  auto* c = static_cast<ConnectionImpl*>(req->data);
+  delete req;
+  // UV_ECANCELED: closed while connecting (connect timeout, destroy); onClosed follows.
+  if (status == UV_ECANCELED || c->state_ == ConnectionState::Closed) return;
+  if (status < 0) {
+    c->linkFailure(std::string("connect failed: ") + uv_strerror(status));
+    c->destroy();
+    return;
+  }
+  c->outbound_->linkConnected(*c);
+  c->start();
+}
+
+Connection& ConnectionImpl::face() {
+  return outbound_ ? outbound_->face() : *this;
+}
+
+const ConnectionEvents& ConnectionImpl::events() const {
+  return outbound_ ? outbound_->events() : static_cast<const ConnectionEvents&>(*worker_);
+}
+
 void ConnectionImpl::start() {
   int rc = uv_read_start(&h_.stream, &ConnectionImpl::onAlloc, &ConnectionImpl::onRead);
   if (rc != 0) {
     failed("read start", rc);
     return;
   }
-  log().debug("conn={} accepted from {}", id_, remoteAddress());
+  log().debug("conn={} {} {}", id_, outbound_ ? "connected to" : "accepted from", remoteAddress());
   accepted_at_ = runtime_->loop().now();
+  if (outbound_) {
+    codec_->encodeOpening(out_);
+    scheduleFlush();
+  }
   // Handshake protocols, and TLS, tell the application once the handshake succeeded.
   if (codec_->isOpen() && !tls_) {
     opened();
@@ -83,17 +150,25 @@ void ConnectionImpl::start() {
 }
 
 void ConnectionImpl::opened() {
+  silent_ = false;
   if (handshaking_) {
     handshaking_ = false;
     runtime_->handshakeEnded();
   }
+  if (outbound_ && !outbound_->linkOpened(*this)) return;
   dispatch(
-      id_, "onConnect", worker_->onConnect, [this] { runtime_->callbackFailed(*this); }, *this);
+      id_, "onConnect", events().onConnect, [this] { runtime_->callbackFailed(*this); }, face());
   // Its generation retired while it was in its handshake: it was finished rather than
   // dropped, and now closes like the generation's other connections.
   if (state_ == ConnectionState::Established && runtime_->stopping()) {
     close(WorkerRuntime::kGoingAway, "server going away");
   }
+}
+
+void ConnectionImpl::orphan() {
+  outbound_ = nullptr;
+  silent_ = true;
+  abort(WorkerRuntime::kGoingAway, "going away");
 }
 
 void ConnectionImpl::reject() {
@@ -103,10 +178,10 @@ void ConnectionImpl::reject() {
 
 SendStatus ConnectionImpl::queue(std::string_view data, MessageKind kind, bool raw) {
   if (state_ != ConnectionState::Established || !codec_->isOpen()) return SendStatus::Dropped;
-  if (buffer_full_ || buffered() >= maxSendBuffer) {
+  if (buffer_full_ || buffered() >= face().maxSendBuffer) {
     runtime_->stats().send_fail++;
     dispatch(
-        id_, "onError", worker_->onError, [] {}, *this, error_code::kSendFail,
+        id_, "onError", events().onError, [] {}, face(), error_code::kSendFail,
         std::string_view("send buffer full, data dropped"));
     return SendStatus::Dropped;
   }
@@ -117,11 +192,11 @@ SendStatus ConnectionImpl::queue(std::string_view data, MessageKind kind, bool r
     codec_->encode(asBytes(data), kind, out_);
   }
   scheduleFlush();
-  if (buffered() >= maxSendBuffer) {
+  if (buffered() >= face().maxSendBuffer) {
     buffer_full_ = true;
     dispatch(
-        id_, "onBufferFull", worker_->onBufferFull, [this] { runtime_->callbackFailed(*this); },
-        *this);
+        id_, "onBufferFull", events().onBufferFull, [this] { runtime_->callbackFailed(*this); },
+        face());
   }
   return status;
 }
@@ -142,7 +217,7 @@ bool ConnectionImpl::controlFits(const char* what) {
   // a peer can make us hold is bounded by it plus one frame. A send is Dropped, but a
   // control frame cannot be (a Ping must be answered, RFC 6455 5.5.2): a peer that asks
   // for more while reading nothing is closed instead.
-  if (buffered() < maxSendBuffer) return true;
+  if (buffered() < face().maxSendBuffer) return true;
   runtime_->stats().protocol_errors++;
   runtime_->peerLog(PeerCause::Unread, spdlog::level::info, *this,
                     "{} over max_send_buffer ({} B queued, peer not reading); closing", what,
@@ -181,7 +256,7 @@ void ConnectionImpl::write(std::string& wire) {
     failed("write", n);
     return;
   }
-  bytes_written_ += static_cast<std::uint64_t>(n);
+  face().bytes_written_ += static_cast<std::uint64_t>(n);
   if (static_cast<std::size_t>(n) == wire.size()) {
     releaseIfLarge(wire);
     afterWrite();
@@ -205,7 +280,7 @@ void ConnectionImpl::write(std::string& wire) {
 void ConnectionImpl::onWrite(uv_write_t* req, int status) {
   auto* c = static_cast<ConnectionImpl*>(req->handle->data);
   c->writing_ = false;
-  if (status == 0) c->bytes_written_ += c->pending_->data.size() - c->pending_->offset;
+  if (status == 0) c->face().bytes_written_ += c->pending_->data.size() - c->pending_->offset;
   c->pending_.reset();
   if (status < 0) {
     // UV_ECANCELED: destroy() closed the handle under a pending write; nothing to do.
@@ -220,8 +295,8 @@ void ConnectionImpl::afterWrite() {
   if (buffer_full_) {
     buffer_full_ = false;
     dispatch(
-        id_, "onBufferDrain", worker_->onBufferDrain, [this] { runtime_->callbackFailed(*this); },
-        *this);
+        id_, "onBufferDrain", events().onBufferDrain, [this] { runtime_->callbackFailed(*this); },
+        face());
   }
   if (state_ == ConnectionState::Closing && buffered() == 0) flushedForClose();
 }
@@ -283,7 +358,7 @@ void ConnectionImpl::ping() {
   }
   // A peer whose queue is full is not reading: no ping, and with no input it is closed
   // after a second quiet interval like any silent peer.
-  if (buffered() >= maxSendBuffer) return;
+  if (buffered() >= face().maxSendBuffer) return;
   ping_sent_ = true;
   codec_->encodeControl(DecodeResult::Status::Ping, 0, {}, out_);
   scheduleFlush();
@@ -295,6 +370,7 @@ void ConnectionImpl::close(std::string_view data) {
   if (state_ != ConnectionState::Established) return;  // a callback of queue() closed it
   queueClose(1000, {});                                // normal closure
   state_ = ConnectionState::Closing;
+  if (outbound_) outbound_->linkClosing(*this);
   closing_since_ = runtime_->loop().now();
   runtime_->partials().remove(*this);
   uv_read_stop(&h_.stream);
@@ -321,7 +397,7 @@ void ConnectionImpl::abort(std::uint16_t code, std::string_view reason) {
     }
     uv_buf_t buf = uv_buf_init(wire.data(), static_cast<unsigned>(wire.size()));
     int n = uv_try_write(&h_.stream, &buf, 1);
-    if (n > 0) bytes_written_ += static_cast<std::uint64_t>(n);
+    if (n > 0) face().bytes_written_ += static_cast<std::uint64_t>(n);
   }
   destroy();
 }
@@ -353,20 +429,27 @@ void ConnectionImpl::onClosed(uv_handle_t* h) {
     c->silent_ = true;
     c->runtime_->handshakeEnded();
   }
-  if (!c->silent_) {
-    log().debug("conn={} closed (in {} B, out {} B)", c->id_, c->bytes_read_, c->bytes_written_);
-    c->runtime_->forget(*c);
+  log().debug("conn={} closed", c->id_);
+  c->runtime_->forget(*c);
+  if (c->outbound_) {
+    // The owner tells the application (onClose, or onError for a link that never opened)
+    // and may connect again; this link is gone either way.
+    c->outbound_->linkClosed(*c, !c->silent_);
+  } else if (!c->silent_) {
     dispatch(
         c->id_, "onClose", c->worker_->onClose, [] {}, *c);
-  } else {
-    c->runtime_->forget(*c);
   }
   delete c;
 }
 
 void ConnectionImpl::failed(const char* what, int status) {
   log().debug("conn={} {} failed: {}; closing", id_, what, uv_strerror(status));
+  linkFailure(std::string(what) + " failed: " + uv_strerror(status));
   destroy();
+}
+
+void ConnectionImpl::linkFailure(std::string_view why) {
+  if (outbound_ && silent_) outbound_->noteFailure(why);
 }
 
 }  // namespace wman::detail

@@ -11,11 +11,14 @@
 
 #include "wman/codec.h"
 #include "wman/connection.h"
+#include "wman/connection_events.h"
 
 namespace wman::detail {
 
 class WorkerRuntime;
 class TlsSession;
+class TlsContext;
+class Outbound;
 
 // Empties `s`, and frees its storage if one large message grew it past 16 KiB, so an idle
 // connection costs only its fixed part.
@@ -31,6 +34,17 @@ class ConnectionImpl final : public Connection {
   // leaving `fd` open.
   static ConnectionImpl* open(WorkerRuntime& runtime, int fd, ConnectionId id, std::error_code& ec);
 
+  // An outbound link of `owner` (an AsyncConnection): starts connecting to `addr` (TCP) or
+  // `path` (unix, when `addr` is null) with the owner's codec and TLS context. The owner
+  // hears of the connect result (Outbound::linkConnected / linkFailed), of the open session
+  // (linkOpened) and of the close (linkClosed); the link is freed after linkClosed. The
+  // application's callbacks get the owner's face, not the link. Returns nullptr and sets
+  // `ec` when the connect cannot even start.
+  static ConnectionImpl* connect(WorkerRuntime& runtime, Outbound& owner, ConnectionId id,
+                                 const sockaddr* addr, const std::string& path,
+                                 std::unique_ptr<Codec> codec, std::shared_ptr<TlsContext> tls,
+                                 std::error_code& ec);
+
   // RFC 6455 7.4.1 policy violation: what a peer hears when it breaks a bound of this
   // server (held a message past message_timeout, asked for control frames it never read).
   static constexpr std::uint16_t kPolicyViolation = 1008;
@@ -40,7 +54,8 @@ class ConnectionImpl final : public Connection {
     return static_cast<const ConnectionImpl*>(&c);
   }
 
-  // Starts reading and tells the application (onConnect).
+  // Starts reading and tells the application (onConnect). Outbound links first send their
+  // protocol's opening (a WebSocket upgrade request; TLS sends its ClientHello by itself).
   void start();
 
   SendStatus queue(std::string_view data, MessageKind kind, bool raw);
@@ -79,6 +94,10 @@ class ConnectionImpl final : public Connection {
 
   // Close without running onConnect/onClose (refused at accept).
   void reject();
+  // An outbound link whose owner goes away: closes at once (a WebSocket peer hears 1001)
+  // without telling the owner or the application.
+  void orphan();
+  const Codec& codec() const { return *codec_; }
 
   std::uint64_t lastActive() const { return last_active_; }
   std::uint64_t acceptedAt() const { return accepted_at_; }
@@ -91,8 +110,18 @@ class ConnectionImpl final : public Connection {
   MessageKind replyKind() const { return reply_kind_; }
 
  private:
-  explicit ConnectionImpl(WorkerRuntime& runtime);
+  ConnectionImpl(WorkerRuntime& runtime, std::unique_ptr<Codec> codec,
+                 std::shared_ptr<TlsContext> tls);
   ~ConnectionImpl();
+
+  // What the application sees: this connection, or for an outbound link its owner's
+  // AsyncConnection (its callbacks, its counters, its maxSendBuffer).
+  Connection& face();
+  const ConnectionEvents& events() const;
+  // An outbound link that has not opened yet failed: the owner reports `why` to the
+  // application as a connect failure.
+  void linkFailure(std::string_view why);
+  static void onConnected(uv_connect_t* req, int status);
 
   static void onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
@@ -157,6 +186,7 @@ class ConnectionImpl final : public Connection {
   // pending_ and libuv.
   void write(std::string& wire);
   WorkerRuntime* runtime_;
+  Outbound* outbound_ = nullptr;  // the owner of an outbound link; nullptr when accepted
   std::unique_ptr<Codec> codec_;
   std::unique_ptr<TlsSession> tls_;  // TLS transport, or nullptr for plain TCP / unix
   std::string in_;                   // undecoded tail of the input (empty while idle)

@@ -37,6 +37,7 @@ void ConnectionImpl::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) 
   } else if (nread < 0) {
     if (nread == UV_EOF) {
       log().debug("conn={} peer closed", c->id_);
+      c->linkFailure("the server closed the connection during the handshake");
       c->destroy();
     } else {
       c->failed("read", static_cast<int>(nread));
@@ -45,7 +46,7 @@ void ConnectionImpl::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) 
 }
 
 void ConnectionImpl::handleInput(const char* data, std::size_t size) {
-  bytes_read_ += size;
+  face().bytes_read_ += size;
   last_active_ = runtime_->loop().now();
   ping_sent_ = false;
   if (state_ != ConnectionState::Established) return;
@@ -63,7 +64,7 @@ void ConnectionImpl::handleInput(const char* data, std::size_t size) {
 bool ConnectionImpl::refusePlainHttp(const char* data, std::size_t size) {
   // A TLS record starts with its content type (22 for a handshake); an upper-case letter
   // is a request line such as "GET / HTTP/1.1" sent to the wrong scheme.
-  if (bytes_read_ != size || size < 4 || data[0] < 'A' || data[0] > 'Z') return false;
+  if (outbound_ || bytes_read_ != size || size < 4 || data[0] < 'A' || data[0] > 'Z') return false;
   std::string_view head(data, std::min<std::size_t>(size, 8));
   for (std::string_view method : {"GET ", "POST ", "HEAD ", "PUT ", "OPTIONS ", "DELETE "}) {
     if (!head.starts_with(method)) continue;
@@ -108,6 +109,7 @@ void ConnectionImpl::tlsInput(const char* data, std::size_t size) {
       runtime_->stats().protocol_errors++;
       runtime_->peerLog(PeerCause::Tls, spdlog::level::info, *this, "TLS {} failed: {}",
                         tls_->handshakeDone() ? "session" : "handshake", tls_->error());
+      linkFailure(std::string("TLS handshake failed: ") + std::string(tls_->error()));
       linger_ = true;  // the alert goes out before the close
     } else {
       log().debug("conn={} peer sent close_notify", id_);
@@ -151,8 +153,8 @@ std::size_t ConnectionImpl::deliver(ByteSpan input) {
         // The message is complete: whatever follows starts a new unfinished-message clock.
         runtime_->partials().remove(*this);
         dispatch(
-            id_, "onMessage", worker_->onMessage, [this] { runtime_->callbackFailed(*this); },
-            *this, Message(r.payload, r.kind));
+            id_, "onMessage", events().onMessage, [this] { runtime_->callbackFailed(*this); },
+            face(), Message(r.payload, r.kind));
         break;
       case DecodeResult::Status::NeedMore:
         if (r.consumed == 0) return offset;
@@ -237,8 +239,13 @@ void ConnectionImpl::protocolError(const DecodeResult& r) {
   runtime_->stats().protocol_errors++;
   runtime_->peerLog(PeerCause::ProtocolError, spdlog::level::info, *this,
                     "protocol error {}: {}; closing", r.code, r.reason);
-  dispatch(
-      id_, "onError", worker_->onError, [] {}, *this, static_cast<int>(r.code), r.reason);
+  if (outbound_ && silent_) {
+    // A refused handshake is the connect's failure, reported once by the owner.
+    linkFailure(r.reason);
+  } else {
+    dispatch(
+        id_, "onError", events().onError, [] {}, face(), static_cast<int>(r.code), r.reason);
+  }
   if (state_ != ConnectionState::Established) return;
   // The peer learns why (a WebSocket close code, an HTTP status) before the close; what the
   // application queued earlier is flushed with it.

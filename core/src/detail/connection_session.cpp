@@ -23,6 +23,12 @@ void ConnectionImpl::sessionEvent(const DecodeResult& r) {
   using Status = DecodeResult::Status;
   switch (r.status) {
     case Status::Handshake: {
+      if (outbound_) {
+        // The client role: a valid 101 opened the session; there is nothing to answer.
+        log().debug("conn={} handshake done", id_);
+        opened();
+        break;
+      }
       const HandshakeRequest* request = codec_->handshakeRequest();
       HandshakeAnswer answer;
       if (request && !originAllowed(*worker_, request->header("Origin"))) {
@@ -59,19 +65,19 @@ void ConnectionImpl::sessionEvent(const DecodeResult& r) {
       codec_->encodeControl(Status::Pong, 0, r.payload, out_);
       scheduleFlush();
       dispatch(
-          id_, "onWebSocketPing", worker_->onWebSocketPing,
-          [this] { runtime_->callbackFailed(*this); }, *this,
+          id_, "onWebSocketPing", events().onWebSocketPing,
+          [this] { runtime_->callbackFailed(*this); }, face(),
           Message(r.payload, MessageKind::Binary));
       break;
     case Status::Pong:
       dispatch(
-          id_, "onWebSocketPong", worker_->onWebSocketPong,
-          [this] { runtime_->callbackFailed(*this); }, *this,
+          id_, "onWebSocketPong", events().onWebSocketPong,
+          [this] { runtime_->callbackFailed(*this); }, face(),
           Message(r.payload, MessageKind::Binary));
       break;
     case Status::Close:
       dispatch(
-          id_, "onWebSocketClose", worker_->onWebSocketClose, [] {}, *this,
+          id_, "onWebSocketClose", events().onWebSocketClose, [] {}, face(),
           static_cast<int>(r.code), asString(r.payload));
       if (!close_sent_) {
         // Echo the peer's code (RFC 6455 5.5.1); 1005 "no status" answers with none.

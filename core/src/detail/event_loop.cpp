@@ -5,6 +5,7 @@
 
 #include "detail/connection_impl.h"
 #include "detail/log.h"
+#include "detail/outbound_host.h"
 
 namespace wman::detail {
 namespace {
@@ -38,6 +39,7 @@ EventLoop::EventLoop() : read_buffer_(new char[kReadBufferSize]), previous_(t_cu
 EventLoop::~EventLoop() {
   shutdown();
   uv_run(&loop_, UV_RUN_DEFAULT);
+  outbound_.reset();  // its links and handles were closed by the run above
   if (uv_loop_close(&loop_) != 0) log().warn("event loop closed with handles still open");
   if (t_current == this) t_current = previous_;
 }
@@ -56,6 +58,8 @@ void EventLoop::run() {
 void EventLoop::shutdown() {
   if (closed_) return;
   closed_ = true;
+  // Outbound links first, through their own close path, so none is left to the walk.
+  if (outbound_) outbound_->shutdown();
   delAllTimers();
   uv_walk(
       &loop_,
@@ -63,6 +67,12 @@ void EventLoop::shutdown() {
         if (!uv_is_closing(h)) uv_close(h, nullptr);
       },
       nullptr);
+}
+
+OutboundHost* EventLoop::outboundHost() {
+  if (closed_) return nullptr;
+  if (!outbound_) outbound_ = std::make_unique<OutboundHost>(*this);
+  return outbound_.get();
 }
 
 void EventLoop::post(std::function<void()> fn) {

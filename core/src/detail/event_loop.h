@@ -19,6 +19,7 @@
 namespace wman::detail {
 
 class ConnectionImpl;
+class OutboundHost;
 
 class EventLoop {
  public:
@@ -60,6 +61,10 @@ class EventLoop {
   // incomplete tail is copied into the connection.
   std::span<char> readBuffer() { return {read_buffer_.get(), kReadBufferSize}; }
 
+  // The host of this loop's outbound connections (AsyncConnection), created on first use;
+  // nullptr once shutdown() began.
+  OutboundHost* outboundHost();
+
   // Timers (wman::Timer forwards here).
   TimerId addTimer(std::uint64_t interval_ms, std::function<void()> cb, bool persistent);
   bool delTimer(TimerId id);
@@ -93,6 +98,7 @@ class EventLoop {
   std::uint64_t pass_ = 0;
   std::unordered_map<TimerId, TimerEntry*> timers_;
   TimerId next_timer_id_ = 0;
+  std::unique_ptr<OutboundHost> outbound_;
   bool closed_ = false;
 };
 

@@ -234,6 +234,10 @@ void WorkerRuntime::accept(int fd, bool is_pipe) {
   c->start();
 }
 
+void WorkerRuntime::adoptLink(ConnectionImpl& c) {
+  conns_.emplace(c.id(), &c);
+}
+
 void WorkerRuntime::acceptFailed(int uv_error) {
   stats_.accept_failures++;
   const bool out_of_fds = uv_error == UV_EMFILE || uv_error == UV_ENFILE ||

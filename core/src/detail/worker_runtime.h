@@ -59,6 +59,13 @@ class WorkerRuntime {
   // runs once the last one is gone. stop() cuts a drain short.
   void drain(std::function<void()> done);
 
+  // Outbound links (OutboundHost's runtime): a fresh connection id, and a link to serve
+  // like an accepted connection until it closes.
+  ConnectionId takeId() { return ++next_id_; }
+  void adoptLink(ConnectionImpl& c);
+  // Closes the sweep's handles now (after stop(), for a loop about to close its handles).
+  void releaseHandles() { closeSweep(); }
+
   bool running() const { return loop_ != nullptr; }
   // True once stop() or drain() began: a connection finishing its handshake now is closed.
   bool stopping() const { return stopping_; }
