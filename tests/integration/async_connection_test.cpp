@@ -16,6 +16,7 @@
 
 #include "event_counter.h"
 #include "test_server.h"
+#include "tls_test_util.h"
 #include "wman/async_connection.h"
 #include "wman/serve.h"
 
@@ -200,7 +201,8 @@ TEST_CASE("AsyncConnection reports a failed connect with its reason") {
       c->connect();
     });
     REQUIRE(seen.failures.waitFor(1));
-    CHECK_THAT(seen.lastError(), Catch::Contains("connection refused"));
+    CHECK_THAT(seen.lastError(), Catch::StartsWith("connect to 127.0.0.1:") &&
+                                     Catch::EndsWith("failed: connection refused"));
   }
   SECTION("a host that does not resolve") {
     loop.onLoop([&] {
@@ -295,11 +297,12 @@ TEST_CASE("A connect that gets no answer times out on time without delaying othe
 }
 
 TEST_CASE("Reconnecting 50 times keeps delays in bounds and leaks no fd or timer") {
-  auto first = echoServer("text://127.0.0.1:0");
+  // The upstream is started and stopped by the test on the loop, not by the TestServer.
   Worker idle("text://127.0.0.1:0");
-  TestServer loop({first.get(), &idle});
-  const std::uint16_t port = first->port();
-  const std::string url = "text://127.0.0.1:" + std::to_string(port);
+  TestServer loop({&idle});
+  std::unique_ptr<Worker> server = echoServer("text://127.0.0.1:0");
+  loop.onLoop([&] { REQUIRE_FALSE(server->runtime().start(*detail::EventLoop::current())); });
+  const std::string url = "text://127.0.0.1:" + std::to_string(server->port());
   AsyncConnectionOptions options;
   options.auto_reconnect = true;
   options.reconnect_min = 0.01;
@@ -332,7 +335,6 @@ TEST_CASE("Reconnecting 50 times keeps delays in bounds and leaks no fd or timer
     fds0 = openFds();
     timers0 = timerHandles(*raw);
   });
-  std::unique_ptr<Worker> server = std::move(first);
   for (int i = 1; i <= 50; ++i) {
     // The upstream goes away: the client hears onClose and retries until it is back.
     EventCounter stopped;
@@ -358,11 +360,13 @@ TEST_CASE("Reconnecting 50 times keeps delays in bounds and leaks no fd or timer
     CHECK(d >= options.reconnect_min);
     CHECK(d <= options.reconnect_max);
   }
+  EventCounter stopped;
   loop.onLoop([&] {
-    c->close();
     c.reset();
-    server->runtime().stop(false, nullptr);
+    server->runtime().stop(false, [&] { stopped.add(); });
   });
+  REQUIRE(stopped.waitFor(1));
+  loop.onLoop([&] { server.reset(); });
 }
 
 TEST_CASE("reconnect() closes, waits, connects again; cancelReconnect() stops it") {
@@ -395,4 +399,49 @@ TEST_CASE("reconnect() closes, waits, connects again; cancelReconnect() stops it
     c.reset();
   });
   CHECK(seen.connects.count() == 2);
+}
+
+TEST_CASE("AsyncConnection over TLS verifies the server by default") {
+  auto server = echoServer("wss://127.0.0.1:0");
+  server->tls = serverConfig();
+  auto plain = echoServer("text://127.0.0.1:0");
+  plain->tls = serverConfig();
+  Worker idle("text://127.0.0.1:0");
+  TestServer loop({server.get(), plain.get(), &idle});
+  const std::string wss = "wss://localhost:" + std::to_string(server->port()) + "/";
+  auto run = [&](const std::string& url, AsyncConnectionOptions o) {
+    Seen seen;
+    std::unique_ptr<AsyncConnection> c;
+    loop.onLoop([&] {
+      c = std::make_unique<AsyncConnection>(url, o);
+      seen.wire(*c);
+      c->send("over tls");
+      c->connect();
+    });
+    REQUIRE((seen.received.waitFor(1) || seen.failures.waitFor(1)));
+    loop.onLoop([&] { c.reset(); });
+    return seen.failures.count() ? "error: " + seen.lastError() : seen.takeMessages().front();
+  };
+  AsyncConnectionOptions trusted;
+  trusted.tls.ca = TestCerts::get().path("ca.pem");
+  SECTION("a chain from the given CA, for the right name") {
+    CHECK(run(wss, trusted) == "over tls");
+    // Any protocol over TLS: text with transport = "tls", checked against the IP in the cert.
+    AsyncConnectionOptions text = trusted;
+    text.transport = "tls";
+    CHECK(run("text://127.0.0.1:" + std::to_string(plain->port()), text) == "over tls");
+  }
+  SECTION("the system store does not know the test CA") {
+    CHECK_THAT(run(wss, {}), Catch::Contains("unable to get local issuer certificate"));
+  }
+  SECTION("a name the certificate does not carry") {
+    AsyncConnectionOptions other = trusted;
+    other.tls.server_name = "other.test";
+    CHECK_THAT(run(wss, other), Catch::Contains("hostname mismatch"));
+  }
+  SECTION("verification off accepts anything") {
+    AsyncConnectionOptions off;
+    off.tls.verify = false;
+    CHECK(run(wss, off) == "over tls");
+  }
 }

@@ -20,6 +20,8 @@ const char* causeName(PeerCause cause) {
       return "memory budget";
     case PeerCause::Unread:
       return "send buffer full";
+    case PeerCause::ConnectFailure:
+      return "outbound connect failure";
     case PeerCause::kCount:
       break;
   }

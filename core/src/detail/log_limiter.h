@@ -19,6 +19,7 @@ enum class PeerCause : std::uint8_t {
   AcceptFailure,     // accept() failed (fd limit)
   Shed,              // closed by the memory budget
   Unread,            // the peer stopped reading while asking for control frames
+  ConnectFailure,    // an outbound connection (AsyncConnection) could not connect
   kCount
 };
 

@@ -196,6 +196,8 @@ void Outbound::connectNext() {
     const bool unix_socket = target_.isUnix();
     const SocketAddress* addr = unix_socket ? nullptr : &addresses_[next_address_];
     ++next_address_;
+    address_ = addr ? addr->toString() : target_.path;
+    failure_.clear();
     std::error_code ec;
     link_ = ConnectionImpl::connect(host_->runtime(), *this, host_->nextId(),
                                     addr ? addr->get() : nullptr, target_.path,
@@ -204,8 +206,7 @@ void Outbound::connectNext() {
       host_->runtime().adoptLink(*link_);
       return;
     }
-    failure_ =
-        "connect to " + (addr ? addr->toString() : target_.path) + " failed: " + ec.message();
+    failure_ = "connect to " + address_ + " failed: " + ec.message();
     if (unix_socket || next_address_ >= addresses_.size()) {
       failAttempt(failure_);
       return;
@@ -227,7 +228,12 @@ void Outbound::failAttempt(std::string why) {
 }
 
 void Outbound::noteFailure(std::string_view why) {
-  if (!abandoned_) failure_ = std::string(why);
+  // The first reason of a link wins: a TLS alert is followed by the server's close, which
+  // says less.
+  if (abandoned_ || !failure_.empty()) return;
+  // Before the transport connected the reason is the address's ("connection refused").
+  failure_ =
+      connected_ ? std::string(why) : "connect to " + address_ + " failed: " + std::string(why);
 }
 
 void Outbound::linkConnected(ConnectionImpl&) {
@@ -278,7 +284,11 @@ void Outbound::reportFailure() {
   stopTimer(connect_timer_);
   setState(ConnectionState::Closed);
   const std::string why = failure_.empty() ? "connection closed before it opened" : failure_;
-  log().warn("AsyncConnection {}: {}", url_, why);
+  // Rate-limited with the per-peer lines: a relay whose upstream is down fails once per
+  // client and per retry.
+  if (host_ && host_->runtime().admitLog(PeerCause::ConnectFailure, spdlog::level::warn)) {
+    log().warn("AsyncConnection {}: {}", url_, why);
+  }
   afterLinkGone();
   dispatch(
       face_.id_, "onError", face_.onError, [] {}, face_, error_code::kConnectFail,

@@ -120,6 +120,7 @@ class Outbound {
   std::vector<Queued> queued_;  // sends made before the link opened
   std::size_t queued_bytes_ = 0;
   std::string failure_;  // why the attempt in progress failed, once it has
+  std::string address_;  // the address being connected to, for messages
   std::mt19937_64 rng_;
   unsigned attempt_ = 0;  // failed attempts (and closes) since the last open
   double last_delay_ = 0;
