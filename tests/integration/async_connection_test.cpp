@@ -445,3 +445,26 @@ TEST_CASE("AsyncConnection over TLS verifies the server by default") {
     CHECK(run(wss, off) == "over tls");
   }
 }
+
+TEST_CASE("An AsyncConnection made in onWorkerStart works like any other") {
+  auto upstream = echoServer("text://127.0.0.1:0");
+  Worker app("text://127.0.0.1:0");
+  std::unique_ptr<AsyncConnection> link;
+  EventCounter echoed;
+  std::string got;
+  app.onWorkerStart = [&](Worker&) {
+    link =
+        std::make_unique<AsyncConnection>("text://127.0.0.1:" + std::to_string(upstream->port()));
+    link->onMessage = [&](Connection& c, Message m) {
+      got = m.str();
+      CHECK(&c == link.get());  // the callbacks get the AsyncConnection itself
+      echoed.add();
+    };
+    link->send("from onWorkerStart");
+    link->connect();
+  };
+  TestServer loop({upstream.get(), &app});
+  REQUIRE(echoed.waitFor(1));
+  CHECK(got == "from onWorkerStart");
+  loop.onLoop([&] { link.reset(); });
+}
