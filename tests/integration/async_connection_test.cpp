@@ -468,3 +468,28 @@ TEST_CASE("An AsyncConnection made in onWorkerStart works like any other") {
   CHECK(got == "from onWorkerStart");
   loop.onLoop([&] { link.reset(); });
 }
+
+TEST_CASE("Sends before the link opens are bounded by maxSendBuffer") {
+  auto server = echoServer("text://127.0.0.1:0");
+  TestServer loop({server.get()});
+  Seen seen;
+  std::unique_ptr<AsyncConnection> c;
+  int send_fails = 0;
+  loop.onLoop([&] {
+    c = std::make_unique<AsyncConnection>("text://127.0.0.1:" + std::to_string(server->port()));
+    seen.wire(*c);
+    c->onError = [&](Connection&, int code, std::string_view) {
+      if (code == error_code::kSendFail) ++send_fails;
+    };
+    c->maxSendBuffer = 10;
+    CHECK(c->send("12345") == SendStatus::Buffered);
+    CHECK(c->send("67890") == SendStatus::Buffered);
+    CHECK(c->bufferedAmount() == 10);
+    CHECK(c->send("x") == SendStatus::Dropped);
+    CHECK(send_fails == 1);
+    c->connect();
+  });
+  REQUIRE(seen.received.waitFor(2));
+  CHECK(seen.takeMessages() == std::vector<std::string>{"12345", "67890"});
+  loop.onLoop([&] { c.reset(); });
+}
