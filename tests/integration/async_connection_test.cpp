@@ -16,6 +16,7 @@
 
 #include "event_counter.h"
 #include "test_server.h"
+#include "tls_test_util.h"
 #include "wman/async_connection.h"
 #include "wman/serve.h"
 
@@ -218,6 +219,40 @@ TEST_CASE("AsyncConnection reports a failed connect with its reason") {
   });
   CHECK(seen.connects.count() == 0);
   CHECK(seen.closes.count() == 0);
+}
+
+TEST_CASE("AsyncConnection reports why TLS verification failed, whatever the protocol") {
+  // wss:// lingers after its alert until the server hangs up; that hang-up must not replace
+  // the verification failure as the reason.
+  auto [url_scheme, listen_scheme] = GENERATE(table<std::string, std::string>({
+      {"wss", "wss"},
+      {"text", "text"},
+  }));
+  INFO("scheme " << url_scheme);
+  auto server = echoServer(listen_scheme + "://127.0.0.1:0");
+  server->tls = serverConfig();
+  Worker idle("text://127.0.0.1:0");
+  TestServer loop({server.get(), &idle});
+  const std::string url = url_scheme + "://127.0.0.1:" + std::to_string(server->port());
+  auto [server_name, reason] = GENERATE(table<std::string, std::string>({
+      {"", "(unable to get local issuer certificate)"},
+      {"other.example", "(hostname mismatch)"},
+  }));
+  AsyncConnectionOptions options;
+  options.transport = "tls";
+  options.tls.server_name = server_name;
+  if (!server_name.empty()) options.tls.ca = TestCerts::get().path("ca.pem");
+  Seen seen;
+  std::unique_ptr<AsyncConnection> c;
+  loop.onLoop([&] {
+    c = std::make_unique<AsyncConnection>(url, options);
+    seen.wire(*c);
+    c->connect();
+  });
+  REQUIRE(seen.failures.waitFor(1));
+  CHECK(seen.lastError() == "TLS handshake failed: certificate verify failed " + reason);
+  loop.onLoop([&] { c.reset(); });
+  CHECK(seen.connects.count() == 0);
 }
 
 TEST_CASE("AsyncConnection refuses unusable URLs with a clear error") {

@@ -449,7 +449,9 @@ void ConnectionImpl::failed(const char* what, int status) {
 }
 
 void ConnectionImpl::linkFailure(std::string_view why) {
-  if (outbound_ && silent_) outbound_->noteFailure(why);
+  if (!outbound_ || !silent_ || failure_noted_) return;
+  failure_noted_ = true;
+  outbound_->noteFailure(why);
 }
 
 }  // namespace wman::detail

@@ -119,7 +119,8 @@ class ConnectionImpl final : public Connection {
   Connection& face();
   const ConnectionEvents& events() const;
   // An outbound link that has not opened yet failed: the owner reports `why` to the
-  // application as a connect failure.
+  // application as a connect failure. Only the first reason counts: it is the cause, and
+  // what follows from it (the server hanging up after our TLS alert) is not.
   void linkFailure(std::string_view why);
   static void onConnected(uv_connect_t* req, int status);
 
@@ -210,10 +211,11 @@ class ConnectionImpl final : public Connection {
   bool yielded_ = false;             // reading stopped by the read budget until continueInput()
   bool continue_scheduled_ = false;  // continueInput() runs in the next loop pass
   bool buffer_full_ = false;
-  bool silent_ = false;       // refused at accept: the application never hears of it
-  bool close_sent_ = false;   // a session protocol's close message is already queued
-  bool handshaking_ = false;  // counted in the runtime's handshaking_ until open or closed
-  bool ping_sent_ = false;    // a heartbeat ping awaits any input from the peer
+  bool silent_ = false;         // refused at accept: the application never hears of it
+  bool close_sent_ = false;     // a session protocol's close message is already queued
+  bool handshaking_ = false;    // counted in the runtime's handshaking_ until open or closed
+  bool ping_sent_ = false;      // a heartbeat ping awaits any input from the peer
+  bool failure_noted_ = false;  // an outbound link told its owner why it failed
   // Told the peer why it is closed (a Close frame, an HTTP error): after the flush, shut the
   // send side down and read until the peer closes, so its unread data cannot turn the close
   // into a reset that destroys the message before the peer reads it.
