@@ -112,7 +112,10 @@ void ConnectionImpl::onConnected(uv_connect_t* req, int status) {
   // UV_ECANCELED: closed while connecting (connect timeout, destroy); onClosed follows.
   if (status == UV_ECANCELED || c->state_ == ConnectionState::Closed) return;
   if (status < 0) {
-    c->linkFailure(std::string("connect failed: ") + uv_strerror(status));
+    if (c->outbound_) {
+      c->linkFailure("connect to " + c->outbound_->currentAddress() +
+                     " failed: " + uv_strerror(status));
+    }
     c->destroy();
     return;
   }

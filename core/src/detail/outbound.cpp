@@ -204,8 +204,7 @@ void Outbound::connectNext() {
       host_->runtime().adoptLink(*link_);
       return;
     }
-    failure_ =
-        "connect to " + (addr ? addr->toString() : target_.path) + " failed: " + ec.message();
+    failure_ = "connect to " + currentAddress() + " failed: " + ec.message();
     if (unix_socket || next_address_ >= addresses_.size()) {
       failAttempt(failure_);
       return;
@@ -228,6 +227,12 @@ void Outbound::failAttempt(std::string why) {
 
 void Outbound::noteFailure(std::string_view why) {
   if (!abandoned_) failure_ = std::string(why);
+}
+
+std::string Outbound::currentAddress() const {
+  if (target_.isUnix()) return target_.path;
+  if (next_address_ == 0 || next_address_ > addresses_.size()) return target_.host;
+  return addresses_[next_address_ - 1].toString();
 }
 
 void Outbound::linkConnected(ConnectionImpl&) {

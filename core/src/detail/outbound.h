@@ -66,6 +66,8 @@ class Outbound {
   void linkClosing(ConnectionImpl& link);
   void linkClosed(ConnectionImpl& link, bool was_open);
   void noteFailure(std::string_view why);
+  // The address (or unix socket path) the attempt is connecting to now, for its messages.
+  std::string currentAddress() const;
 
   // From the OutboundHost when its loop shuts down: drops the link without callbacks and
   // forgets the loop; connect() on another loop works again.
