@@ -321,7 +321,7 @@ TEST_CASE("A connect that gets no answer times out on time without delaying othe
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(failed - started).count();
   CHECK(ms >= 400);
   CHECK(ms <= 600);
-  CHECK_THAT(hung.lastError(), Catch::Contains("connect timeout"));
+  CHECK(hung.lastError() == "connect timeout: not connected within 0.5 s");
   CHECK(other_done_first.load());
   loop.onLoop([&] {
     c.reset();
