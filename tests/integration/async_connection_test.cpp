@@ -195,14 +195,15 @@ TEST_CASE("AsyncConnection reports a failed connect with its reason") {
   Seen seen;
   std::unique_ptr<AsyncConnection> c;
   SECTION("connection refused") {
+    const std::string address = "127.0.0.1:" + std::to_string(closedPort());
     loop.onLoop([&] {
-      c = std::make_unique<AsyncConnection>("text://127.0.0.1:" + std::to_string(closedPort()));
+      c = std::make_unique<AsyncConnection>("text://" + address);
       seen.wire(*c);
       c->connect();
     });
     REQUIRE(seen.failures.waitFor(1));
-    CHECK_THAT(seen.lastError(), Catch::StartsWith("connect to 127.0.0.1:") &&
-                                     Catch::EndsWith("failed: connection refused"));
+    // The refusal arrives asynchronously, from the link; it still names the address tried.
+    CHECK(seen.lastError() == "connect to " + address + " failed: connection refused");
   }
   SECTION("a host that does not resolve") {
     loop.onLoop([&] {
@@ -220,6 +221,40 @@ TEST_CASE("AsyncConnection reports a failed connect with its reason") {
   });
   CHECK(seen.connects.count() == 0);
   CHECK(seen.closes.count() == 0);
+}
+
+TEST_CASE("AsyncConnection reports why TLS verification failed, whatever the protocol") {
+  // wss:// lingers after its alert until the server hangs up; that hang-up must not replace
+  // the verification failure as the reason.
+  auto [url_scheme, listen_scheme] = GENERATE(table<std::string, std::string>({
+      {"wss", "wss"},
+      {"text", "text"},
+  }));
+  INFO("scheme " << url_scheme);
+  auto server = echoServer(listen_scheme + "://127.0.0.1:0");
+  server->tls = serverConfig();
+  Worker idle("text://127.0.0.1:0");
+  TestServer loop({server.get(), &idle});
+  const std::string url = url_scheme + "://127.0.0.1:" + std::to_string(server->port());
+  auto [server_name, reason] = GENERATE(table<std::string, std::string>({
+      {"", "(unable to get local issuer certificate)"},
+      {"other.example", "(hostname mismatch)"},
+  }));
+  AsyncConnectionOptions options;
+  options.transport = "tls";
+  options.tls.server_name = server_name;
+  if (!server_name.empty()) options.tls.ca = TestCerts::get().path("ca.pem");
+  Seen seen;
+  std::unique_ptr<AsyncConnection> c;
+  loop.onLoop([&] {
+    c = std::make_unique<AsyncConnection>(url, options);
+    seen.wire(*c);
+    c->connect();
+  });
+  REQUIRE(seen.failures.waitFor(1));
+  CHECK(seen.lastError() == "TLS handshake failed: certificate verify failed " + reason);
+  loop.onLoop([&] { c.reset(); });
+  CHECK(seen.connects.count() == 0);
 }
 
 TEST_CASE("AsyncConnection refuses unusable URLs with a clear error") {
@@ -286,7 +321,7 @@ TEST_CASE("A connect that gets no answer times out on time without delaying othe
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(failed - started).count();
   CHECK(ms >= 400);
   CHECK(ms <= 600);
-  CHECK_THAT(hung.lastError(), Catch::Contains("connect timeout"));
+  CHECK(hung.lastError() == "connect timeout: not connected within 0.5 s");
   CHECK(other_done_first.load());
   loop.onLoop([&] {
     c.reset();
@@ -401,7 +436,7 @@ TEST_CASE("reconnect() closes, waits, connects again; cancelReconnect() stops it
   CHECK(seen.connects.count() == 2);
 }
 
-TEST_CASE("AsyncConnection over TLS verifies the server by default") {
+TEST_CASE("AsyncConnection over TLS connects to a verified server, or to any with verify off") {
   auto server = echoServer("wss://127.0.0.1:0");
   server->tls = serverConfig();
   auto plain = echoServer("text://127.0.0.1:0");
@@ -430,14 +465,6 @@ TEST_CASE("AsyncConnection over TLS verifies the server by default") {
     AsyncConnectionOptions text = trusted;
     text.transport = "tls";
     CHECK(run("text://127.0.0.1:" + std::to_string(plain->port()), text) == "over tls");
-  }
-  SECTION("the system store does not know the test CA") {
-    CHECK_THAT(run(wss, {}), Catch::Contains("unable to get local issuer certificate"));
-  }
-  SECTION("a name the certificate does not carry") {
-    AsyncConnectionOptions other = trusted;
-    other.tls.server_name = "other.test";
-    CHECK_THAT(run(wss, other), Catch::Contains("hostname mismatch"));
   }
   SECTION("verification off accepts anything") {
     AsyncConnectionOptions off;

@@ -119,7 +119,8 @@ class ConnectionImpl final : public Connection {
   Connection& face();
   const ConnectionEvents& events() const;
   // An outbound link that has not opened yet failed: the owner reports `why` to the
-  // application as a connect failure.
+  // application as a connect failure. Only the first reason counts: it is the cause, and
+  // what follows from it (the server hanging up after our TLS alert) is not.
   void linkFailure(std::string_view why);
   static void onConnected(uv_connect_t* req, int status);
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <stdexcept>
 
 #include "detail/connection_impl.h"
@@ -31,6 +32,13 @@ void strongRandom(std::span<std::byte> out) {
     return;
   std::random_device device;
   for (std::byte& b : out) b = static_cast<std::byte>(device());
+}
+
+// "10", "0.5": seconds as a person writes them (std::to_string gives "10.000000").
+std::string secondsText(double seconds) {
+  std::ostringstream out;
+  out << seconds;
+  return out.str();
 }
 
 void checkOptions(const AsyncConnectionOptions& o) {
@@ -162,7 +170,7 @@ void Outbound::startAttempt() {
       [](uv_timer_t* t) {
         auto* self = static_cast<Outbound*>(t->data);
         self->failAttempt("connect timeout: not connected within " +
-                          std::to_string(self->options_.connect_timeout) + " s");
+                          secondsText(self->options_.connect_timeout) + " s");
       },
       toMs(options_.connect_timeout), 0);
   addresses_.clear();
