@@ -342,7 +342,9 @@ bool ConnectionImpl::queueClose(std::uint16_t code, std::string_view reason) {
   // A no-op for stateless codecs; a WebSocket Close frame otherwise.
   const std::size_t before = out_.size();
   codec_->encodeControl(DecodeResult::Status::Close, code, asBytes(reason), out_);
-  close_sent_ = linger_ = out_.size() != before;
+  close_sent_ = out_.size() != before;
+  // Keep a linger asked for earlier (a TLS alert, an HTTP error) on stateless protocols too.
+  linger_ = linger_ || close_sent_;
   return close_sent_;
 }
 
