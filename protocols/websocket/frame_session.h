@@ -21,7 +21,7 @@ namespace wman::ws {
 
 // Fills its argument with unpredictable bytes (RFC 6455 10.3: masking keys must not be
 // guessable by the application's peers). Supplied by whoever creates a client codec, since
-// protocols/ has no entropy source of its own; the core passes OpenSSL's RAND_bytes.
+// protocols/ has no entropy source of its own; the core passes OpenSSL's CSPRNG.
 using RandomSource = std::function<void(std::span<std::byte>)>;
 
 // Not thread-safe; one instance per connection, created when its handshake succeeded.

@@ -1,7 +1,5 @@
 #include "detail/outbound.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -12,6 +10,7 @@
 #include "detail/event_loop.h"
 #include "detail/log.h"
 #include "detail/outbound_host.h"
+#include "detail/random_pool.h"
 #include "detail/resolver.h"
 #include "detail/tls_context.h"
 #include "detail/worker_runtime.h"
@@ -24,14 +23,6 @@ namespace {
 
 std::uint64_t toMs(double seconds) {
   return static_cast<std::uint64_t>(std::llround(seconds * 1000.0));
-}
-
-// Masking keys and Sec-WebSocket-Key must be unpredictable (RFC 6455 10.3): OpenSSL's CSPRNG.
-void strongRandom(std::span<std::byte> out) {
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(out.size())) == 1)
-    return;
-  std::random_device device;
-  for (std::byte& b : out) b = static_cast<std::byte>(device());
 }
 
 // "10", "0.5": seconds as a person writes them (std::to_string gives "10.000000").
@@ -95,7 +86,8 @@ void Outbound::setupCodec() {
     ws.headers = options_.headers;
     ws.permessage_deflate = options_.permessage_deflate;
     ws.deflate.client_max_window_bits = options_.client_max_window_bits;
-    ws.random = strongRandom;
+    // Masking keys and Sec-WebSocket-Key must be unpredictable (RFC 6455 10.3).
+    ws.random = fillRandom;
     codec_factory_ = webSocketClientCodecFactory(std::move(ws));
   } else {
     if (!ProtocolRegistry::contains(target_.protocol)) {
