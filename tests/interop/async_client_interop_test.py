@@ -48,7 +48,25 @@ class ProbeAssertions:
 class WebSocketPeerCases(ProbeAssertions):
     """What every WebSocket echo peer runs. setUpClass starts `cls.ws` and `cls.wss` (Peers
     with permessage-deflate on and SERVER_SUBPROTOCOLS) and sets `cls.certs`;
-    start_peer(*flags) starts another one."""
+    start_peer(*flags), which each subclass gives, starts another one."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.certs = start_cert_dir()
+        cls.ws = cls.wss = None
+        try:
+            cls.ws = cls.start_peer("--deflate", *SERVER_SUBPROTOCOLS)
+            cls.wss = cls.start_peer("--deflate", *SERVER_SUBPROTOCOLS, *tls_flags(cls.certs))
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for peer in (cls.ws, cls.wss):
+            if peer:
+                peer.stop()
+        shutil.rmtree(cls.certs, ignore_errors=True)
 
     def url(self, scheme, host="127.0.0.1"):
         peer = self.ws if scheme == "ws" else self.wss
@@ -141,24 +159,6 @@ class PythonWebsocketsPeerTest(WebSocketPeerCases, unittest.TestCase):
     def start_peer(cls, *flags):
         return python_ws_server(*flags)
 
-    @classmethod
-    def setUpClass(cls):
-        cls.certs = start_cert_dir()
-        cls.ws = cls.wss = None
-        try:
-            cls.ws = cls.start_peer("--deflate", *SERVER_SUBPROTOCOLS)
-            cls.wss = cls.start_peer("--deflate", *SERVER_SUBPROTOCOLS, *tls_flags(cls.certs))
-        except BaseException:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        for peer in (cls.ws, cls.wss):
-            if peer:
-                peer.stop()
-        shutil.rmtree(cls.certs, ignore_errors=True)
-
 
 class NodeWsPeerTest(WebSocketPeerCases, unittest.TestCase):
     @classmethod
@@ -174,21 +174,7 @@ class NodeWsPeerTest(WebSocketPeerCases, unittest.TestCase):
             raise AssertionError("tests/interop/node_modules/ws is missing: run scripts/deps "
                                  "(npm ci --prefix tests/interop)")
         cls.node = node
-        cls.certs = start_cert_dir()
-        cls.ws = cls.wss = None
-        try:
-            cls.ws = cls.start_peer("--deflate", *SERVER_SUBPROTOCOLS)
-            cls.wss = cls.start_peer("--deflate", *SERVER_SUBPROTOCOLS, *tls_flags(cls.certs))
-        except BaseException:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        for peer in (cls.ws, cls.wss):
-            if peer:
-                peer.stop()
-        shutil.rmtree(cls.certs, ignore_errors=True)
+        super().setUpClass()
 
 
 class WmanPeerTest(ProbeAssertions, unittest.TestCase):
