@@ -20,7 +20,8 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from interop_support import free_port, gen_test_certs, start_echo_wman, stop_wman  # noqa: E402
+from interop_support import (free_port, gen_test_certs, require_node,  # noqa: E402
+                             start_echo_wman, stop_wman)
 from probe_support import node_ws_server, python_ws_server, run_probe  # noqa: E402
 
 WMAN = sys.argv[1] if len(sys.argv) > 1 else "build/bin/wman"
@@ -167,13 +168,7 @@ class NodeWsPeerTest(WebSocketPeerCases, unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        node = shutil.which("node")
-        if not node:
-            raise AssertionError("node is not on PATH (scripts/deps installs nodejs)")
-        if not os.path.isdir(os.path.join(HERE, "node_modules", "ws")):
-            raise AssertionError("tests/interop/node_modules/ws is missing: run scripts/deps "
-                                 "(npm ci --prefix tests/interop)")
-        cls.node = node
+        cls.node = require_node()
         super().setUpClass()
 
 

@@ -33,6 +33,17 @@ ECHO_SIZES = [0, 1, 125, 126, 65535, 65536, MiB, 16 * MiB]
 DEFAULT_MAX_MESSAGE = 16 * MiB
 
 
+def require_node():
+    """The path of `node`, after checking that it and the repo's npm `ws` are installed."""
+    node = shutil.which("node")
+    if not node:
+        raise AssertionError("node is not on PATH (scripts/deps installs nodejs)")
+    if not os.path.isdir(os.path.join(HERE, "node_modules", "ws")):
+        raise AssertionError("tests/interop/node_modules/ws is missing: run scripts/deps "
+                             "(npm ci --prefix tests/interop)")
+    return node
+
+
 def toml_str(s):
     return '"%s"' % s.replace("\\", "\\\\").replace('"', '\\"')
 

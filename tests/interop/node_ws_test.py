@@ -7,15 +7,14 @@ usage: node_ws_test.py WMAN_BINARY [unittest args]
 Needs `node` on PATH and tests/interop/node_modules (scripts/deps runs npm ci).
 """
 import os
-import shutil
 import subprocess
 import sys
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from interop_support import (DEFAULT_MAX_MESSAGE, WAIT, start_echo_wman,  # noqa: E402
-                             stop_wman)
+from interop_support import (DEFAULT_MAX_MESSAGE, WAIT, require_node,  # noqa: E402
+                             start_echo_wman, stop_wman)
 
 WMAN = sys.argv[1] if len(sys.argv) > 1 else "build/bin/wman"
 CLIENT = os.path.join(HERE, "ws_client.js")
@@ -25,13 +24,7 @@ SMALL = 256 * 1024  # max_message_size of the worker the short run uses
 class NodeWsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        node = shutil.which("node")
-        if not node:
-            raise AssertionError("node is not on PATH (scripts/deps installs nodejs)")
-        if not os.path.isdir(os.path.join(HERE, "node_modules", "ws")):
-            raise AssertionError("tests/interop/node_modules/ws is missing: run scripts/deps "
-                                 "(npm ci --prefix tests/interop)")
-        cls.node = node
+        cls.node = require_node()
         workers = [
             {"name": "plain"},
             {"name": "deflate", "websocket": {"permessage_deflate": "true"}},
