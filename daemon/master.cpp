@@ -260,6 +260,9 @@ void Master::onChannelMessage(Connection& c, std::string_view text) {
     p.last_messages = messages;
     p.last_messages_at = now;
     p.stats = std::move(*msg);
+  } else if (t == "retired") {
+    p.accepting = false;
+    answerSwaps(now);
   } else if (t == "failed") {
     p.failure = (*msg)["error"].asString();
   } else if (t == "conns") {

@@ -75,6 +75,7 @@ class Master {
     ConnectionId channel = 0;
     ProcState state = ProcState::Starting;
     bool retiring = false;  // replaced by a reload or being stopped: its exit is expected
+    bool accepting = true;  // false once it said it closed its listeners ("retired")
     std::uint64_t started_at = 0;
     std::uint64_t last_heartbeat = 0;
     std::uint64_t abort_sent_at = 0;
@@ -104,6 +105,9 @@ class Master {
   void checkGenerationReady();
   void commitGeneration();
   void failGeneration(const std::string& reason);
+  // Sends each committed reload's answer once no older worker accepts any more (or at its
+  // deadline, should a retiring worker never say so).
+  void answerSwaps(std::uint64_t now);
   void reload(bool graceful, ConnectionId waiter);
   void undoSockets(PendingReload& r);
   // The verdict `status` shows as last_reload.
@@ -163,6 +167,13 @@ class Master {
   std::map<pid_t, Proc> procs_;
   std::map<ConnectionId, pid_t> channel_pids_;
   std::shared_ptr<PendingReload> reload_;
+  struct SwapAnswer {
+    int generation = 0;
+    std::uint64_t deadline = 0;
+    Json reply;
+    std::vector<ConnectionId> waiters;
+  };
+  std::vector<SwapAnswer> swap_answers_;
   int generation_ = 0;
   Json last_reload_;
   std::int64_t start_time_ = 0;

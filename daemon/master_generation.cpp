@@ -89,9 +89,28 @@ void Master::commitGeneration() {
   }
   recordReload(true, message);
   notifyState("READY=1");
-  for (ConnectionId w : r->waiters) {
-    reply(w,
-          Json::object().set("ok", true).set("generation", r->generation).set("message", message));
+  if (r->waiters.empty()) return;
+  SwapAnswer answer;
+  answer.generation = r->generation;
+  answer.deadline = loop_.now() + kRetireAnswerMs;
+  answer.reply =
+      Json::object().set("ok", true).set("generation", r->generation).set("message", message);
+  answer.waiters = std::move(r->waiters);
+  swap_answers_.push_back(std::move(answer));
+  answerSwaps(loop_.now());
+}
+
+void Master::answerSwaps(std::uint64_t now) {
+  for (auto it = swap_answers_.begin(); it != swap_answers_.end();) {
+    const bool older_accepting = std::any_of(procs_.begin(), procs_.end(), [&](const auto& e) {
+      return e.second.generation < it->generation && e.second.accepting;
+    });
+    if (older_accepting && now < it->deadline) {
+      ++it;
+      continue;
+    }
+    for (ConnectionId w : it->waiters) reply(w, it->reply);
+    it = swap_answers_.erase(it);
   }
 }
 

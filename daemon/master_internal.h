@@ -19,6 +19,8 @@ inline constexpr std::uint64_t kAbortGraceMs = 5000;
 // plus this margin.
 inline constexpr std::uint64_t kExtendEveryMs = 1000;
 inline constexpr std::uint64_t kExtendMarginMs = 5000;
+// A reload is answered when the old generation closed its listeners, or after this long.
+inline constexpr std::uint64_t kRetireAnswerMs = 2000;
 // Clients waiting for a stop get a progress line this often.
 inline constexpr std::uint64_t kStopReportEveryMs = 1000;
 

@@ -100,6 +100,7 @@ void Master::onExit(pid_t pid, int status) {
   auto& slot = p.group->slots[static_cast<std::size_t>(p.slot)];
   const bool current_slot = slot.pid == pid;
   if (current_slot) slot.pid = 0;
+  answerSwaps(loop_.now());
   if (p.retiring || stopping_) {
     log().info("worker {} slot {} pid {} {}", p.group->spec.name, p.slot, pid, how);
     if (stopping_ && procs_.empty()) finishStop();
@@ -157,6 +158,7 @@ void Master::superviseTick(std::uint64_t now) {
       ::kill(pid, SIGABRT);
     }
   }
+  answerSwaps(now);
   if (reload_ && now >= reload_->deadline) {
     failGeneration("new workers not ready within start_timeout (" +
                    std::to_string(ms(reload_->config->daemon.start_timeout)) + " ms)");

@@ -220,6 +220,11 @@ class WorkerProcess {
       return;
     }
     stopping_ = true;
+    // The master answers `wman reload` once every retiring worker said this, so a client that
+    // connects after the reload returned reaches the new generation. Sent before the calls
+    // below because they may close the channel; nothing is accepted in between, as the
+    // listeners close within this same callback.
+    send(Json::object().set("t", "retired"));
     auto done = [this] { loop_.stopWorker(channel_, true, [this] { loop_.shutdown(); }); };
     if (!worker_) {
       done();
