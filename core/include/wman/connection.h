@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "wman/message.h"
 
@@ -90,6 +91,19 @@ class Connection {
 
   std::uint64_t bytesRead() const { return bytes_read_; }
   std::uint64_t bytesWritten() const { return bytes_written_; }
+
+  // The bus (wman/bus.h, docs/cluster.md), for accepted connections. clientId() is this
+  // connection's address from any worker or node ("node:incarnation:worker:id"; a stale id
+  // never reaches a newer connection). A uid may have many connections; a connection has at
+  // most one uid and any number of groups. All membership ends when the connection closes
+  // (after onClose, which still sees it).
+  std::string clientId() const;
+  void bindUid(std::string_view uid);  // replaces an earlier uid; "" unbinds
+  void unbindUid();
+  const std::string& uid() const;  // "" when unbound
+  void joinGroup(std::string_view group);
+  void leaveGroup(std::string_view group);
+  std::vector<std::string> groups() const;
 
   // Free slot for the application (Workerman lets apps hang properties on a connection).
   std::any context;

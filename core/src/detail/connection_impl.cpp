@@ -5,6 +5,7 @@
 #include <cassert>
 #include <cerrno>
 
+#include "detail/bus_router.h"
 #include "detail/dispatch.h"
 #include "detail/event_loop.h"
 #include "detail/log.h"
@@ -440,6 +441,7 @@ void ConnectionImpl::onClosed(uv_handle_t* h) {
   } else if (!c->silent_) {
     dispatch(
         c->id_, "onClose", c->worker_->onClose, [] {}, *c);
+    BusRouter::get().connectionClosed(*c->runtime_, c->id_);
   }
   delete c;
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "detail/bus_router.h"
 #include "detail/connection_impl.h"
 #include "detail/dispatch.h"
 #include "detail/event_loop.h"
@@ -32,6 +33,7 @@ std::uint64_t pingIntervalMs(const Worker& w) {
 WorkerRuntime::WorkerRuntime(Worker& worker) : worker_(worker) {}
 
 WorkerRuntime::~WorkerRuntime() {
+  BusRouter::get().runtimeGone(*this);
   closeSweep();
 }
 
