@@ -252,3 +252,32 @@ TEST_CASE("websocket: the built-in chat app broadcasts within the worker") {
   b.close();
   CHECK(wsReadFrame(a).payload == "bob left");
 }
+
+TEST_CASE("websocket: chat rooms are bus groups and /msg reaches a uid") {
+  Worker w("websocket://127.0.0.1:0");
+  REQUIRE(installBuiltinApp("chat", w));
+  TestServer server({&w});
+  TestClient a(w.port()), b(w.port());
+  open(a);
+  CHECK(wsReadFrame(a).payload == "guest1 joined");
+  open(b);
+  CHECK(wsReadFrame(a).payload == "guest2 joined");
+  CHECK(wsReadFrame(b).payload == "guest2 joined");
+  a.send(wsFrame(0x81, "/nick ann"));
+  CHECK(wsReadFrame(a).payload == "guest1 is now ann");
+  CHECK(wsReadFrame(b).payload == "guest1 is now ann");
+  b.send(wsFrame(0x81, "/join den"));
+  CHECK(wsReadFrame(a).payload == "guest2 left");
+  CHECK(wsReadFrame(b).payload == "guest2 left");
+  CHECK(wsReadFrame(b).payload == "guest2 joined");
+  // Rooms are apart now: a's line reaches a only, b's line b only.
+  a.send(wsFrame(0x81, "in lobby"));
+  CHECK(wsReadFrame(a).payload == "ann: in lobby");
+  b.send(wsFrame(0x81, "in den"));
+  CHECK(wsReadFrame(b).payload == "guest2: in den");
+  b.send(wsFrame(0x81, "/msg ann psst"));
+  CHECK(wsReadFrame(a).payload == "guest2 (private): psst");
+  b.send(wsFrame(0x81, "/msg nobody hello?"));
+  b.send(wsFrame(0x81, "still here"));
+  CHECK(wsReadFrame(b).payload == "guest2: still here");
+}
