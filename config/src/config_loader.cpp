@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <limits>
 #include <sstream>
@@ -82,6 +83,76 @@ void readDaemon(FieldReader& r, const toml::table& t, DaemonConfig& d) {
   }
 }
 
+// Node names appear in client ids (':' separates their parts) and Redis channel names.
+bool validNodeName(std::string_view n) {
+  if (n.empty() || n.size() > 64) return false;
+  return std::all_of(n.begin(), n.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+// redis://[host][:port][/db] or rediss://...; the host is resolved when the bus starts.
+std::string redisUrlProblem(std::string_view url) {
+  std::string_view rest;
+  if (url.starts_with("redis://")) {
+    rest = url.substr(8);
+  } else if (url.starts_with("rediss://")) {
+    rest = url.substr(9);
+  } else {
+    return "must start with redis:// or rediss://";
+  }
+  std::string_view db;
+  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
+    db = rest.substr(slash + 1);
+    rest = rest.substr(0, slash);
+  }
+  if (!db.empty() && (db.size() > 5 || !std::all_of(db.begin(), db.end(), ::isdigit)))
+    return "database must be a number, got " + detail::quote(db);
+  if (rest.empty()) return "needs a host";
+  const auto colon = rest.rfind(':');
+  if (colon != std::string_view::npos && rest.find(']', colon) == std::string_view::npos) {
+    std::string_view port = rest.substr(colon + 1);
+    int value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535)
+      return "port must be 1..65535, got " + detail::quote(port);
+  }
+  return {};
+}
+
+void readBus(FieldReader& r, const toml::table& t, BusConfig& b) {
+  b.line = static_cast<int>(t.source().begin.line);
+  r.readFields(t, "[bus]",
+               {
+                   {"enabled", detail::asBool(&b.enabled)},
+                   {"node",
+                    [&b](FieldReader& fr, std::string_view key, const toml::node& node) {
+                      auto v = fr.string(key, node);
+                      if (!v) return;
+                      if (!validNodeName(*v)) {
+                        fr.error(node.source(),
+                                 "node must be 1-64 letters, digits, '.', '_' or '-', got " +
+                                     detail::quote(*v));
+                        return;
+                      }
+                      b.node = *v;
+                    }},
+                   {"redis",
+                    [&b](FieldReader& fr, std::string_view key, const toml::node& node) {
+                      auto v = fr.string(key, node);
+                      if (!v) return;
+                      if (std::string why = redisUrlProblem(*v); !why.empty()) {
+                        fr.error(node.source(), "redis " + detail::quote(*v) + " " + why);
+                        return;
+                      }
+                      b.redis = *v;
+                    }},
+                   {"password", detail::asString(&b.password, true)},
+                   {"max_queue", detail::asSize(&b.max_queue, 4096)},
+                   {"query_timeout", detail::asDuration(&b.query_timeout, Duration{1})},
+               });
+}
+
 void readWorkers(FieldReader& r, const toml::node& node, std::vector<detail::WorkerEntry>& out) {
   const auto* array = node.as_array();
   if (!array) {
@@ -114,6 +185,15 @@ Config buildConfig(FieldReader& r, const toml::table& root, std::string path) {
                         readDaemon(fr, *t, config.daemon);
                       } else {
                         fr.error(node.source(), "daemon must be a table ([daemon]), got " +
+                                                    std::string(detail::typeName(node)));
+                      }
+                    }},
+                   {"bus",
+                    [&config](FieldReader& fr, std::string_view, const toml::node& node) {
+                      if (const auto* t = node.as_table()) {
+                        readBus(fr, *t, config.bus);
+                      } else {
+                        fr.error(node.source(), "bus must be a table ([bus]), got " +
                                                     std::string(detail::typeName(node)));
                       }
                     }},

@@ -118,9 +118,22 @@ struct WorkerConfig {
   int line = 0;                           // where the table starts in the file, for later messages
 };
 
+// [bus]: messaging between worker processes and nodes (docs/cluster.md).
+struct BusConfig {
+  bool enabled = true;  // a bus process links the workers; false = each process on its own
+  std::string node;     // this machine's name in client ids ("" = from the host name)
+  // "" = this machine only; "redis://host:port/db" or "rediss://..." links the nodes.
+  std::string redis;
+  std::string password;                      // Redis AUTH ("" = none)
+  std::size_t max_queue = 16 * 1024 * 1024;  // bytes queued per link before dropping
+  Duration query_timeout{5000};              // longest a query may wait for answers
+  int line = 0;                              // where [bus] is, for later messages
+};
+
 struct Config {
   std::string path;  // file it was loaded from ("" for configs built in code)
   DaemonConfig daemon;
+  BusConfig bus;
   std::vector<WorkerConfig> workers;
 };
 

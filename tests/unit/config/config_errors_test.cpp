@@ -486,3 +486,23 @@ TEST_CASE("control characters in values cannot break the one-line format", "[con
         "ctl.toml:3:7: unknown app 'a?b?c' (built-in apps: chat, echo, forward; or a path to a .so "
         "module)");
 }
+
+TEST_CASE("[bus]", "[config][errors]") {
+  runCases({
+      {"node with a colon",
+       "[bus]\nnode = 'a:b'\n" + kWorker,
+       {"bad.toml:2:8: node must be 1-64 letters, digits, '.', '_' or '-', got 'a:b'"}},
+      {"redis with another scheme",
+       "[bus]\nredis = \"http://127.0.0.1:6379\"\n" + kWorker,
+       {"bad.toml:2:9: redis 'http://127.0.0.1:6379' must start with redis:// or rediss://"}},
+      {"redis port out of range",
+       "[bus]\nredis = \"redis://127.0.0.1:70000/0\"\n" + kWorker,
+       {"bad.toml:2:9: redis 'redis://127.0.0.1:70000/0' port must be 1..65535, got '70000'"}},
+      {"redis database not a number",
+       "[bus]\nredis = \"redis://h/x\"\n" + kWorker,
+       {"bad.toml:2:9: redis 'redis://h/x' database must be a number, got 'x'"}},
+      {"bus as value",
+       "bus = 1\n" + kWorker,
+       {"bad.toml:1:7: bus must be a table ([bus]), got integer"}},
+  });
+}

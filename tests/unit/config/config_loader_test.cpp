@@ -204,6 +204,12 @@ TEST_CASE("defaults apply to everything left out", "[config][loader]") {
   CHECK(c.daemon.control_max_connections == 64);
   CHECK(c.daemon.control_idle_timeout == 10s);
 
+  CHECK(c.bus.enabled);
+  CHECK(c.bus.node.empty());
+  CHECK(c.bus.redis.empty());
+  CHECK(c.bus.max_queue == 16 * 1024 * 1024);
+  CHECK(c.bus.query_timeout == 5s);
+
   REQUIRE(c.workers.size() == 1);
   const wman::WorkerConfig& w = c.workers[0];
   CHECK(w.name == "echo");
@@ -232,6 +238,24 @@ TEST_CASE("defaults apply to everything left out", "[config][loader]") {
   CHECK(w.websocket.client_max_window_bits == 15);
   CHECK(w.websocket.mem_level == 8);
   CHECK(w.options.empty());
+}
+
+TEST_CASE("[bus] names the node and the Redis that links the nodes", "[config][loader]") {
+  const auto result = parseConfig(
+      "[bus]\nnode = \"web-1.dc2\"\nredis = \"rediss://[::1]:6380/3\"\npassword = \"s\"\n"
+      "max_queue = \"1MiB\"\nquery_timeout = \"2s\"\nenabled = false\n"
+      "[[worker]]\nlisten = \"tcp://127.0.0.1:1\"\napp = \"echo\"\n",
+      "b.toml");
+  INFO(formatErrors(result));
+  REQUIRE(result.ok());
+  const wman::BusConfig& b = result.config->bus;
+  CHECK_FALSE(b.enabled);
+  CHECK(b.node == "web-1.dc2");
+  CHECK(b.redis == "rediss://[::1]:6380/3");
+  CHECK(b.password == "s");
+  CHECK(b.max_queue == 1024 * 1024);
+  CHECK(b.query_timeout == 2s);
+  CHECK(b.line == 1);
 }
 
 TEST_CASE("count = 0 means one worker per CPU", "[config][loader]") {
