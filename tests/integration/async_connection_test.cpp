@@ -112,19 +112,26 @@ TEST_CASE("AsyncConnection speaks every scheme with wman's own servers") {
       {"tcp", "tcp://127.0.0.1:0"},
       {"ws", "ws://127.0.0.1:0"},
       {"unix", "unix://" + sock},
+      {"unix-frame", "unix://" + sock},
   }));
   INFO("scheme " << scheme);
   auto server = echoServer(listen);
+  // A unix socket may speak any protocol when both ends say so.
+  AsyncConnectionOptions options;
+  if (scheme == "unix-frame") {
+    server->setProtocol("frame");
+    options.protocol = "frame";
+  }
   Worker idle("text://127.0.0.1:0");  // keeps the loop running for the client side
   TestServer loop({server.get(), &idle});
-  const std::string url = scheme == "unix"
+  const std::string url = scheme.starts_with("unix")
                               ? "unix://" + sock
                               : scheme + "://127.0.0.1:" + std::to_string(server->port()) +
                                     (scheme == "ws" ? "/chat?room=1" : "");
   Seen seen;
   std::unique_ptr<AsyncConnection> c;
   loop.onLoop([&] {
-    c = std::make_unique<AsyncConnection>(url);
+    c = std::make_unique<AsyncConnection>(url, options);
     seen.wire(*c);
     CHECK(c->state() == ConnectionState::Closed);
     // Queued before the link exists; goes out first, in order.
@@ -146,7 +153,7 @@ TEST_CASE("AsyncConnection speaks every scheme with wman's own servers") {
       CHECK(c->state() == ConnectionState::Established);
       CHECK(c->send("three") == SendStatus::Ok);
       CHECK(c->bytesWritten() > 0);
-      CHECK((scheme == "unix" || c->remotePort() == server->port()));
+      CHECK((scheme == "unix-frame" || c->remotePort() == server->port()));
     });
     REQUIRE(seen.received.waitFor(3));
   }

@@ -46,6 +46,8 @@ struct AsyncConnectionOptions {
   bool auto_reconnect = false;
   double reconnect_min = 1.0;
   double reconnect_max = 30.0;
+  // The protocol of a unix:// link ("" = tcp, raw bytes), e.g. "frame" or "text".
+  std::string protocol;
   // "tls" runs any protocol over TLS; wss:// implies it.
   std::string transport = "tcp";
   ClientTlsOptions tls;

@@ -82,7 +82,8 @@ class Worker : public ConnectionEvents {
   bool hasListener() const { return !url_.empty(); }
   // The codec name of this worker's connections.
   const std::string& protocol() const { return listen_.protocol; }
-  // For a Worker without a listener: the protocol of adopted connections. Throws
+  // For a Worker without a listener: the protocol of adopted connections; for a unix://
+  // listener (raw bytes by default): the protocol it speaks. Call before it starts. Throws
   // std::invalid_argument for a name the ProtocolRegistry does not know.
   void setProtocol(std::string name);
 

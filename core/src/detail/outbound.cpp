@@ -75,6 +75,7 @@ Outbound::~Outbound() {
 
 void Outbound::setupCodec() {
   codec_limits_ = CodecLimits{options_.max_message_size};
+  if (!options_.protocol.empty() && target_.isUnix()) target_.protocol = options_.protocol;
   if (target_.protocol == "websocket") {
     WebSocketClientOptions ws;
     ws.host = target_.host;
