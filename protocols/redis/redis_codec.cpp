@@ -2,6 +2,7 @@
 
 #include <hiredis/read.h>
 
+#include <algorithm>
 #include <charconv>
 #include <new>
 #include <utility>
@@ -119,42 +120,48 @@ DecodeResult RedisCodec::fail(std::uint16_t code, std::string reason) {
 DecodeResult RedisCodec::decode(ByteSpan input) {
   // After an error the connection closes; a caller that calls again hears the same error.
   if (error_code_ != 0) return DecodeResult::error(error_code_, reason_);
-  // The caller keeps unconsumed bytes unchanged, so the first ahead_ bytes are the ones the
-  // reader already holds from the previous call.
-  const std::size_t skip = ahead_ < input.size() ? ahead_ : input.size();
-  const ByteSpan fresh = input.subspan(skip);
-  if (!fresh.empty()) {
-    if (redisReaderFeed(reader_, reinterpret_cast<const char*>(fresh.data()), fresh.size()) !=
+  // Input bytes the reader holds. The caller keeps unconsumed bytes unchanged, so the first
+  // ahead_ bytes are the ones the reader kept from the previous call.
+  std::size_t pos = ahead_ < input.size() ? ahead_ : input.size();
+  for (;;) {
+    void* reply = nullptr;
+    if (redisReaderGetReply(reader_, &reply) != REDIS_OK) {
+      if (rejected_) return DecodeResult::error(error_code_, reason_);
+      return fail(codec_error::kMalformed, std::string("redis: ") + reader_->errstr);
+    }
+    // Bytes fed but not parsed yet: all of them while no reply is complete, otherwise the
+    // start of later replies.
+    const std::size_t unread = reader_->len - reader_->pos;
+    if (reply != nullptr) {
+      if (held_ - unread > max_size_) {
+        return fail(codec_error::kTooLarge, "redis reply exceeds max_package_size");
+      }
+      // Later replies stay with the caller too, so it calls again while input remains; the
+      // reader parses its own copy and the caller's is skipped next time.
+      held_ = unread;
+      ahead_ = unread;
+      values_ = 0;
+      payload_.swap(building_);
+      building_.clear();
+      return DecodeResult::message(pos - unread, asBytes(payload_), MessageKind::Binary);
+    }
+    if (held_ > max_size_) {
+      return fail(codec_error::kTooLarge, "redis reply exceeds max_package_size");
+    }
+    if (pos == input.size()) {
+      ahead_ = 0;
+      return DecodeResult::needMore(input.size());
+    }
+    // The reader never gets more than one byte past the limit of the reply it is reading:
+    // that bounds its memory, and makes the outcome independent of how the input was split.
+    const std::size_t n = std::min(input.size() - pos, max_size_ + 1 - held_);
+    if (redisReaderFeed(reader_, reinterpret_cast<const char*>(input.data() + pos), n) !=
         REDIS_OK) {
       return fail(codec_error::kTooLarge, "redis reader out of memory");
     }
-    held_ += fresh.size();
+    held_ += n;
+    pos += n;
   }
-  void* reply = nullptr;
-  if (redisReaderGetReply(reader_, &reply) != REDIS_OK) {
-    if (rejected_) return DecodeResult::error(error_code_, reason_);
-    return fail(codec_error::kMalformed, std::string("redis: ") + reader_->errstr);
-  }
-  // Bytes fed but not yet parsed: all of them when no reply is complete, otherwise the
-  // start of later replies.
-  const std::size_t unread = reader_->len - reader_->pos;
-  if (reply == nullptr) {
-    if (held_ > max_size_)
-      return fail(codec_error::kTooLarge, "redis reply exceeds max_package_size");
-    ahead_ = 0;
-    return DecodeResult::needMore(input.size());
-  }
-  if (held_ - unread > max_size_) {
-    return fail(codec_error::kTooLarge, "redis reply exceeds max_package_size");
-  }
-  // Later replies stay with the caller as well, so it calls again while input remains; the
-  // reader's copy is what gets parsed, and the caller's is skipped next time.
-  held_ = unread;
-  ahead_ = unread;
-  values_ = 0;
-  payload_.swap(building_);
-  building_.clear();
-  return DecodeResult::message(input.size() - unread, asBytes(payload_), MessageKind::Binary);
 }
 
 void RedisCodec::encode(ByteSpan payload, MessageKind /*kind*/, std::string& out) {

@@ -17,7 +17,7 @@ class RedisCodec final : public Codec {
  public:
   // A reply may span at most limits.max_package_size bytes on the wire and hold at most
   // kRedisMaxReplyValues values; a bigger one is an error, caught while it arrives, so the
-  // codec never holds more than that plus one read.
+  // reader never holds more than that plus one byte of it.
   explicit RedisCodec(const CodecLimits& limits = {});
   ~RedisCodec() override;
   RedisCodec(const RedisCodec&) = delete;

@@ -181,3 +181,13 @@ TEST_CASE("registerRedisProtocol makes \"redis\" a protocol name") {
   const DecodeResult r = codec->decode(asBytes(wire));
   CHECK(r.status == DecodeResult::Status::Message);
 }
+
+TEST_CASE("RedisCodec reports the same outcome however a hostile reply is split") {
+  // A bulk header whose garbage length hiredis reads only once the line is complete: the
+  // reader never sees more than the limit plus one byte, so the size error comes first in
+  // every split.
+  const std::string wire = "$abc*99999999999999999999abc*-1\r\n\r1\n*-1\r\n-";
+  const Feed f = decode(wire, 16);
+  CHECK(f.events == std::vector<Event>{Event::error(codec_error::kTooLarge,
+                                                    "redis reply exceeds max_package_size")});
+}
