@@ -5,7 +5,7 @@
 # symbols against that very copy. In-tree tests and examples keep linking the static
 # targets (wman::wman in the build tree).
 
-set(WMAN_SHARED_ARCHIVES wman_daemon wman_core wman_config wman_protocols llhttp)
+set(WMAN_SHARED_ARCHIVES wman_daemon wman_bus wman_protocol_redis wman_core wman_config wman_protocols llhttp)
 
 # Calls between wman's own functions need not go through the PLT: nothing may interpose
 # them (an app module that redefined a wman symbol would be a bug). Only codegen of the
