@@ -3,6 +3,27 @@
 #include <CLI/CLI.hpp>
 
 namespace wman::daemon {
+namespace {
+
+// Exactly one target; the message is the one positional argument.
+void addSendOptions(CLI::App& sub, CliOptions& opts) {
+  auto* group = sub.add_option_group("target", "where the message goes");
+  for (const char* kind : {"uid", "group", "client", "channel"}) {
+    group->add_option_function<std::string>(
+        std::string("--") + kind,
+        [&opts, kind](const std::string& name) {
+          opts.send_target = kind;
+          opts.send_name = name;
+        },
+        std::string("every connection of this ") + kind);
+  }
+  group->add_flag_callback(
+      "--all", [&opts] { opts.send_target = "all"; }, "every connection of every worker");
+  group->require_option(1);
+  sub.add_option("MESSAGE", opts.message, "the message")->required();
+}
+
+}  // namespace
 
 std::optional<CliOptions> parseCli(int argc, char** argv, const std::string& default_config,
                                    int& exit_code) {
@@ -22,6 +43,7 @@ std::optional<CliOptions> parseCli(int argc, char** argv, const std::string& def
       sub->add_option("--timeout", opts.timeout_s, "seconds to wait for every worker")
           ->check(CLI::Range(0.001, 600.0));
     }
+    if (verb.flags & kSend) addSendOptions(*sub, opts);
     sub->callback([&opts, sub, name = verb.name] {
       opts.verb = std::string(name);
       opts.config_given = sub->count("--config") > 0;

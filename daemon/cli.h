@@ -9,7 +9,14 @@
 namespace wman::daemon {
 
 // Flags a verb accepts besides -c.
-enum VerbFlags : std::uint8_t { kNone = 0, kDaemon = 1, kGraceful = 2, kJson = 4, kTimeout = 8 };
+enum VerbFlags : std::uint8_t {
+  kNone = 0,
+  kDaemon = 1,
+  kGraceful = 2,
+  kJson = 4,
+  kTimeout = 8,
+  kSend = 16,  // --uid U | --group G | --client ID | --all | --channel C, and MESSAGE
+};
 
 struct Verb {
   std::string_view name;
@@ -29,6 +36,8 @@ inline constexpr Verb kVerbs[] = {
     {"connections", kJson | kTimeout,
      "list every connection of every worker (--timeout: longest wait for the workers)"},
     {"check", kNone, "validate the config file (syntax, keys, addresses, files) and exit"},
+    {"send", kSend,
+     "hand MESSAGE to the bus for a uid, group, client id, channel or everyone (docs/cluster.md)"},
 };
 
 struct CliOptions {
@@ -39,6 +48,10 @@ struct CliOptions {
   bool graceful = false;   // -g
   bool json = false;       // --json
   double timeout_s = 0;    // --timeout in seconds; 0 = the master's default (10 s)
+  // send: the target kind ("uid", "group", "client", "all", "channel"), its name, the data.
+  std::string send_target;
+  std::string send_name;
+  std::string message;
 };
 
 // Parses `argv`. Returns nullopt when the program should exit right away (help, version, or

@@ -156,3 +156,32 @@ std::error_code setOpenFileLimit(std::uint64_t n, std::string* reason) {
 }
 
 }  // namespace wman::daemon
+
+namespace wman::daemon {
+
+std::error_code chownToAccount(const std::string& path, const std::string& user,
+                               const std::string& group) {
+  if (user.empty()) return {};
+  passwd pw{};
+  bool found = false;
+  std::vector<char> buf;
+  if (const int rc = lookupEntry(::getpwnam_r, user, pw, found, buf, _SC_GETPW_R_SIZE_MAX)) {
+    return {rc, std::system_category()};
+  }
+  if (!found) return std::make_error_code(std::errc::invalid_argument);
+  gid_t gid = pw.pw_gid;
+  const uid_t uid = pw.pw_uid;
+  if (!group.empty()) {
+    struct group gr {};
+    std::vector<char> gr_buf;
+    if (const int rc = lookupEntry(::getgrnam_r, group, gr, found, gr_buf, _SC_GETGR_R_SIZE_MAX)) {
+      return {rc, std::system_category()};
+    }
+    if (!found) return std::make_error_code(std::errc::invalid_argument);
+    gid = gr.gr_gid;
+  }
+  if (::chown(path.c_str(), uid, gid) != 0) return {errno, std::system_category()};
+  return {};
+}
+
+}  // namespace wman::daemon

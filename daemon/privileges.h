@@ -15,6 +15,11 @@ namespace wman::daemon {
 std::error_code dropPrivileges(const std::string& user, const std::string& group,
                                std::string* reason);
 
+// Gives `path` to `user` (and `group`, or the user's primary group), so processes that
+// dropped to that account can use it. No-op without a user.
+std::error_code chownToAccount(const std::string& path, const std::string& user,
+                               const std::string& group);
+
 // Sets RLIMIT_NOFILE to soft = hard = `n`; 0 leaves the limits alone. Raising the hard limit
 // needs root (and n <= fs.nr_open), so without root an `n` above the current hard limit fails
 // with EPERM and `reason` names that hard limit. Lowering the hard limit cannot be undone.

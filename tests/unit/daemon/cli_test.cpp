@@ -20,7 +20,13 @@ struct Args {
 
 TEST_CASE("every verb of the table parses, with and without -c") {
   for (const auto& verb : wman::daemon::kVerbs) {
-    Args a({"wman", std::string(verb.name)});
+    // send cannot go without a target and a message.
+    const std::vector<std::string> rest = verb.flags & wman::daemon::kSend
+                                              ? std::vector<std::string>{"--all", "hi"}
+                                              : std::vector<std::string>{};
+    std::vector<std::string> words{"wman", std::string(verb.name)};
+    words.insert(words.end(), rest.begin(), rest.end());
+    Args a(words);
     int code = -1;
     auto opts = parseCli(a.argc(), a.argv.data(), "/etc/wman/wman.toml", code);
     REQUIRE(opts);
@@ -28,7 +34,8 @@ TEST_CASE("every verb of the table parses, with and without -c") {
     CHECK(opts->config_path == "/etc/wman/wman.toml");
     CHECK_FALSE(opts->config_given);
 
-    Args b({"wman", std::string(verb.name), "-c", "/tmp/x.toml"});
+    words.insert(words.end(), {"-c", "/tmp/x.toml"});
+    Args b(words);
     opts = parseCli(b.argc(), b.argv.data(), "/etc/wman/wman.toml", code);
     REQUIRE(opts);
     CHECK(opts->config_path == "/tmp/x.toml");
@@ -68,4 +75,25 @@ TEST_CASE("connections takes --timeout in seconds within (0, 600]") {
   Args other({"wman", "status", "--timeout", "1"});
   CHECK_FALSE(parseCli(other.argc(), other.argv.data(), "", code));
   CHECK(code != 0);
+}
+
+TEST_CASE("send takes exactly one target and a message") {
+  int code = -1;
+  Args uid({"wman", "send", "--uid", "alice", "hello there"});
+  auto opts = parseCli(uid.argc(), uid.argv.data(), "", code);
+  REQUIRE(opts);
+  CHECK(opts->send_target == "uid");
+  CHECK(opts->send_name == "alice");
+  CHECK(opts->message == "hello there");
+  Args all({"wman", "send", "--all", "x"});
+  opts = parseCli(all.argc(), all.argv.data(), "", code);
+  REQUIRE(opts);
+  CHECK(opts->send_target == "all");
+  for (std::vector<std::string> bad : {std::vector<std::string>{"wman", "send", "hi"},
+                                       {"wman", "send", "--uid", "a", "--group", "g", "hi"},
+                                       {"wman", "send", "--group", "g"}}) {
+    Args b(bad);
+    CHECK_FALSE(parseCli(b.argc(), b.argv.data(), "", code));
+    CHECK(code != 0);
+  }
 }
