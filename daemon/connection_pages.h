@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "json.h"
+#include "ipc.h"
 #include "wman/connection.h"
 
 namespace wman::daemon {
@@ -19,8 +19,9 @@ namespace wman::daemon {
 // Rows per page when the request names no page_size, and the most it may name.
 inline constexpr std::size_t kDefaultPageRows = 1000;
 inline constexpr std::size_t kMaxPageRows = 10000;
-// A page stops taking rows once its text reaches this size (a row is a few hundred bytes at
-// most), far below the channel's 10 MiB frame limit and within a channel's 1 MiB send buffer.
+// A page stops taking rows once its rows' estimated encoded size reaches this (a row is a few
+// hundred bytes at most), far below the channel's 10 MiB frame limit and within a channel's
+// 1 MiB send buffer.
 inline constexpr std::size_t kMaxPageBytes = 256 * 1024;
 // Queries a worker serves at once; a newer one drops the oldest snapshot.
 inline constexpr std::size_t kMaxOpenQueries = 8;
@@ -30,15 +31,15 @@ class ConnectionPages {
   // The ids of every connection now, for a new snapshot.
   using IdsFn = std::function<std::vector<ConnectionId>()>;
   // The row for `id`, or nullopt when that connection has closed since the snapshot.
-  using RowFn = std::function<std::optional<Json>(ConnectionId)>;
+  using RowFn = std::function<std::optional<ipc::ConnectionRow>(ConnectionId)>;
 
-  // Answers the master's {"t":"conns","req":R,"page":K,"page_size":N}. Page 0 takes a
-  // snapshot of ids(); page K continues where page K-1 ended. Returns the encoded answer
-  // {"t":"conns","req":R,"page":K,"list":[rows],"more":B} where "more" says whether a page
-  // K+1 follows; an unknown query or an out-of-order page gets an empty last page with
-  // an "error". Every id of the snapshot still open is in exactly one page.
-  std::string answer(const Json& request, const IdsFn& ids, const RowFn& row);
-  // The master's {"t":"conns_end","req":R}: the query ended early; drops its snapshot.
+  // Answers the master's request for page K of query R. Page 0 takes a snapshot of ids();
+  // page K continues where page K-1 ended. The answer's `more` says whether a page K+1
+  // follows; an unknown query or an out-of-order page gets an empty last page with an
+  // `error`. Every id of the snapshot still open is in exactly one page.
+  ipc::ConnectionsPage answer(const ipc::ConnectionsRequest& request, const IdsFn& ids,
+                              const RowFn& row);
+  // The master's ConnectionsEnd for query `req`: it ended early; drops its snapshot.
   void cancel(std::int64_t req) { open_.erase(req); }
   // Snapshots held now.
   std::size_t open() const { return open_.size(); }

@@ -16,10 +16,12 @@ constexpr std::size_t kPageRoom = 2 * kMaxPageBytes;
 // integer in [min, max].
 std::optional<std::int64_t> intParam(const Json& request, std::string_view key,
                                      std::int64_t fallback, std::int64_t min, std::int64_t max) {
-  const Json* v = request.find(key);
-  if (!v) return fallback;
-  if (!v->isInt() || v->asInt() < min || v->asInt() > max) return std::nullopt;
-  return v->asInt();
+  if (!request.is_object()) return fallback;
+  auto v = request.find(key);
+  if (v == request.end()) return fallback;
+  const std::optional<std::int64_t> i = exactInt(*v);
+  if (!i || *i < min || *i > max) return std::nullopt;
+  return i;
 }
 
 }  // namespace
@@ -55,11 +57,7 @@ std::string ConnectionsQueries::begin(ConnectionId client, const Json& request,
 
 void ConnectionsQueries::ask(std::int64_t id, Query& q, Part& p) {
   p.state = PartState::Waiting;
-  hooks_.to_worker(p.target.channel, Json::object()
-                                         .set("t", "conns")
-                                         .set("req", id)
-                                         .set("page", p.next_page)
-                                         .set("page_size", q.page_size));
+  hooks_.to_worker(p.target.channel, ipc::ConnectionsRequest{id, p.next_page, q.page_size});
 }
 
 void ConnectionsQueries::askOrPark(std::int64_t id, Query& q, Part& p) {
@@ -70,34 +68,35 @@ void ConnectionsQueries::askOrPark(std::int64_t id, Query& q, Part& p) {
   }
 }
 
-void ConnectionsQueries::onPage(pid_t pid, const Json& page, std::uint64_t now) {
-  auto it = queries_.find(page["req"].asInt());
+void ConnectionsQueries::onPage(pid_t pid, const ipc::ConnectionsPage& page, std::uint64_t now) {
+  auto it = queries_.find(page.req);
   if (it == queries_.end()) return;  // ended already (deadline or client gone)
   Query& q = it->second;
   auto p = std::find_if(q.parts.begin(), q.parts.end(),
                         [pid](const Part& part) { return part.target.pid == pid; });
-  if (p == q.parts.end() || p->state != PartState::Waiting ||
-      page["page"].asInt() != p->next_page) {
+  if (p == q.parts.end() || p->state != PartState::Waiting || page.page != p->next_page) {
     return;
   }
   Json rows = Json::array();
-  for (const Json& row : page["list"].items()) {
-    Json r = row;
-    r.set("worker", p->target.worker);
-    r.set("slot", p->target.slot);
-    r.set("pid", static_cast<std::int64_t>(pid));
+  for (const ipc::ConnectionRow& row : page.list) {
+    Json r = ipc::toValue(row);
+    r["worker"] = p->target.worker;
+    r["slot"] = p->target.slot;
+    r["pid"] = static_cast<std::int64_t>(pid);
     rows.push_back(std::move(r));
   }
   p->rows += rows.size();
   q.rows += rows.size();
-  if (rows.size() > 0) hooks_.to_client(q.client, Json::object().set("connections", rows), false);
-  if (page["error"].isString()) {
+  if (!rows.empty()) {
+    hooks_.to_client(q.client, Json::object({{"connections", std::move(rows)}}), false);
+  }
+  if (!page.error.empty()) {
     p->state = PartState::Missing;
-    p->reason = page["error"].asString();
-  } else if (page["more"].asBool() && now < q.deadline) {
+    p->reason = page.error;
+  } else if (page.more && now < q.deadline) {
     p->next_page++;
     askOrPark(it->first, q, *p);
-  } else if (!page["more"].asBool()) {
+  } else if (!page.more) {
     p->state = PartState::Done;
   }
   finishIfDone(it);
@@ -126,8 +125,7 @@ void ConnectionsQueries::clientGone(ConnectionId client) {
     }
     for (Part& p : it->second.parts) {
       if (p.state == PartState::Waiting || p.state == PartState::Parked) {
-        hooks_.to_worker(p.target.channel,
-                         Json::object().set("t", "conns_end").set("req", it->first));
+        hooks_.to_worker(p.target.channel, ipc::ConnectionsEnd{it->first});
       }
     }
     it = queries_.erase(it);
@@ -141,8 +139,7 @@ void ConnectionsQueries::poll(std::uint64_t now) {
     if (now >= q.deadline) {
       for (Part& p : q.parts) {
         if (p.state != PartState::Waiting && p.state != PartState::Parked) continue;
-        hooks_.to_worker(p.target.channel,
-                         Json::object().set("t", "conns_end").set("req", it->first));
+        hooks_.to_worker(p.target.channel, ipc::ConnectionsEnd{it->first});
         p.reason = p.state == PartState::Parked
                        ? "the client read too slowly to finish within the deadline"
                    : p.rows == 0 ? "no answer within " + std::to_string(q.timeout_ms) + " ms"
@@ -170,23 +167,21 @@ bool ConnectionsQueries::finishIfDone(std::map<std::int64_t, Query>::iterator it
       ++answered;
       continue;
     }
-    missing.push_back(Json::object()
-                          .set("worker", p.target.worker)
-                          .set("slot", p.target.slot)
-                          .set("pid", static_cast<std::int64_t>(p.target.pid))
-                          .set("rows", p.rows)
-                          .set("reason", p.reason));
+    missing.push_back(Json::object({{"worker", p.target.worker},
+                                    {"slot", p.target.slot},
+                                    {"pid", static_cast<std::int64_t>(p.target.pid)},
+                                    {"rows", p.rows},
+                                    {"reason", p.reason}}));
   }
-  const bool complete = missing.size() == 0;
+  const bool complete = missing.empty();
   hooks_.to_client(q.client,
-                   Json::object()
-                       .set("done", true)
-                       .set("ok", complete)
-                       .set("total", q.rows)
-                       .set("workers", q.parts.size())
-                       .set("answered", answered)
-                       .set("timeout_ms", q.timeout_ms)
-                       .set("missing", std::move(missing)),
+                   Json::object({{"done", true},
+                                 {"ok", complete},
+                                 {"total", q.rows},
+                                 {"workers", q.parts.size()},
+                                 {"answered", answered},
+                                 {"timeout_ms", q.timeout_ms},
+                                 {"missing", std::move(missing)}}),
                    true);
   queries_.erase(it);
   return true;

@@ -12,7 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "json.h"
+#include "ipc.h"
+#include "json_doc.h"
 #include "wman/connection.h"
 
 namespace wman::daemon {
@@ -36,7 +37,7 @@ struct ConnectionsTarget {
 class ConnectionsQueries {
  public:
   struct Hooks {
-    std::function<void(ConnectionId channel, const Json& msg)> to_worker;
+    std::function<void(ConnectionId channel, const ipc::Message& msg)> to_worker;
     // One line of the answer to `client`; `last` ends the request.
     std::function<void(ConnectionId client, const Json& line, bool last)> to_client;
     // Bytes queued for `client` and not yet read by it.
@@ -52,8 +53,8 @@ class ConnectionsQueries {
   // is answered at once).
   std::string begin(ConnectionId client, const Json& request,
                     std::vector<ConnectionsTarget> targets, std::uint64_t now);
-  // A worker's page {"t":"conns","req":R,"page":K,"list":[...],"more":B}.
-  void onPage(pid_t pid, const Json& page, std::uint64_t now);
+  // A worker's page of a query.
+  void onPage(pid_t pid, const ipc::ConnectionsPage& page, std::uint64_t now);
   // The worker `pid` has gone: the queries that wait for it report it as not answering.
   void workerGone(pid_t pid);
   // The client has gone: its queries end and their workers drop their snapshots.

@@ -99,8 +99,8 @@ Outcome converseOnce(const std::string& socket_path, const std::string& request,
       if (error) *error = "unreadable answer from the master: " + perr;
       break;
     }
-    if (first && (*doc)["busy"].asBool()) {
-      if (error) *error = (*doc)["error"].asString();
+    if (first && asBool(member(*doc, "busy"))) {
+      if (error) *error = asString(member(*doc, "error"));
       outcome = Outcome::Busy;
       break;
     }
@@ -120,7 +120,7 @@ Outcome converseOnce(const std::string& socket_path, const std::string& request,
 bool controlConversation(const std::string& socket_path, const Json& request,
                          std::chrono::milliseconds first_wait, const LineHandler& on_line,
                          std::string* error) {
-  const std::string line = request.dump() + "\n";
+  const std::string line = dumpJson(request) + "\n";
   const auto deadline = Clock::now() + first_wait;
   auto pause = std::chrono::milliseconds(20);
   for (;;) {

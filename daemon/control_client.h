@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "json.h"
+#include "json_doc.h"
 
 namespace wman::daemon {
 

@@ -23,10 +23,11 @@ std::string badRequest(const std::optional<Json>& req, const std::string& parse_
                        std::string_view line) {
   if (line.empty()) return "empty line (send one JSON object per line)";
   if (!req) return "not JSON: " + parse_error;
-  if (!req->isObject()) return "not a JSON object";
+  if (!req->is_object()) return "not a JSON object";
   if (!req->contains("cmd")) return "missing \"cmd\"";
-  if (!(*req)["cmd"].isString()) return "\"cmd\" must be a string";
-  if ((*req)["cmd"].asString().empty()) return "\"cmd\" is empty";
+  const Json& cmd = member(*req, "cmd");
+  if (!cmd.is_string()) return "\"cmd\" must be a string";
+  if (asString(cmd).empty()) return "\"cmd\" is empty";
   return {};
 }
 
@@ -65,7 +66,7 @@ ControlServer::ControlServer(Worker& worker, Loop& loop, ControlLimits limits, H
 ControlServer::~ControlServer() = default;
 
 std::string ControlServer::errorLine(const std::string& why) {
-  return Json::object().set("ok", false).set("error", why).dump();
+  return dumpJson(Json::object({{"ok", false}, {"error", why}}));
 }
 
 void ControlServer::onConnect(Connection& c) {
@@ -81,12 +82,11 @@ void ControlServer::onConnect(Connection& c) {
     }
     // "busy" tells the CLI to retry: the slots free up as answers complete or idle
     // connections time out.
-    c.close(Json::object()
-                .set("ok", false)
-                .set("busy", true)
-                .set("error", "too many control connections (control_max_connections = " +
-                                  std::to_string(limits_.max_connections) + "); try again later")
-                .dump());
+    c.close(dumpJson(Json::object(
+        {{"ok", false},
+         {"busy", true},
+         {"error", "too many control connections (control_max_connections = " +
+                       std::to_string(limits_.max_connections) + "); try again later"}})));
     return;
   }
   clients_[c.id()].last_active = loop_.now();
@@ -122,12 +122,12 @@ void ControlServer::reply(ConnectionId client, const Json& msg) {
   if (it == clients_.end()) return;
   if (it->second.in_flight > 0) it->second.in_flight--;
   it->second.last_active = loop_.now();
-  worker_.send(client, msg.dump());
+  worker_.send(client, dumpJson(msg));
 }
 
 bool ControlServer::stream(ConnectionId client, const Json& msg) {
   if (!clients_.count(client)) return false;
-  const SendStatus s = worker_.send(client, msg.dump());
+  const SendStatus s = worker_.send(client, dumpJson(msg));
   return s == SendStatus::Ok || s == SendStatus::Buffered;
 }
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "json.h"
+#include "json_doc.h"
 #include "wman/config.h"
 #include "wman/loop.h"
 #include "wman/timer.h"

@@ -36,7 +36,9 @@ Master::Master(MasterOptions options)
           [this](ConnectionId client, const Json& req) { onControl(client, req); },
           [this](ConnectionId client) { conn_queries_.clientGone(client); }),
       conn_queries_(ConnectionsQueries::Hooks{
-          [this](ConnectionId channel, const Json& msg) { channels_.send(channel, msg.dump()); },
+          [this](ConnectionId channel, const ipc::Message& msg) {
+            channels_.send(channel, ipc::encode(msg));
+          },
           [this](ConnectionId client, const Json& line, bool last) {
             if (last) {
               control_server_.reply(client, line);
@@ -230,44 +232,61 @@ void Master::tick() {
   conn_queries_.poll(now);
 }
 
-void Master::onChannelMessage(Connection& c, std::string_view text) {
+void Master::onChannelMessage(Connection& c, std::string_view frame) {
   auto pid_it = channel_pids_.find(c.id());
   if (pid_it == channel_pids_.end()) return;
   auto it = procs_.find(pid_it->second);
   if (it == procs_.end()) return;
   Proc& p = it->second;
-  std::string error;
-  auto msg = parseJson(text, &error);
+  std::string why;
+  std::optional<ipc::Message> msg = ipc::decode(frame, &why);
   if (!msg) {
-    log().warn("worker pid {} sent an unreadable message: {}", p.pid, error);
+    // Once per process: the worker runs this same build, so one bad frame means a bug, and
+    // repeating it with every heartbeat would bury the log.
+    if (!p.warned) log().warn("worker pid {} sent an unreadable message: {}", p.pid, why);
+    p.warned = true;
     return;
   }
-  const std::string& t = (*msg)["t"].asString();
   const std::uint64_t now = loop_.now();
   p.last_heartbeat = now;
-  if (t == "ready") {
-    if (p.state == ProcState::Starting) p.state = ProcState::Ready;
-    p.last_messages_at = now;
-    checkGenerationReady();
-    // A respawned worker is back: the manager's status line counts it again.
-    if (!reload_ && !stopping_) notifyState("");
-  } else if (t == "hb") {
-    std::int64_t messages = (*msg)["messages"].asInt();
-    if (p.last_messages_at != 0 && now > p.last_messages_at) {
-      p.qps = static_cast<double>(messages - p.last_messages) * 1000.0 /
-              static_cast<double>(now - p.last_messages_at);
-    }
-    p.last_messages = messages;
-    p.last_messages_at = now;
-    p.stats = std::move(*msg);
-  } else if (t == "retired") {
-    p.accepting = false;
-    answerSwaps(now);
-  } else if (t == "failed") {
-    p.failure = (*msg)["error"].asString();
-  } else if (t == "conns") {
-    conn_queries_.onPage(p.pid, *msg, now);
+  onWorkerMessage(p, *msg, now);
+}
+
+void Master::onWorkerMessage(Proc& p, const ipc::Message& msg, std::uint64_t now) {
+  std::visit(ipc::Overloaded{
+                 [&](const ipc::Ready&) {
+                   if (p.state == ProcState::Starting) p.state = ProcState::Ready;
+                   p.last_messages_at = now;
+                   checkGenerationReady();
+                   // A respawned worker is back: the manager's status line counts it again.
+                   if (!reload_ && !stopping_) notifyState("");
+                 },
+                 [&](const ipc::Heartbeat& hb) { onHeartbeat(p, hb, now); },
+                 [&](const ipc::Retired&) {
+                   p.accepting = false;
+                   answerSwaps(now);
+                 },
+                 [&](const ipc::Failed& f) { p.failure = f.error; },
+                 [&](const ipc::ConnectionsPage& page) { conn_queries_.onPage(p.pid, page, now); },
+                 [&](const auto& other) {
+                   if (!p.warned) {
+                     log().warn("worker pid {} sent \"{}\", a message only the master sends", p.pid,
+                                other.kTag);
+                   }
+                   p.warned = true;
+                 },
+             },
+             msg);
+}
+
+void Master::onHeartbeat(Proc& p, const ipc::Heartbeat& hb, std::uint64_t now) {
+  if (p.last_messages_at != 0 && now > p.last_messages_at) {
+    p.qps = static_cast<double>(hb.messages - p.last_messages) * 1000.0 /
+            static_cast<double>(now - p.last_messages_at);
   }
+  p.last_messages = hb.messages;
+  p.last_messages_at = now;
+  p.stats = hb;
 }
 
 void Master::reply(ConnectionId client, const Json& msg) {
@@ -275,8 +294,8 @@ void Master::reply(ConnectionId client, const Json& msg) {
 }
 
 void Master::onControl(ConnectionId client, const Json& req) {
-  const std::string& cmd = req["cmd"].asString();
-  const bool graceful = req["graceful"].asBool();
+  const std::string& cmd = asString(member(req, "cmd"));
+  const bool graceful = asBool(member(req, "graceful"));
   if (cmd == "status") {
     reply(client, status());
   } else if (cmd == "connections") {
@@ -287,9 +306,9 @@ void Master::onControl(ConnectionId client, const Json& req) {
     stop(graceful ? "drain" : "fast", client);
   } else if (cmd == "reopen") {
     reopenLogs();
-    reply(client, Json::object().set("ok", true));
+    reply(client, Json::object({{"ok", true}}));
   } else {
-    reply(client, Json::object().set("ok", false).set("error", "unknown command '" + cmd + "'"));
+    reply(client, Json::object({{"ok", false}, {"error", "unknown command '" + cmd + "'"}}));
   }
 }
 
@@ -302,12 +321,12 @@ void Master::collectConnections(ConnectionId client, const Json& req) {
   }
   std::string error = conn_queries_.begin(client, req, std::move(targets), loop_.now());
   if (!error.empty())
-    reply(client, Json::object().set("ok", false).set("error", "bad request: " + error));
+    reply(client, Json::object({{"ok", false}, {"error", "bad request: " + error}}));
 }
 
 void Master::reopenLogs() {
   wman::reopenLogs();
-  for (auto& [pid, p] : procs_) sendTo(p, Json::object().set("t", "reopen"));
+  for (auto& [pid, p] : procs_) sendTo(p, ipc::ReopenLogs{});
   log().info("log reopened");
 }
 

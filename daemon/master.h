@@ -9,12 +9,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "connections_query.h"
 #include "control_server.h"
-#include "json.h"
+#include "ipc.h"
+#include "json_doc.h"
 #include "listen_socket.h"
 #include "sd_notify.h"
 #include "socket_activation.h"
@@ -80,7 +82,8 @@ class Master {
     std::uint64_t last_heartbeat = 0;
     std::uint64_t abort_sent_at = 0;
     std::string failure;  // what the worker reported before exiting during start-up
-    Json stats = Json::object();
+    bool warned = false;  // an unreadable message from it was logged (once per process)
+    std::optional<ipc::Heartbeat> stats;  // its last heartbeat; none yet right after start
     double qps = 0;
     std::int64_t last_messages = 0;
     std::uint64_t last_messages_at = 0;
@@ -137,8 +140,11 @@ class Master {
   // The supervision part of tick(): respawns due, heartbeats, the reload and stop deadlines.
   void superviseTick(std::uint64_t now);
   void sendStop(Proc& p, const std::string& mode, std::int64_t timeout_ms);
-  void sendTo(const Proc& p, const Json& msg);
-  void onChannelMessage(Connection& c, std::string_view text);
+  void sendTo(const Proc& p, const ipc::Message& msg);
+  void onChannelMessage(Connection& c, std::string_view frame);
+  // What each worker->master message does; a master->worker one arriving here is logged.
+  void onWorkerMessage(Proc& p, const ipc::Message& msg, std::uint64_t now);
+  void onHeartbeat(Proc& p, const ipc::Heartbeat& hb, std::uint64_t now);
 
   // Control socket and stop. onControl() runs each well-formed request; reply() answers it.
   void onControl(ConnectionId client, const Json& req);

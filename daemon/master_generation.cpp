@@ -93,8 +93,7 @@ void Master::commitGeneration() {
   SwapAnswer answer;
   answer.generation = r->generation;
   answer.deadline = loop_.now() + kRetireAnswerMs;
-  answer.reply =
-      Json::object().set("ok", true).set("generation", r->generation).set("message", message);
+  answer.reply = Json::object({{"ok", true}, {"generation", r->generation}, {"message", message}});
   answer.waiters = std::move(r->waiters);
   swap_answers_.push_back(std::move(answer));
   answerSwaps(loop_.now());
@@ -140,7 +139,7 @@ void Master::failGeneration(const std::string& reason) {
   recordReload(false, message);
   notifyState("READY=1");
   for (ConnectionId w : r->waiters) {
-    reply(w, Json::object().set("ok", false).set("error", message));
+    reply(w, Json::object({{"ok", false}, {"error", message}}));
   }
 }
 
@@ -156,9 +155,9 @@ std::string Master::statusLine() const {
   const std::size_t ready = servingReady();
   std::string line = std::to_string(ready) + "/" + std::to_string(total) +
                      " workers ready, generation " + std::to_string(serving);
-  if (last_reload_.isObject()) {
-    const std::string& msg = last_reload_["message"].asString();
-    const bool ok = last_reload_["ok"].asBool();
+  if (last_reload_.is_object()) {
+    const std::string& msg = asString(member(last_reload_, "message"));
+    const bool ok = asBool(member(last_reload_, "ok"));
     line += ok ? "; last reload ok" : "; last reload failed: " + msg.substr(0, msg.find('\n'));
   }
   return line;
@@ -180,10 +179,8 @@ void Master::extendTimeout() {
 }
 
 void Master::recordReload(bool ok, const std::string& message) {
-  last_reload_ = Json::object()
-                     .set("ok", ok)
-                     .set("time", static_cast<std::int64_t>(std::time(nullptr)))
-                     .set("message", message);
+  last_reload_ = Json::object(
+      {{"ok", ok}, {"time", static_cast<std::int64_t>(std::time(nullptr))}, {"message", message}});
 }
 
 void Master::reload(bool graceful, ConnectionId waiter) {
@@ -193,12 +190,8 @@ void Master::reload(bool graceful, ConnectionId waiter) {
     log().warn("{}", message);
     recordReload(false, message);
     if (!waiter) return;
-    Json reply_doc = Json::object().set("ok", false).set("error", message);
-    if (!details.empty()) {
-      Json errors = Json::array();
-      for (const std::string& d : details) errors.push_back(d);
-      reply_doc.set("errors", std::move(errors));
-    }
+    Json reply_doc = Json::object({{"ok", false}, {"error", message}});
+    if (!details.empty()) reply_doc["errors"] = details;
     reply(waiter, reply_doc);
   };
   if (stopping_) return refuse("the server is stopping");

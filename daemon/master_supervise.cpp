@@ -175,26 +175,15 @@ void Master::superviseTick(std::uint64_t now) {
   }
 }
 
-void Master::sendTo(const Proc& p, const Json& msg) {
-  if (p.channel) channels_.send(p.channel, msg.dump());
+void Master::sendTo(const Proc& p, const ipc::Message& msg) {
+  if (p.channel) channels_.send(p.channel, ipc::encode(msg));
 }
 
 void Master::sendStop(Proc& p, const std::string& mode, std::int64_t timeout_ms) {
   p.retiring = true;
   p.state = ProcState::Stopping;
-  sendTo(p, Json::object().set("t", "stop").set("mode", mode).set("timeout_ms", timeout_ms));
+  sendTo(p, ipc::Stop{mode, timeout_ms});
 }
-
-namespace {
-
-// The heartbeat counters `status` passes through per worker. A worker that does not send one
-// (an older build, or no heartbeat yet) shows it as absent, never as a made-up 0.
-constexpr const char* kHeartbeatFields[] = {
-    "memory_kb",       "connections",     "messages",        "send_fail",      "timers",
-    "protocol_errors", "callback_errors", "accept_failures", "log_suppressed", "shed",
-    "accepting"};
-
-}  // namespace
 
 Json Master::processRow(const Proc& p) const {
   const char* state = p.state == ProcState::Ready      ? "ready"
@@ -202,39 +191,42 @@ Json Master::processRow(const Proc& p) const {
                                                        : "stopping";
   const auto& slot = p.group->slots[static_cast<std::size_t>(p.slot)];
   const bool current = slot.pid == p.pid;
-  Json row = Json::object()
-                 .set("pid", static_cast<std::int64_t>(p.pid))
-                 .set("name", p.group->spec.name)
-                 .set("slot", p.slot)
-                 .set("generation", p.generation)
-                 .set("listen", p.group->spec.listen)
-                 .set("qps", p.qps);
-  for (const char* field : kHeartbeatFields) {
-    if (p.stats.find(field) != nullptr) row.set(field, p.stats[field]);
-  }
+  Json row = Json::object({{"pid", static_cast<std::int64_t>(p.pid)},
+                           {"name", p.group->spec.name},
+                           {"slot", p.slot},
+                           {"generation", p.generation},
+                           {"listen", p.group->spec.listen},
+                           {"qps", p.qps}});
+  // The heartbeat's counters, in its field order. Before the first heartbeat they are absent,
+  // never a made-up 0.
+  if (p.stats) ipc::writeFields(*p.stats, row);
   // Restarts and the last exit belong to the slot; a retiring process no longer holds it.
-  row.set("restarts", current ? slot.restarts : 0);
-  if (current && !slot.last_exit.empty()) row.set("last_exit", slot.last_exit);
-  return row.set("state", state);
+  row["restarts"] = current ? slot.restarts : 0;
+  if (current && !slot.last_exit.empty()) row["last_exit"] = slot.last_exit;
+  row["state"] = state;
+  return row;
 }
 
 Json Master::slotRow(const Group& g, std::size_t index) const {
   const auto& slot = g.slots[index];
-  Json row = Json::object()
-                 .set("pid", nullptr)
-                 .set("name", g.spec.name)
-                 .set("slot", static_cast<std::int64_t>(index))
-                 .set("generation", g.generation)
-                 .set("listen", g.spec.listen)
-                 .set("restarts", slot.restarts);
-  if (!slot.last_exit.empty()) row.set("last_exit", slot.last_exit);
-  if (slot.respawn_at == 0) return row.set("state", "down");
+  Json row = Json::object({{"pid", nullptr},
+                           {"name", g.spec.name},
+                           {"slot", static_cast<std::int64_t>(index)},
+                           {"generation", g.generation},
+                           {"listen", g.spec.listen},
+                           {"restarts", slot.restarts}});
+  if (!slot.last_exit.empty()) row["last_exit"] = slot.last_exit;
+  if (slot.respawn_at == 0) {
+    row["state"] = "down";
+    return row;
+  }
   const std::uint64_t now = loop_.now();
   const std::uint64_t left = slot.respawn_at > now ? slot.respawn_at - now : 0;
-  return row.set("state", "backoff")
-      .set("respawn_in_ms", static_cast<std::int64_t>(left))
-      .set("respawn_at",
-           static_cast<std::int64_t>(std::time(nullptr)) + static_cast<std::int64_t>(left / 1000));
+  row["state"] = "backoff";
+  row["respawn_in_ms"] = static_cast<std::int64_t>(left);
+  row["respawn_at"] =
+      static_cast<std::int64_t>(std::time(nullptr)) + static_cast<std::int64_t>(left / 1000);
+  return row;
 }
 
 Json Master::status() const {
@@ -255,17 +247,16 @@ Json Master::status() const {
   }
   std::size_t total = 0;
   for (const auto& g : groups_) total += g->slots.size();
-  return Json::object()
-      .set("version", WMAN_VERSION)
-      .set("pid", static_cast<std::int64_t>(::getpid()))
-      .set("config", config_->path)
-      .set("start_time", start_time_)
-      .set("uptime_s", static_cast<std::int64_t>((loop_.now() - started_ms_) / 1000))
-      .set("generation", generation_)
-      .set("workers_total", static_cast<std::int64_t>(total))
-      .set("last_reload", last_reload_)
-      .set("load", std::move(load))
-      .set("workers", std::move(workers));
+  return Json::object({{"version", WMAN_VERSION},
+                       {"pid", static_cast<std::int64_t>(::getpid())},
+                       {"config", config_->path},
+                       {"start_time", start_time_},
+                       {"uptime_s", static_cast<std::int64_t>((loop_.now() - started_ms_) / 1000)},
+                       {"generation", generation_},
+                       {"workers_total", static_cast<std::int64_t>(total)},
+                       {"last_reload", last_reload_},
+                       {"load", std::move(load)},
+                       {"workers", std::move(workers)}});
 }
 
 void Master::stop(const std::string& mode, ConnectionId waiter) {
@@ -321,20 +312,19 @@ void Master::reportStopProgress(ConnectionId waiter) {
   // deadline_ms: time left until the master kills what still runs; 0 once it has.
   const std::uint64_t left = stop_deadline_ > now ? stop_deadline_ - now : 0;
   // A progress line keeps the request in flight, so the idle timeout never cuts a waiting client.
-  control_server_.stream(waiter, Json::object()
-                                     .set("ok", true)
-                                     .set("stopping", true)
-                                     .set("mode", stop_mode_)
-                                     .set("deadline_ms", static_cast<std::int64_t>(left))
-                                     .set("workers", static_cast<std::int64_t>(procs_.size())));
+  control_server_.stream(waiter,
+                         Json::object({{"ok", true},
+                                       {"stopping", true},
+                                       {"mode", stop_mode_},
+                                       {"deadline_ms", static_cast<std::int64_t>(left)},
+                                       {"workers", static_cast<std::int64_t>(procs_.size())}}));
 }
 
 void Master::finishStop() {
   log().info("all workers stopped");
-  Json verdict = Json::object()
-                     .set("ok", exit_status_ == 0)
-                     .set("exit_status", exit_status_)
-                     .set("killed", static_cast<std::int64_t>(killed_at_stop_));
+  const Json verdict = Json::object({{"ok", exit_status_ == 0},
+                                     {"exit_status", exit_status_},
+                                     {"killed", static_cast<std::int64_t>(killed_at_stop_)}});
   for (ConnectionId w : stop_waiters_) reply(w, verdict);
   stop_waiters_.clear();
   // Flush the replies, then let the loop end.

@@ -38,8 +38,13 @@ namespace wman {
 namespace {
 
 using namespace std::chrono_literals;
+using daemon::asBool;
+using daemon::asInt;
+using daemon::asString;
 using daemon::CliOptions;
+using daemon::elements;
 using daemon::Json;
+using daemon::member;
 
 constexpr const char* kDefaultConfig = "/etc/wman/wman.toml";
 // How long a command waits for the master's first answer line.
@@ -207,8 +212,8 @@ int start(const CliOptions& opts, const std::vector<Worker*>& code_workers) {
 // True (after printing the reason) when the master refused the request: {"ok":false,
 // "error":...}, e.g. a bad request or too many control connections.
 bool refused(const Json& answer) {
-  if (answer["ok"].asBool(true) || !answer["error"].isString()) return false;
-  std::cerr << "wman: " << answer["error"].asString() << "\n";
+  if (asBool(member(answer, "ok"), true) || !member(answer, "error").is_string()) return false;
+  std::cerr << "wman: " << asString(member(answer, "error")) << "\n";
   return true;
 }
 
@@ -241,10 +246,10 @@ std::optional<Json> askStop(const CliOptions& opts, bool has_code_workers, pid_t
   const auto socket = daemon::Master::controlSocketPath(runDirFor(opts, has_code_workers));
   auto cutoff = std::chrono::steady_clock::time_point::max();
   auto on_progress = [&](const Json& line) -> std::optional<std::chrono::milliseconds> {
-    if (!line["stopping"].asBool()) return std::nullopt;
+    if (!asBool(member(line, "stopping"))) return std::nullopt;
     const auto now = std::chrono::steady_clock::now();
-    cutoff = std::min(
-        cutoff, now + std::chrono::milliseconds(line["deadline_ms"].asInt()) + kStopReapGrace);
+    cutoff = std::min(cutoff, now + std::chrono::milliseconds(asInt(member(line, "deadline_ms"))) +
+                                  kStopReapGrace);
     return std::chrono::duration_cast<std::chrono::milliseconds>(cutoff - now);
   };
   std::optional<Json> answer;
@@ -255,7 +260,7 @@ std::optional<Json> askStop(const CliOptions& opts, bool has_code_workers, pid_t
   };
   std::string error;
   if (daemon::controlConversation(socket,
-                                  Json::object().set("cmd", "stop").set("graceful", opts.graceful),
+                                  Json::object({{"cmd", "stop"}, {"graceful", opts.graceful}}),
                                   kFirstAnswerWait, on_line, &error)) {
     return answer;
   }
@@ -277,11 +282,11 @@ int stop(const CliOptions& opts, bool has_code_workers, bool quiet_if_not_runnin
   }
   auto answer = askStop(opts, has_code_workers, *pid);
   if (!answer) return 1;
-  if ((*answer)["error"].isString()) {
-    std::cerr << "wman: " << (*answer)["error"].asString() << "\n";
+  if (member(*answer, "error").is_string()) {
+    std::cerr << "wman: " << asString(member(*answer, "error")) << "\n";
     return 1;
   }
-  if (std::int64_t killed = (*answer)["killed"].asInt(); killed > 0) {
+  if (std::int64_t killed = asInt(member(*answer, "killed")); killed > 0) {
     std::cerr << "wman: " << killed
               << " worker(s) still running at the stop deadline were killed\n";
   }
@@ -299,9 +304,9 @@ int stop(const CliOptions& opts, bool has_code_workers, bool quiet_if_not_runnin
     std::cerr << "wman: master pid " << *pid << " still running after stop\n";
     return 1;
   }
-  if (!(*answer)["ok"].asBool(true)) {
+  if (!asBool(member(*answer, "ok"), true)) {
     std::cerr << "wman: master pid " << *pid << " exited with status "
-              << (*answer)["exit_status"].asInt() << "\n";
+              << asInt(member(*answer, "exit_status")) << "\n";
     return 1;
   }
   std::cout << "wman stopped (pid " << *pid << ")\n";
@@ -318,17 +323,17 @@ int reload(const CliOptions& opts, bool has_code_workers) {
   }
   auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(d.start_timeout + 10s);
   auto answer = ask(opts, has_code_workers,
-                    Json::object().set("cmd", "reload").set("graceful", opts.graceful), timeout);
+                    Json::object({{"cmd", "reload"}, {"graceful", opts.graceful}}), timeout);
   if (!answer) {
     if (!local_errors.empty()) printRefused(opts, local_errors);
     return 1;
   }
-  if (!(*answer)["ok"].asBool()) {
-    for (const Json& e : (*answer)["errors"].items()) std::cerr << e.asString() << "\n";
-    std::cerr << "wman: " << (*answer)["error"].asString() << "\n";
+  if (!asBool(member(*answer, "ok"))) {
+    for (const Json& e : elements(member(*answer, "errors"))) std::cerr << asString(e) << "\n";
+    std::cerr << "wman: " << asString(member(*answer, "error")) << "\n";
     return 1;
   }
-  std::cout << "wman reloaded: " << (*answer)["message"].asString() << "\n";
+  std::cout << "wman reloaded: " << asString(member(*answer, "message")) << "\n";
   return 0;
 }
 
@@ -341,7 +346,7 @@ int status(const CliOptions& opts, bool has_code_workers) {
     for (const ConfigError& e : r.errors) errors.push_back(e.format());
   }
   if (!errors.empty()) printRefused(opts, errors);
-  auto answer = ask(opts, has_code_workers, Json::object().set("cmd", "status"), kFirstAnswerWait);
+  auto answer = ask(opts, has_code_workers, Json::object({{"cmd", "status"}}), kFirstAnswerWait);
   if (!answer) {
     if (!errors.empty()) {
       std::cerr << "wman: the master was looked for in run_dir "
@@ -352,7 +357,7 @@ int status(const CliOptions& opts, bool has_code_workers) {
   }
   if (refused(*answer)) return 1;
   if (opts.json) {
-    std::cout << answer->dump() << "\n";
+    std::cout << daemon::dumpJson(*answer) << "\n";
   } else {
     std::cout << daemon::formatStatus(*answer);
   }
@@ -361,14 +366,15 @@ int status(const CliOptions& opts, bool has_code_workers) {
 
 // Prints which workers did not finish their part of a `connections` answer; true if any.
 bool reportMissing(const Json& summary) {
-  const Json::Array& missing = summary["missing"].items();
+  const Json& missing = elements(member(summary, "missing"));
   if (missing.empty()) return false;
-  std::cerr << "wman: " << missing.size() << " of " << summary["workers"].asInt()
-            << " worker process(es) did not answer within " << summary["timeout_ms"].asInt()
+  std::cerr << "wman: " << missing.size() << " of " << asInt(member(summary, "workers"))
+            << " worker process(es) did not answer within " << asInt(member(summary, "timeout_ms"))
             << " ms; their connections are missing or incomplete:\n";
   for (const Json& m : missing) {
-    std::cerr << "  worker " << m["worker"].asString() << " slot " << m["slot"].asInt() << " pid "
-              << m["pid"].asInt() << ": " << m["reason"].asString() << "\n";
+    std::cerr << "  worker " << asString(member(m, "worker")) << " slot "
+              << asInt(member(m, "slot")) << " pid " << asInt(member(m, "pid")) << ": "
+              << asString(member(m, "reason")) << "\n";
   }
   return true;
 }
@@ -377,11 +383,11 @@ bool reportMissing(const Json& summary) {
 // that did not answer in time. --json prints one document {"connections":[...],
 // "summary":{...}} as the pages arrive; the table needs every row for its column widths.
 int connections(const CliOptions& opts, bool has_code_workers) {
-  Json request = Json::object().set("cmd", "connections");
+  Json request = Json::object({{"cmd", "connections"}});
   auto wait = std::chrono::milliseconds(daemon::kConnectionsTimeoutMs);
   if (opts.timeout_s > 0) {
     wait = std::chrono::milliseconds(std::llround(opts.timeout_s * 1000.0));
-    request.set("timeout_ms", static_cast<std::int64_t>(wait.count()));
+    request["timeout_ms"] = static_cast<std::int64_t>(wait.count());
   }
   Json rows = Json::array();
   std::optional<Json> summary;
@@ -390,20 +396,20 @@ int connections(const CliOptions& opts, bool has_code_workers) {
   // The master sends its summary at its deadline at the latest; the margin covers the rest.
   const auto cutoff = std::chrono::steady_clock::now() + wait + 10s;
   auto on_line = [&](Json line) -> std::optional<std::chrono::milliseconds> {
-    if (line["done"].asBool()) {
+    if (asBool(member(line, "done"))) {
       summary = std::move(line);
       return std::nullopt;
     }
-    if (line["error"].isString()) {
-      refusal = line["error"].asString();
+    if (member(line, "error").is_string()) {
+      refusal = asString(member(line, "error"));
       return std::nullopt;
     }
-    for (const Json& r : line["connections"].items()) {
+    for (const Json& r : elements(member(line, "connections"))) {
       if (!opts.json) {
         rows.push_back(r);
         continue;
       }
-      std::cout << (opened ? "," : "{\"connections\":[") << r.dump();
+      std::cout << (opened ? "," : "{\"connections\":[") << daemon::dumpJson(r);
       opened = true;
     }
     return std::chrono::duration_cast<std::chrono::milliseconds>(cutoff -
@@ -421,10 +427,10 @@ int connections(const CliOptions& opts, bool has_code_workers) {
     return 1;
   }
   if (opts.json) {
-    std::cout << (opened ? "" : "{\"connections\":[") << "],\"summary\":" << summary->dump()
-              << "}\n";
+    std::cout << (opened ? "" : "{\"connections\":[")
+              << "],\"summary\":" << daemon::dumpJson(*summary) << "}\n";
   } else {
-    std::cout << daemon::formatConnections(Json::object().set("connections", std::move(rows)));
+    std::cout << daemon::formatConnections(Json::object({{"connections", std::move(rows)}}));
   }
   return reportMissing(*summary) ? 1 : 0;
 }

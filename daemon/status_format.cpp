@@ -43,39 +43,31 @@ std::string fixed(double v, int decimals) {
 
 // Generic cell text for a field of unknown shape: the producer may be a newer master.
 std::string cell(const Json& v) {
-  switch (v.type()) {
-    case Json::Type::Null:
-      return std::string(kMissing);
-    case Json::Type::Bool:
-      return v.asBool() ? "yes" : "no";
-    case Json::Type::Int:
-      return std::to_string(v.asInt());
-    case Json::Type::Double:
-      return fixed(v.asDouble(), 1);
-    case Json::Type::String:
-      return v.asString().empty() ? std::string(kMissing) : sanitize(v.asString());
-    default:
-      return sanitize(v.dump());
-  }
+  if (v.is_null()) return std::string(kMissing);
+  if (v.is_boolean()) return asBool(v) ? "yes" : "no";
+  if (isInt(v)) return std::to_string(asInt(v));
+  if (v.is_number()) return fixed(asDouble(v), 1);
+  if (v.is_string()) return asString(v).empty() ? std::string(kMissing) : sanitize(asString(v));
+  return sanitize(dumpJson(v));
 }
 
 // Rates always carry one decimal so a column of qps values reads uniformly ("0.0", "12.5").
 std::string rateCell(const Json& v) {
-  return v.isNumber() ? fixed(v.asDouble(), 1) : cell(v);
+  return v.is_number() ? fixed(asDouble(v), 1) : cell(v);
 }
 
 std::string memoryCell(const Json& kb) {
   // Values that would overflow bytes (or are negative) are not a plausible RSS.
-  if (!kb.isInt() || kb.asInt() < 0 || kb.asInt() > (INT64_MAX >> 10)) {
+  if (!isInt(kb) || asInt(kb) < 0 || asInt(kb) > (INT64_MAX >> 10)) {
     return std::string(kMissing);
   }
-  return formatBytes(static_cast<std::uint64_t>(kb.asInt()) << 10);
+  return formatBytes(static_cast<std::uint64_t>(asInt(kb)) << 10);
 }
 
 std::string utcTime(const Json& epoch) {
-  if (!epoch.isNumber()) return std::string(kMissing);
+  if (!epoch.is_number()) return std::string(kMissing);
   // INT64_MIN for an out-of-range double makes gmtime_r fail instead of printing 1970.
-  const auto t = static_cast<std::time_t>(epoch.asInt(INT64_MIN));
+  const auto t = static_cast<std::time_t>(asInt(epoch, INT64_MIN));
   std::tm tm{};
   if (gmtime_r(&t, &tm) == nullptr) return std::string(kMissing);
   char buf[64];
@@ -84,26 +76,27 @@ std::string utcTime(const Json& epoch) {
 }
 
 std::string uptime(const Json& seconds) {
-  return seconds.isNumber() ? formatDuration(seconds.asInt()) : std::string(kMissing);
+  return seconds.is_number() ? formatDuration(asInt(seconds)) : std::string(kMissing);
 }
 
 std::string reloadVerdict(const Json& status) {
-  const Json* r = status.find("last_reload");
-  if (r == nullptr) return std::string(kMissing);
-  if (r->isNull()) return "never";
-  if (!r->isObject()) return cell(*r);
-  const Json& ok = (*r)["ok"];
-  std::string out = ok.isBool() ? (ok.asBool() ? "ok" : "FAILED") : std::string(kMissing);
-  if ((*r)["time"].isNumber()) out += " at " + utcTime((*r)["time"]);
-  if (!(*r)["message"].asString().empty()) out += " (" + sanitize((*r)["message"].asString()) + ")";
+  if (!status.is_object() || !status.contains("last_reload")) return std::string(kMissing);
+  const Json* r = &member(status, "last_reload");
+  if (r->is_null()) return "never";
+  if (!r->is_object()) return cell(*r);
+  const Json& ok = member(*r, "ok");
+  std::string out = ok.is_boolean() ? (asBool(ok) ? "ok" : "FAILED") : std::string(kMissing);
+  if (member(*r, "time").is_number()) out += " at " + utcTime(member(*r, "time"));
+  if (!asString(member(*r, "message")).empty())
+    out += " (" + sanitize(asString(member(*r, "message"))) + ")";
   return out;
 }
 
 std::string loadAverage(const Json& load) {
   std::string out;
-  for (const Json& v : load.items()) {
+  for (const Json& v : elements(load)) {
     if (!out.empty()) out += ", ";
-    out += v.isNumber() ? fixed(v.asDouble(), 2) : std::string(kMissing);
+    out += v.is_number() ? fixed(asDouble(v), 2) : std::string(kMissing);
   }
   return out;
 }
@@ -170,32 +163,33 @@ struct Sum {
   std::int64_t i = 0;
   double d = 0;
   void add(const Json& v) {
-    if (!v.isNumber()) return;
+    if (!v.is_number()) return;
     seen = true;
-    if (v.isInt() && __builtin_add_overflow(i, v.asInt(), &i))
-      i = v.asInt() < 0 ? INT64_MIN : INT64_MAX;
-    d += v.asDouble();
+    if (isInt(v) && __builtin_add_overflow(i, asInt(v), &i))
+      i = asInt(v) < 0 ? INT64_MIN : INT64_MAX;
+    d += asDouble(v);
   }
 };
 
 // The state column: "backoff until 12:00:03" for a slot waiting to respawn, "ready, paused"
 // for a worker that stopped accepting (fds exhausted or over its memory budget).
 std::string stateCell(const Json& w) {
-  const std::string& state = w["state"].asString();
-  if (state == "backoff" && w["respawn_at"].isNumber()) {
-    const std::string at = utcTime(w["respawn_at"]);
+  const std::string& state = asString(member(w, "state"));
+  if (state == "backoff" && member(w, "respawn_at").is_number()) {
+    const std::string at = utcTime(member(w, "respawn_at"));
     // "2026-12-05 12:00:03 UTC" -> "12:00:03": the date is today's in every real case.
     return "backoff until " + (at.size() > 19 ? at.substr(11, 8) : at);
   }
-  if (w["accepting"].isBool() && !w["accepting"].asBool()) return cell(w["state"]) + ", paused";
-  return cell(w["state"]);
+  if (member(w, "accepting").is_boolean() && !asBool(member(w, "accepting")))
+    return cell(member(w, "state")) + ", paused";
+  return cell(member(w, "state"));
 }
 
 // protocol_errors + callback_errors: one column keeps the table narrow; --json has both.
 Json errorCount(const Json& w) {
   Sum s;
-  s.add(w["protocol_errors"]);
-  s.add(w["callback_errors"]);
+  s.add(member(w, "protocol_errors"));
+  s.add(member(w, "callback_errors"));
   return s.seen ? Json(s.i) : Json();
 }
 
@@ -203,21 +197,24 @@ Table workerTable(const Json& workers) {
   Table t({"pid", "name", "slot", "gen", "listen", "memory", "connections", "messages", "qps",
            "send_fail", "errors", "accept_fail", "timers", "restarts", "state"});
   Sum mem, conns, msgs, qps, fails, errors, accept_fail, timers, restarts;
-  for (const Json& w : workers.items()) {
+  for (const Json& w : elements(workers)) {
     const Json errs = errorCount(w);
-    t.addRow({cell(w["pid"]), cell(w["name"]), cell(w["slot"]), cell(w["generation"]),
-              cell(w["listen"]), memoryCell(w["memory_kb"]), cell(w["connections"]),
-              cell(w["messages"]), rateCell(w["qps"]), cell(w["send_fail"]), cell(errs),
-              cell(w["accept_failures"]), cell(w["timers"]), cell(w["restarts"]), stateCell(w)});
-    if (w["memory_kb"].isInt() && w["memory_kb"].asInt() >= 0) mem.add(w["memory_kb"]);
-    conns.add(w["connections"]);
-    msgs.add(w["messages"]);
-    qps.add(w["qps"]);
-    fails.add(w["send_fail"]);
+    t.addRow({cell(member(w, "pid")), cell(member(w, "name")), cell(member(w, "slot")),
+              cell(member(w, "generation")), cell(member(w, "listen")),
+              memoryCell(member(w, "memory_kb")), cell(member(w, "connections")),
+              cell(member(w, "messages")), rateCell(member(w, "qps")), cell(member(w, "send_fail")),
+              cell(errs), cell(member(w, "accept_failures")), cell(member(w, "timers")),
+              cell(member(w, "restarts")), stateCell(w)});
+    if (isInt(member(w, "memory_kb")) && asInt(member(w, "memory_kb")) >= 0)
+      mem.add(member(w, "memory_kb"));
+    conns.add(member(w, "connections"));
+    msgs.add(member(w, "messages"));
+    qps.add(member(w, "qps"));
+    fails.add(member(w, "send_fail"));
     errors.add(errs);
-    accept_fail.add(w["accept_failures"]);
-    timers.add(w["timers"]);
-    restarts.add(w["restarts"]);
+    accept_fail.add(member(w, "accept_failures"));
+    timers.add(member(w, "timers"));
+    restarts.add(member(w, "restarts"));
   }
   if (!t.empty()) {
     auto count = [](const Sum& s) { return s.seen ? std::to_string(s.i) : std::string(kMissing); };
@@ -232,24 +229,25 @@ Table workerTable(const Json& workers) {
 // ended, a paused listener, connections shed by the memory budget, suppressed log lines.
 std::string workerNotes(const Json& workers) {
   std::string out;
-  for (const Json& w : workers.items()) {
+  for (const Json& w : elements(workers)) {
     std::vector<std::string> notes;
-    if (!w["last_exit"].asString().empty()) {
-      notes.push_back("last exit: " + sanitize(w["last_exit"].asString()));
+    if (!asString(member(w, "last_exit")).empty()) {
+      notes.push_back("last exit: " + sanitize(asString(member(w, "last_exit"))));
     }
-    if (w["accepting"].isBool() && !w["accepting"].asBool()) {
+    if (member(w, "accepting").is_boolean() && !asBool(member(w, "accepting"))) {
       notes.emplace_back("not accepting new connections");
     }
-    if (w["shed"].isInt() && w["shed"].asInt() > 0) {
-      notes.push_back(std::to_string(w["shed"].asInt()) +
+    if (isInt(member(w, "shed")) && asInt(member(w, "shed")) > 0) {
+      notes.push_back(std::to_string(asInt(member(w, "shed"))) +
                       " connection(s) shed by the memory budget");
     }
-    if (w["log_suppressed"].isInt() && w["log_suppressed"].asInt() > 0) {
-      notes.push_back(std::to_string(w["log_suppressed"].asInt()) + " log line(s) suppressed");
+    if (isInt(member(w, "log_suppressed")) && asInt(member(w, "log_suppressed")) > 0) {
+      notes.push_back(std::to_string(asInt(member(w, "log_suppressed"))) +
+                      " log line(s) suppressed");
     }
     if (notes.empty()) continue;
-    std::string line = "worker " + cell(w["name"]) + " slot " + cell(w["slot"]);
-    if (w["pid"].isInt()) line += " (pid " + std::to_string(w["pid"].asInt()) + ")";
+    std::string line = "worker " + cell(member(w, "name")) + " slot " + cell(member(w, "slot"));
+    if (isInt(member(w, "pid"))) line += " (pid " + std::to_string(asInt(member(w, "pid"))) + ")";
     for (std::size_t i = 0; i < notes.size(); ++i) line += (i == 0 ? ": " : "; ") + notes[i];
     out += line + "\n";
   }
@@ -283,17 +281,22 @@ std::string formatDuration(std::int64_t seconds) {
 
 std::string formatStatus(const Json& status) {
   std::vector<std::pair<std::string_view, std::string>> fields = {
-      {"version", cell(status["version"])},       {"master pid", cell(status["pid"])},
-      {"config", cell(status["config"])},         {"start time", utcTime(status["start_time"])},
-      {"uptime", uptime(status["uptime_s"])},     {"workers", cell(status["workers_total"])},
-      {"generation", cell(status["generation"])}, {"last reload", reloadVerdict(status)},
+      {"version", cell(member(status, "version"))},
+      {"master pid", cell(member(status, "pid"))},
+      {"config", cell(member(status, "config"))},
+      {"start time", utcTime(member(status, "start_time"))},
+      {"uptime", uptime(member(status, "uptime_s"))},
+      {"workers", cell(member(status, "workers_total"))},
+      {"generation", cell(member(status, "generation"))},
+      {"last reload", reloadVerdict(status)},
   };
   // The load average is optional: a master without getloadavg() omits it.
-  if (status["load"].isArray()) fields.emplace_back("load average", loadAverage(status["load"]));
+  if (member(status, "load").is_array())
+    fields.emplace_back("load average", loadAverage(member(status, "load")));
   std::size_t label_width = 0;
   for (const auto& [label, value] : fields) label_width = std::max(label_width, label.size());
 
-  const Table table = workerTable(status["workers"]);
+  const Table table = workerTable(member(status, "workers"));
   const std::size_t width = table.totalWidth();
   std::string out = banner("GLOBAL STATUS", width);
   for (const auto& [label, value] : fields) {
@@ -303,18 +306,19 @@ std::string formatStatus(const Json& status) {
   out += banner("PROCESS STATUS", width);
   table.renderTo(out);
   if (table.empty()) out += "no worker processes\n";
-  out += workerNotes(status["workers"]);
+  out += workerNotes(member(status, "workers"));
   return out;
 }
 
 std::string formatConnections(const Json& doc) {
   Table t({"worker", "slot", "pid", "id", "protocol", "local", "remote", "bytes_in", "bytes_out",
            "send_queue", "state"});
-  const Json::Array& conns = doc["connections"].items();
+  const Json& conns = elements(member(doc, "connections"));
   for (const Json& c : conns) {
-    t.addRow({cell(c["worker"]), cell(c["slot"]), cell(c["pid"]), cell(c["id"]),
-              cell(c["protocol"]), cell(c["local"]), cell(c["remote"]), cell(c["bytes_in"]),
-              cell(c["bytes_out"]), cell(c["send_queue"]), cell(c["state"])});
+    t.addRow({cell(member(c, "worker")), cell(member(c, "slot")), cell(member(c, "pid")),
+              cell(member(c, "id")), cell(member(c, "protocol")), cell(member(c, "local")),
+              cell(member(c, "remote")), cell(member(c, "bytes_in")), cell(member(c, "bytes_out")),
+              cell(member(c, "send_queue")), cell(member(c, "state"))});
   }
   std::string out;
   t.renderTo(out);

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "json.h"
+#include "json_doc.h"
 
 namespace wman::daemon {
 

@@ -16,7 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "connection_pages.h"
-#include "json.h"
+#include "ipc.h"
 #include "privileges.h"
 #include "wman/app_module.h"
 #include "wman/logging.h"
@@ -117,7 +117,7 @@ class WorkerProcess {
         return fail("cannot serve " + worker->url() + ": " + lec.message());
       }
     }
-    send(Json::object().set("t", "ready").set("pid", static_cast<int64_t>(::getpid())));
+    send(ipc::Ready{::getpid()});
     Timer::add(1.0, [this] { heartbeat(); });
     heartbeat();
     loop_.run();
@@ -146,70 +146,84 @@ class WorkerProcess {
   }
 
   int fail(const std::string& why) {
-    send(Json::object().set("t", "failed").set("error", why));
+    send(ipc::Failed{why});
     stopping_ = true;
     loop_.stopWorker(channel_, true, [this] { loop_.shutdown(); });
     loop_.run();
     return 1;
   }
 
-  void send(const Json& msg) {
-    if (Connection* c = channel_.connection(up_)) c->send(msg.dump());
+  void send(const ipc::Message& msg) {
+    if (Connection* c = channel_.connection(up_)) c->send(ipc::encode(msg));
   }
 
   void heartbeat() {
     if (!worker_) return;
     const WorkerStats& st = worker_->stats();
-    send(Json::object()
-             .set("t", "hb")
-             .set("connections", static_cast<int64_t>(worker_->connections().size()))
-             .set("messages", static_cast<int64_t>(st.messages))
-             .set("send_fail", static_cast<int64_t>(st.send_fail))
-             .set("timers", static_cast<int64_t>(Timer::count() - 1))
-             .set("memory_kb", static_cast<int64_t>(residentKiB()))
-             .set("protocol_errors", static_cast<int64_t>(st.protocol_errors))
-             .set("callback_errors", static_cast<int64_t>(st.callback_errors))
-             .set("accept_failures", static_cast<int64_t>(st.accept_failures))
-             .set("log_suppressed", static_cast<int64_t>(st.log_suppressed))
-             .set("shed", static_cast<int64_t>(st.shed))
-             .set("accepting", st.accepting));
+    ipc::Heartbeat hb;
+    hb.memory_kb = static_cast<std::int64_t>(residentKiB());
+    hb.connections = static_cast<std::int64_t>(worker_->connections().size());
+    hb.messages = static_cast<std::int64_t>(st.messages);
+    hb.send_fail = static_cast<std::int64_t>(st.send_fail);
+    hb.timers = static_cast<std::int64_t>(Timer::count() - 1);
+    hb.protocol_errors = static_cast<std::int64_t>(st.protocol_errors);
+    hb.callback_errors = static_cast<std::int64_t>(st.callback_errors);
+    hb.accept_failures = static_cast<std::int64_t>(st.accept_failures);
+    hb.log_suppressed = static_cast<std::int64_t>(st.log_suppressed);
+    hb.shed = static_cast<std::int64_t>(st.shed);
+    hb.accepting = st.accepting;
+    send(hb);
   }
 
-  void command(std::string_view text) {
-    std::string error;
-    auto msg = parseJson(text, &error);
-    if (!msg) return;
-    const std::string& t = (*msg)["t"].asString();
-    if (t == "stop") {
-      stop((*msg)["mode"].asString(), (*msg)["timeout_ms"].asInt(5000));
-    } else if (t == "conns") {
-      // One bounded page per request: the master asks for the next one when it has room.
-      if (!worker_) return;
-      auto ids = [this] {
-        std::vector<ConnectionId> out;
-        out.reserve(worker_->connections().size());
-        for (const auto& [id, c] : worker_->connections()) out.push_back(id);
-        return out;
-      };
-      auto row = [this](ConnectionId id) -> std::optional<Json> {
-        Connection* c = worker_->connection(id);
-        if (!c) return std::nullopt;
-        return Json::object()
-            .set("id", static_cast<int64_t>(id))
-            .set("protocol", worker_->protocol())
-            .set("local", c->localAddress())
-            .set("remote", c->remoteAddress())
-            .set("bytes_in", static_cast<int64_t>(c->bytesRead()))
-            .set("bytes_out", static_cast<int64_t>(c->bytesWritten()))
-            .set("send_queue", static_cast<int64_t>(c->bufferedAmount()))
-            .set("state", stateName(c->state()));
-      };
-      if (Connection* up = channel_.connection(up_)) up->send(pages_.answer(*msg, ids, row));
-    } else if (t == "conns_end") {
-      pages_.cancel((*msg)["req"].asInt());
-    } else if (t == "reopen") {
-      reopenLogs();
-    }
+  void command(std::string_view frame) {
+    std::string why;
+    std::optional<ipc::Message> msg = ipc::decode(frame, &why);
+    if (!msg) return unreadable(why);
+    std::visit(ipc::Overloaded{
+                   [this](const ipc::Stop& m) { stop(m.mode, m.timeout_ms); },
+                   [this](const ipc::ConnectionsRequest& m) { answerConnections(m); },
+                   [this](const ipc::ConnectionsEnd& m) { pages_.cancel(m.req); },
+                   [](const ipc::ReopenLogs&) { reopenLogs(); },
+                   [this](const auto& other) {
+                     unreadable("unexpected \"" + std::string(other.kTag) + "\" from the master");
+                   },
+               },
+               *msg);
+  }
+
+  // Logged once per process: the master and this worker run the same build, so one bad
+  // frame means a bug, and repeating it every second would bury the log.
+  void unreadable(const std::string& why) {
+    if (warned_) return;
+    warned_ = true;
+    logger().warn("worker {} slot {}: ignoring a channel message: {}", ctx_.spec.name, ctx_.slot,
+                  why);
+  }
+
+  // One bounded page per request: the master asks for the next one when it has room.
+  void answerConnections(const ipc::ConnectionsRequest& request) {
+    if (!worker_) return;
+    auto ids = [this] {
+      std::vector<ConnectionId> out;
+      out.reserve(worker_->connections().size());
+      for (const auto& [id, c] : worker_->connections()) out.push_back(id);
+      return out;
+    };
+    auto row = [this](ConnectionId id) -> std::optional<ipc::ConnectionRow> {
+      Connection* c = worker_->connection(id);
+      if (!c) return std::nullopt;
+      ipc::ConnectionRow r;
+      r.id = static_cast<std::int64_t>(id);
+      r.protocol = worker_->protocol();
+      r.local = c->localAddress();
+      r.remote = c->remoteAddress();
+      r.bytes_in = static_cast<std::int64_t>(c->bytesRead());
+      r.bytes_out = static_cast<std::int64_t>(c->bytesWritten());
+      r.send_queue = static_cast<std::int64_t>(c->bufferedAmount());
+      r.state = stateName(c->state());
+      return r;
+    };
+    send(pages_.answer(request, ids, row));
   }
 
   // mode: "fast" (drop connections), "close" (flush then close), "drain" (let them end,
@@ -224,7 +238,7 @@ class WorkerProcess {
     // connects after the reload returned reaches the new generation. Sent before the calls
     // below because they may close the channel; nothing is accepted in between, as the
     // listeners close within this same callback.
-    send(Json::object().set("t", "retired"));
+    send(ipc::Retired{});
     auto done = [this] { loop_.stopWorker(channel_, true, [this] { loop_.shutdown(); }); };
     if (!worker_) {
       done();
@@ -253,6 +267,7 @@ class WorkerProcess {
   Worker* worker_ = nullptr;
   ConnectionId up_ = 0;
   bool stopping_ = false;
+  bool warned_ = false;    // an unreadable channel message was logged
   ConnectionPages pages_;  // `wman connections` snapshots being served
 };
 

@@ -6,23 +6,16 @@
 
 #include "connection_pages.h"
 #include "connections_query.h"
+#include "ipc.h"
 
 using wman::ConnectionId;
 using wman::daemon::ConnectionPages;
 using wman::daemon::ConnectionsQueries;
 using wman::daemon::ConnectionsTarget;
 using wman::daemon::Json;
-using wman::daemon::parseJson;
+namespace ipc = wman::daemon::ipc;
 
 namespace {
-
-Json request(std::int64_t req, std::int64_t page, std::int64_t page_size) {
-  return Json::object()
-      .set("t", "conns")
-      .set("req", req)
-      .set("page", page)
-      .set("page_size", page_size);
-}
 
 // A worker's connections: ids 1..n, each open unless erased from `open`.
 struct FakeWorker {
@@ -35,18 +28,24 @@ struct FakeWorker {
     return [this] { return std::vector<ConnectionId>(open.rbegin(), open.rend()); };
   }
   ConnectionPages::RowFn row() {
-    return [this](ConnectionId id) -> std::optional<Json> {
+    return [this](ConnectionId id) -> std::optional<ipc::ConnectionRow> {
       if (!open.count(id)) return std::nullopt;
-      return Json::object().set("id", id).set("pad", padding);
+      ipc::ConnectionRow r;
+      r.id = static_cast<std::int64_t>(id);
+      r.remote = padding;
+      return r;
     };
   }
 };
 
-Json page(ConnectionPages& pages, FakeWorker& w, std::int64_t req, std::int64_t n,
-          std::int64_t size) {
-  auto doc = parseJson(pages.answer(request(req, n, size), w.ids(), w.row()));
-  REQUIRE(doc);
-  return *doc;
+// The page as the master receives it: through the channel's encoder and decoder.
+ipc::ConnectionsPage page(ConnectionPages& pages, FakeWorker& w, std::int64_t req, std::int64_t n,
+                          std::int64_t size) {
+  const std::string frame = ipc::encode(pages.answer({req, n, size}, w.ids(), w.row()));
+  auto msg = ipc::decode(frame);
+  REQUIRE(msg);
+  REQUIRE(std::holds_alternative<ipc::ConnectionsPage>(*msg));
+  return std::get<ipc::ConnectionsPage>(*msg);
 }
 
 }  // namespace
@@ -57,14 +56,12 @@ TEST_CASE("pages: every connection exactly once, in bounded pages, oldest first"
   std::vector<ConnectionId> seen;
   std::vector<std::size_t> sizes;
   for (std::int64_t n = 0;; ++n) {
-    Json p = page(pages, w, 7, n, 1000);
-    CHECK(p["t"].asString() == "conns");
-    CHECK(p["req"].asInt() == 7);
-    CHECK(p["page"].asInt() == n);
-    sizes.push_back(p["list"].size());
-    for (const Json& r : p["list"].items())
-      seen.push_back(static_cast<ConnectionId>(r["id"].asInt()));
-    if (!p["more"].asBool()) break;
+    ipc::ConnectionsPage p = page(pages, w, 7, n, 1000);
+    CHECK(p.req == 7);
+    CHECK(p.page == n);
+    sizes.push_back(p.list.size());
+    for (const ipc::ConnectionRow& r : p.list) seen.push_back(static_cast<ConnectionId>(r.id));
+    if (!p.more) break;
   }
   CHECK(sizes == std::vector<std::size_t>{1000, 1000, 500});
   REQUIRE(seen.size() == 2500);
@@ -75,17 +72,16 @@ TEST_CASE("pages: every connection exactly once, in bounded pages, oldest first"
 TEST_CASE("pages: connections closed after the snapshot are skipped, new ones not listed") {
   FakeWorker w(30);
   ConnectionPages pages;
-  Json first = page(pages, w, 1, 0, 10);
-  CHECK(first["list"].size() == 10);
+  CHECK(page(pages, w, 1, 0, 10).list.size() == 10);
   w.open.erase(15);
   w.open.insert(31);
-  Json second = page(pages, w, 1, 1, 10);
-  CHECK(second["list"].size() == 10);  // 11..21 without 15
-  for (const Json& r : second["list"].items()) CHECK(r["id"].asInt() != 15);
-  Json third = page(pages, w, 1, 2, 10);
-  CHECK(third["list"].size() == 9);  // 22..30, not 31
-  CHECK_FALSE(third["more"].asBool());
-  CHECK(third["list"].items().back()["id"].asInt() == 30);
+  ipc::ConnectionsPage second = page(pages, w, 1, 1, 10);
+  CHECK(second.list.size() == 10);  // 11..21 without 15
+  for (const ipc::ConnectionRow& r : second.list) CHECK(r.id != 15);
+  ipc::ConnectionsPage third = page(pages, w, 1, 2, 10);
+  CHECK(third.list.size() == 9);  // 22..30, not 31
+  CHECK_FALSE(third.more);
+  CHECK(third.list.back().id == 30);
 }
 
 TEST_CASE("pages: a page stops growing at kMaxPageBytes whatever page_size says") {
@@ -94,13 +90,14 @@ TEST_CASE("pages: a page stops growing at kMaxPageBytes whatever page_size says"
   ConnectionPages pages;
   std::size_t total = 0;
   for (std::int64_t n = 0;; ++n) {
-    const std::string text = pages.answer(request(3, n, 10000), w.ids(), w.row());
-    CHECK(text.size() < wman::daemon::kMaxPageBytes + 20000);
-    auto p = parseJson(text);
-    REQUIRE(p);
-    CHECK((*p)["list"].size() <= wman::daemon::kMaxPageBytes / 10000 + 1);
-    total += (*p)["list"].size();
-    if (!(*p)["more"].asBool()) break;
+    const std::string frame = ipc::encode(pages.answer({3, n, 10000}, w.ids(), w.row()));
+    CHECK(frame.size() < wman::daemon::kMaxPageBytes + 20000);
+    auto msg = ipc::decode(frame);
+    REQUIRE(msg);
+    const auto& p = std::get<ipc::ConnectionsPage>(*msg);
+    CHECK(p.list.size() <= wman::daemon::kMaxPageBytes / 10000 + 1);
+    total += p.list.size();
+    if (!p.more) break;
   }
   CHECK(total == 100);
 }
@@ -108,12 +105,11 @@ TEST_CASE("pages: a page stops growing at kMaxPageBytes whatever page_size says"
 TEST_CASE("pages: unknown queries and out-of-order pages end with an error") {
   FakeWorker w(5);
   ConnectionPages pages;
-  Json unknown = page(pages, w, 9, 1, 2);
-  CHECK(unknown["error"].isString());
-  CHECK_FALSE(unknown["more"].asBool());
-  CHECK(page(pages, w, 9, 0, 2)["more"].asBool());
-  Json skipped = page(pages, w, 9, 2, 2);
-  CHECK(skipped["error"].isString());
+  ipc::ConnectionsPage unknown = page(pages, w, 9, 1, 2);
+  CHECK_FALSE(unknown.error.empty());
+  CHECK_FALSE(unknown.more);
+  CHECK(page(pages, w, 9, 0, 2).more);
+  CHECK_FALSE(page(pages, w, 9, 2, 2).error.empty());
   pages.cancel(9);
   CHECK(pages.open() == 0);
   for (std::int64_t q = 1; q <= 20; ++q) page(pages, w, q, 0, 1);
@@ -124,12 +120,12 @@ namespace {
 
 // ConnectionsQueries wired to recorders instead of sockets.
 struct Harness {
-  std::vector<std::pair<ConnectionId, Json>> to_worker;
+  std::vector<std::pair<ConnectionId, ipc::Message>> to_worker;
   std::vector<Json> lines;
   bool ended = false;
   std::size_t backlog = 0;
   ConnectionsQueries queries{ConnectionsQueries::Hooks{
-      [this](ConnectionId ch, const Json& m) { to_worker.emplace_back(ch, m); },
+      [this](ConnectionId ch, const ipc::Message& m) { to_worker.emplace_back(ch, m); },
       [this](ConnectionId, const Json& line, bool last) {
         lines.push_back(line);
         ended = ended || last;
@@ -138,10 +134,14 @@ struct Harness {
   static std::vector<ConnectionsTarget> targets() {
     return {ConnectionsTarget{101, "echo", 0, 1}, ConnectionsTarget{102, "echo", 1, 2}};
   }
-  static Json answer(std::int64_t req, std::int64_t page, int rows, bool more) {
-    Json list = Json::array();
-    for (int i = 0; i < rows; ++i) list.push_back(Json::object().set("id", i + 1));
-    return Json::object().set("req", req).set("page", page).set("list", list).set("more", more);
+  static ipc::ConnectionsPage answer(std::int64_t req, std::int64_t page, int rows, bool more) {
+    ipc::ConnectionsPage p{req, page, {}, more, {}};
+    for (int i = 0; i < rows; ++i) p.list.emplace_back().id = i + 1;
+    return p;
+  }
+  // The request sent to a worker, which must be a ConnectionsRequest.
+  const ipc::ConnectionsRequest& asked(std::size_t i) const {
+    return std::get<ipc::ConnectionsRequest>(to_worker.at(i).second);
   }
 };
 
@@ -149,50 +149,50 @@ struct Harness {
 
 TEST_CASE("query: pages stream to the client, the summary ends it") {
   Harness h;
-  CHECK(h.queries.begin(5, Json::object().set("page_size", 2), Harness::targets(), 0).empty());
+  CHECK(h.queries.begin(5, Json::object({{"page_size", 2}}), Harness::targets(), 0).empty());
   REQUIRE(h.to_worker.size() == 2);
-  const std::int64_t req = h.to_worker[0].second["req"].asInt();
-  CHECK(h.to_worker[0].second["page_size"].asInt() == 2);
+  const std::int64_t req = h.asked(0).req;
+  CHECK(h.asked(0).page_size == 2);
   h.queries.onPage(101, Harness::answer(req, 0, 2, true), 1);
   REQUIRE(h.to_worker.size() == 3);  // page 1 asked of pid 101
-  CHECK(h.to_worker[2].second["page"].asInt() == 1);
+  CHECK(h.asked(2).page == 1);
   h.queries.onPage(102, Harness::answer(req, 0, 1, false), 1);
   h.queries.onPage(101, Harness::answer(req, 1, 1, false), 1);
   REQUIRE(h.ended);
   REQUIRE(h.lines.size() == 4);
-  CHECK(h.lines[0]["connections"].at(0)["pid"].asInt() == 101);
-  CHECK(h.lines[0]["connections"].at(0)["worker"].asString() == "echo");
+  CHECK(h.lines[0].at("connections").at(0).at("pid").get<std::int64_t>() == 101);
+  CHECK(h.lines[0].at("connections").at(0).at("worker").get<std::string>() == "echo");
   const Json& summary = h.lines.back();
-  CHECK(summary["done"].asBool());
-  CHECK(summary["ok"].asBool());
-  CHECK(summary["total"].asInt() == 4);
-  CHECK(summary["answered"].asInt() == 2);
-  CHECK(summary["missing"].size() == 0);
+  CHECK(summary.at("done").get<bool>());
+  CHECK(summary.at("ok").get<bool>());
+  CHECK(summary.at("total").get<std::int64_t>() == 4);
+  CHECK(summary.at("answered").get<std::int64_t>() == 2);
+  CHECK(summary.at("missing").size() == 0);
   CHECK(h.queries.size() == 0);
 }
 
 TEST_CASE("query: a worker silent past the deadline is named, and told to stop") {
   Harness h;
-  CHECK(h.queries.begin(5, Json::object().set("timeout_ms", 100), Harness::targets(), 0).empty());
-  const std::int64_t req = h.to_worker[0].second["req"].asInt();
+  CHECK(h.queries.begin(5, Json::object({{"timeout_ms", 100}}), Harness::targets(), 0).empty());
+  const std::int64_t req = h.asked(0).req;
   h.queries.onPage(101, Harness::answer(req, 0, 3, false), 10);
   h.queries.poll(99);
   CHECK_FALSE(h.ended);
   h.queries.poll(100);
   REQUIRE(h.ended);
   const Json& summary = h.lines.back();
-  CHECK_FALSE(summary["ok"].asBool());
-  CHECK(summary["timeout_ms"].asInt() == 100);
-  REQUIRE(summary["missing"].size() == 1);
-  CHECK(summary["missing"].at(0)["pid"].asInt() == 102);
-  CHECK(summary["missing"].at(0)["reason"].asString() == "no answer within 100 ms");
-  CHECK(h.to_worker.back().second["t"].asString() == "conns_end");
+  CHECK_FALSE(summary.at("ok").get<bool>());
+  CHECK(summary.at("timeout_ms").get<std::int64_t>() == 100);
+  REQUIRE(summary.at("missing").size() == 1);
+  CHECK(summary.at("missing").at(0).at("pid").get<std::int64_t>() == 102);
+  CHECK(summary.at("missing").at(0).at("reason").get<std::string>() == "no answer within 100 ms");
+  CHECK(std::holds_alternative<ipc::ConnectionsEnd>(h.to_worker.back().second));
 }
 
 TEST_CASE("query: a slow client parks the next page; bad parameters are refused") {
   Harness h;
   h.queries.begin(5, Json::object(), {ConnectionsTarget{101, "echo", 0, 1}}, 0);
-  const std::int64_t req = h.to_worker[0].second["req"].asInt();
+  const std::int64_t req = h.asked(0).req;
   h.backlog = wman::daemon::kClientHighWater;
   h.queries.onPage(101, Harness::answer(req, 0, 1, true), 1);
   CHECK(h.to_worker.size() == 1);
@@ -201,12 +201,13 @@ TEST_CASE("query: a slow client parks the next page; bad parameters are refused"
   CHECK(h.to_worker.size() == 2);
   h.queries.workerGone(101);
   CHECK(h.ended);
-  CHECK(h.lines.back()["missing"].at(0)["reason"].asString() == "exited after 1 row(s)");
+  CHECK(h.lines.back().at("missing").at(0).at("reason").get<std::string>() ==
+        "exited after 1 row(s)");
 
   Harness bad;
-  CHECK_FALSE(bad.queries.begin(5, Json::object().set("page_size", 0), {}, 0).empty());
-  CHECK_FALSE(bad.queries.begin(5, Json::object().set("timeout_ms", "1s"), {}, 0).empty());
+  CHECK_FALSE(bad.queries.begin(5, Json::object({{"page_size", 0}}), {}, 0).empty());
+  CHECK_FALSE(bad.queries.begin(5, Json::object({{"timeout_ms", "1s"}}), {}, 0).empty());
   CHECK(bad.lines.empty());
   CHECK(bad.queries.begin(5, Json::object(), {}, 0).empty());
-  CHECK(bad.lines.back()["total"].asInt() == 0);
+  CHECK(bad.lines.back().at("total").get<std::int64_t>() == 0);
 }

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "json.h"
+#include "json_doc.h"
 #include "status_format.h"
 
 using wman::daemon::formatBytes;
@@ -184,7 +184,7 @@ TEST_CASE("status: column widths follow the data") {
   const auto wide_starts =
       columnStarts(wide[indexOfLineStartingWith(wide, "pid ")], kWorkerHeaders);
 
-  Json narrow = Json::object().set("workers", Json::array().push_back(status["workers"].at(0)));
+  Json narrow = Json::object({{"workers", Json::array({status["workers"].at(0)})}});
   const auto lines = splitLines(formatStatus(narrow));
   const auto starts = columnStarts(lines[indexOfLineStartingWith(lines, "pid ")], kWorkerHeaders);
   // Dropping the 25-character name pulls "slot" left, right after "echo" plus the gap.
@@ -242,18 +242,18 @@ TEST_CASE("status: the memory total ignores values it cannot show") {
 
 TEST_CASE("status: a failed reload and a missing verdict read plainly") {
   Json failed = sampleStatus();
-  failed.set("last_reload", parse(R"({"ok":false,"time":1764090000,"message":"bad port"})"));
+  failed["last_reload"] = parse(R"({"ok":false,"time":1764090000,"message":"bad port"})");
   CHECK(valueOf(splitLines(formatStatus(failed)), "last reload") ==
         "FAILED at 2025-11-25 17:00:00 UTC (bad port)");
   Json untimed = sampleStatus();
-  untimed.set("last_reload", parse(R"({"ok":true})"));
+  untimed["last_reload"] = parse(R"({"ok":true})");
   CHECK(valueOf(splitLines(formatStatus(untimed)), "last reload") == "ok");
   CHECK(valueOf(splitLines(formatStatus(Json::object())), "last reload") == "-");
 }
 
 TEST_CASE("status: an empty worker list prints the header and says so") {
   Json status = sampleStatus();
-  status.set("workers", Json::array());
+  status["workers"] = Json::array();
   const auto lines = splitLines(formatStatus(status));
   const std::size_t h = indexOfLineStartingWith(lines, "pid ");
   columnStarts(lines[h], kWorkerHeaders);
@@ -268,10 +268,9 @@ TEST_CASE("status: an empty worker list prints the header and says so") {
 
 TEST_CASE("status: control characters in names cannot break the layout") {
   Json status = sampleStatus();
-  Json workers = Json::array().push_back(
-      Json::object().set("pid", 1).set("name", "evil\nname\x1b[2J").set("state", "ready"));
-  status.set("workers", workers);
-  status.set("config", "/tmp/a\r\nb.toml");
+  status["workers"] =
+      Json::array({Json::object({{"pid", 1}, {"name", "evil\nname\x1b[2J"}, {"state", "ready"}})});
+  status["config"] = "/tmp/a\r\nb.toml";
   const auto lines = splitLines(formatStatus(status));
   const std::size_t h = indexOfLineStartingWith(lines, "pid ");
   REQUIRE(lines.size() == h + 3);
@@ -281,13 +280,11 @@ TEST_CASE("status: control characters in names cannot break the layout") {
 
 TEST_CASE("status: UTF-8 names are measured in characters, not bytes") {
   // Ten bytes but five characters: byte-based widths would push the next column five cells right.
-  Json workers = Json::array()
-                     .push_back(Json::object()
-                                    .set("pid", 1)
-                                    .set("name", "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9")
-                                    .set("slot", 7))
-                     .push_back(Json::object().set("pid", 2).set("name", "abcde").set("slot", 8));
-  const auto lines = splitLines(formatStatus(Json::object().set("workers", workers)));
+  Json workers = Json::array(
+      {Json::object(
+           {{"pid", 1}, {"name", "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9"}, {"slot", 7}}),
+       Json::object({{"pid", 2}, {"name", "abcde"}, {"slot", 8}})});
+  const auto lines = splitLines(formatStatus(Json::object({{"workers", workers}})));
   const std::size_t h = indexOfLineStartingWith(lines, "pid ");
   auto column = [](const std::string& line, std::size_t byte) {
     std::size_t col = 0;
@@ -338,11 +335,11 @@ TEST_CASE("connections: singular, empty and partial documents") {
 TEST_CASE("status: a slot without a process shows its back-off, restarts and last exit") {
   Json status = sampleStatus();
   // 1764090003 is 2025-11-25 17:00:03 UTC.
-  status.set("workers", parse(R"([
+  status["workers"] = parse(R"([
      {"pid":4243,"name":"echo","slot":0,"generation":2,"restarts":0,"state":"ready"},
      {"pid":null,"name":"echo","slot":1,"generation":2,"restarts":3,"state":"backoff",
       "respawn_in_ms":2000,"respawn_at":1764090003,
-      "last_exit":"cannot start a process: socketpair: Too many open files"}])"));
+      "last_exit":"cannot start a process: socketpair: Too many open files"}])");
   const auto lines = splitLines(formatStatus(status));
   const std::size_t h = indexOfLineStartingWith(lines, "pid ");
   const auto starts = columnStarts(lines[h], kWorkerHeaders);
@@ -359,11 +356,11 @@ TEST_CASE("status: a slot without a process shows its back-off, restarts and las
 
 TEST_CASE("status: the heartbeat's error counters and a paused listener are shown") {
   Json status = sampleStatus();
-  status.set("workers", parse(R"([
+  status["workers"] = parse(R"([
      {"pid":10,"name":"a","slot":0,"state":"ready","protocol_errors":5,"callback_errors":2,
       "accept_failures":7,"log_suppressed":120,"shed":3,"accepting":false},
      {"pid":11,"name":"a","slot":1,"state":"ready","protocol_errors":1,"callback_errors":0,
-      "accept_failures":0,"log_suppressed":0,"shed":0,"accepting":true}])"));
+      "accept_failures":0,"log_suppressed":0,"shed":0,"accepting":true}])");
   const auto lines = splitLines(formatStatus(status));
   const std::size_t h = indexOfLineStartingWith(lines, "pid ");
   const auto starts = columnStarts(lines[h], kWorkerHeaders);
