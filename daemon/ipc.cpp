@@ -1,5 +1,7 @@
 #include "ipc.h"
 
+#include <charconv>
+#include <cstdio>
 #include <utility>
 
 namespace wman::daemon::ipc {
@@ -61,6 +63,40 @@ std::optional<Message> decode(std::string_view frame, std::string* why) {
     return std::nullopt;
   }
   return readAs(asString(t), *doc, why);
+}
+
+BusRoute toRoute(const BusEnvelope& e) {
+  BusRoute r;
+  r.target = static_cast<std::int64_t>(e.target);
+  r.name = e.name;
+  r.data = Binary(std::vector<std::uint8_t>(e.data.begin(), e.data.end()));
+  r.exclude = e.exclude;
+  r.close = e.close;
+  return r;
+}
+
+BusEnvelope fromRoute(const BusRoute& r) {
+  BusEnvelope e;
+  const bool known = r.target >= 0 && r.target <= static_cast<std::int64_t>(BusTarget::Channel);
+  e.target = known ? static_cast<BusTarget>(r.target) : BusTarget::All;
+  if (!known) return e;
+  e.name = r.name;
+  e.data.assign(r.data.begin(), r.data.end());
+  e.exclude = r.exclude;
+  e.close = r.close;
+  return e;
+}
+
+std::string hex(std::uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::uint64_t unhex(std::string_view s) {
+  std::uint64_t v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v, 16);
+  return v;
 }
 
 std::string_view tag(const Message& msg) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ipc_fields.h"
+#include "wman/bus_backend.h"
 
 namespace wman::daemon::ipc {
 
@@ -151,9 +152,145 @@ struct ReopenLogs {
   static constexpr auto fields() { return std::tuple{}; }
 };
 
+// ---- the bus: worker <-> bus process (over the bus socket), master <-> bus process ----
+// Targets and questions travel as the numbers of wman::BusTarget and wman::BusQuestion.
+
+// One uid, group or channel a worker holds receivers for.
+struct BusInterestItem {
+  std::int64_t target = 0;
+  std::string name;
+  static constexpr auto fields() {
+    return std::tuple{field("k", &BusInterestItem::target), field("n", &BusInterestItem::name)};
+  }
+};
+
+// A worker's first words on a (new) link: who it is and everything it holds receivers for.
+struct BusHello {
+  static constexpr std::string_view kTag = "bus_hello";
+  std::string incarnation;  // hex, as in its client ids
+  std::int64_t pid = 0;
+  std::vector<BusInterestItem> interests;
+  static constexpr auto fields() {
+    return std::tuple{field("inc", &BusHello::incarnation), field("pid", &BusHello::pid),
+                      field("i", &BusHello::interests)};
+  }
+};
+
+// The worker gained its first (on) or lost its last receiver for a name.
+struct BusInterest {
+  static constexpr std::string_view kTag = "bus_interest";
+  std::int64_t target = 0;
+  std::string name;
+  bool on = true;
+  static constexpr auto fields() {
+    return std::tuple{field("k", &BusInterest::target), field("n", &BusInterest::name),
+                      field("on", &BusInterest::on)};
+  }
+};
+
+// A message for receivers: from a worker to the bus, from the bus to each receiving worker,
+// and from the master (`wman send`) to the bus.
+struct BusRoute {
+  static constexpr std::string_view kTag = "bus_route";
+  std::int64_t target = 0;
+  std::string name;
+  Binary data;
+  std::vector<std::string> exclude;
+  bool close = false;
+  static constexpr auto fields() {
+    return std::tuple{field("k", &BusRoute::target), field("n", &BusRoute::name),
+                      field("d", &BusRoute::data), field("x", &BusRoute::exclude),
+                      field("c", &BusRoute::close)};
+  }
+};
+
+// A query: from a worker to the bus (id = the worker's), and from the bus to every worker
+// (id = the bus's, to be answered with a BusReply carrying it).
+struct BusAsk {
+  static constexpr std::string_view kTag = "bus_ask";
+  std::int64_t id = 0;
+  std::int64_t question = 0;
+  std::string name;
+  std::int64_t timeout_ms = 0;
+  static constexpr auto fields() {
+    return std::tuple{field("id", &BusAsk::id), field("q", &BusAsk::question),
+                      field("n", &BusAsk::name), field("ms", &BusAsk::timeout_ms)};
+  }
+};
+
+// An answer: a worker's part (to the bus), or the merged answer (to the asking worker, with
+// how many processes and nodes replied of how many asked).
+struct BusReply {
+  static constexpr std::string_view kTag = "bus_reply";
+  std::int64_t id = 0;
+  std::int64_t count = 0;
+  std::vector<std::string> items;
+  std::int64_t replied = 0;
+  std::int64_t asked = 0;
+  static constexpr auto fields() {
+    return std::tuple{field("id", &BusReply::id), field("count", &BusReply::count),
+                      field("items", &BusReply::items), field("replied", &BusReply::replied),
+                      field("asked", &BusReply::asked)};
+  }
+};
+
+// Once a second, bus -> master: what `wman status` shows for the bus.
+struct BusStats {
+  static constexpr std::string_view kTag = "bus_stats";
+  std::string node;
+  std::int64_t memory_kb = 0;
+  std::int64_t links = 0;      // worker processes linked
+  std::int64_t interests = 0;  // uids, groups and channels this node holds receivers for
+  std::int64_t routed = 0;     // messages handed to the bus
+  std::int64_t delivered = 0;  // copies queued to receiving workers
+  std::int64_t dropped = 0;    // copies refused: a worker's link queue was full or gone
+  std::int64_t queries = 0;
+  std::string redis = "off";  // off, down, connecting, up
+  std::int64_t redis_published = 0;
+  std::int64_t redis_received = 0;
+  std::int64_t redis_dropped = 0;  // publishes refused while Redis was down or slow
+  std::int64_t redis_reconnects = 0;
+  std::int64_t redis_channels = 0;
+  std::string redis_error;
+  static constexpr auto fields() {
+    using S = BusStats;
+    return std::tuple{field("node", &S::node),
+                      field("memory_kb", &S::memory_kb),
+                      field("links", &S::links),
+                      field("interests", &S::interests),
+                      field("routed", &S::routed),
+                      field("delivered", &S::delivered),
+                      field("dropped", &S::dropped),
+                      field("queries", &S::queries),
+                      field("redis", &S::redis),
+                      field("redis_published", &S::redis_published),
+                      field("redis_received", &S::redis_received),
+                      field("redis_dropped", &S::redis_dropped),
+                      field("redis_reconnects", &S::redis_reconnects),
+                      field("redis_channels", &S::redis_channels),
+                      field("redis_error", &S::redis_error)};
+  }
+};
+
 // Every channel message. Each tag must be unique: decode() picks the alternative by it.
 using Message = std::variant<Ready, Heartbeat, Failed, Retired, ConnectionsPage, Stop,
-                             ConnectionsRequest, ConnectionsEnd, ReopenLogs>;
+                             ConnectionsRequest, ConnectionsEnd, ReopenLogs, BusHello, BusInterest,
+                             BusRoute, BusAsk, BusReply, BusStats>;
+
+// Envelopes to and from BusRoute; a target number out of range reads as All with no name
+// (and is refused by the receiver's checks).
+BusRoute toRoute(const BusEnvelope& e);
+BusEnvelope fromRoute(const BusRoute& r);
+// A struct with fields() as a JSON object (status documents).
+template <Described M>
+Json toJson(const M& m) {
+  Json obj = Json::object();
+  writeFields(m, obj);
+  return obj;
+}
+// Incarnations in hex, as client ids print them.
+std::string hex(std::uint64_t v);
+std::uint64_t unhex(std::string_view s);
 
 // The frame for `msg`: a MessagePack map {"t": tag, members...}. Never throws.
 std::string encode(const Message& msg);

@@ -105,6 +105,13 @@ int Master::run() {
     return 1;
   }
   closeUnusedActivated();
+  if (!startBus(&error)) {
+    log().error("{}", error);
+    if (opts_.on_started) opts_.on_started(false, error);
+    opts_.notifier.send("STATUS=" + error);
+    ::unlink(socket_path_.c_str());
+    return 1;
+  }
   Timer::add(static_cast<double>(kTickMs) / 1000.0, [this] { tick(); });
   if (auto every = opts_.notifier.watchdogInterval(); every.count() > 0) {
     log().info("systemd watchdog: pinging every {} ms", every.count() / 1000);
@@ -233,6 +240,10 @@ void Master::tick() {
 }
 
 void Master::onChannelMessage(Connection& c, std::string_view frame) {
+  if (bus_.channel != 0 && c.id() == bus_.channel) {
+    if (auto msg = ipc::decode(frame)) onBusMessage(*msg);
+    return;
+  }
   auto pid_it = channel_pids_.find(c.id());
   if (pid_it == channel_pids_.end()) return;
   auto it = procs_.find(pid_it->second);
@@ -304,6 +315,8 @@ void Master::onControl(ConnectionId client, const Json& req) {
     reload(graceful, client);
   } else if (cmd == "stop") {
     stop(graceful ? "drain" : "fast", client);
+  } else if (cmd == "send") {
+    sendFromControl(client, req);
   } else if (cmd == "reopen") {
     reopenLogs();
     reply(client, Json::object({{"ok", true}}));

@@ -163,6 +163,17 @@ class Master {
   void reportStopProgress(ConnectionId waiter);
   void reopenLogs();
 
+  // The bus (master_bus.cpp): its socket, its process, `wman send`, its status.
+  bool startBus(std::string* error);
+  bool spawnBus(std::string* error);
+  // True if `pid` was the bus process (then handled: respawned with back-off).
+  bool busExited(pid_t pid, const std::string& how);
+  void superviseBus(std::uint64_t now);
+  void stopBus();
+  void onBusMessage(const ipc::Message& msg);
+  void sendFromControl(ConnectionId client, const Json& req);
+  Json busStatus() const;
+
   MasterOptions opts_;
   std::shared_ptr<const Config> config_;
   Loop loop_;
@@ -196,6 +207,20 @@ class Master {
   ControlServer control_server_;
   ConnectionsQueries conn_queries_;
   std::vector<bool> activated_used_;
+  struct BusProc {
+    std::string node;
+    std::string socket;
+    int listen_fd = -1;
+    pid_t pid = 0;
+    ConnectionId channel = 0;
+    bool ready = false;
+    std::uint64_t started_at = 0;
+    std::uint64_t respawn_at = 0;
+    int restarts = 0;
+    int crashes = 0;
+    std::string last_exit;
+    std::optional<ipc::BusStats> stats;
+  } bus_;
   std::uint64_t last_extend_ms_ = 0;
 };
 

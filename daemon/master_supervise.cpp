@@ -37,6 +37,11 @@ bool Master::spawn(const std::shared_ptr<Group>& group, int slot, int generation
   ctx.channel_fd = sv[1];
   ctx.daemon = config_->daemon;
   ctx.master_pid = ::getpid();
+  if (bus_.listen_fd >= 0) {
+    ctx.bus_socket = bus_.socket;
+    ctx.bus_node = bus_.node;
+    ctx.bus_max_queue = config_->bus.max_queue;
+  }
   pid_t pid = ::fork();
   if (pid < 0) {
     const int err = errno;
@@ -92,6 +97,7 @@ void Master::reap() {
 }
 
 void Master::onExit(pid_t pid, int status) {
+  if (busExited(pid, describeExit(status))) return;
   auto it = procs_.find(pid);
   if (it == procs_.end()) return;
   Proc p = std::move(it->second);
@@ -159,6 +165,7 @@ void Master::superviseTick(std::uint64_t now) {
     }
   }
   answerSwaps(now);
+  superviseBus(now);
   if (reload_ && now >= reload_->deadline) {
     failGeneration("new workers not ready within start_timeout (" +
                    std::to_string(ms(reload_->config->daemon.start_timeout)) + " ms)");
@@ -256,7 +263,8 @@ Json Master::status() const {
                        {"workers_total", static_cast<std::int64_t>(total)},
                        {"last_reload", last_reload_},
                        {"load", std::move(load)},
-                       {"workers", std::move(workers)}});
+                       {"workers", std::move(workers)},
+                       {"bus", busStatus()}});
 }
 
 void Master::stop(const std::string& mode, ConnectionId waiter) {
@@ -322,6 +330,8 @@ void Master::reportStopProgress(ConnectionId waiter) {
 
 void Master::finishStop() {
   log().info("all workers stopped");
+  // Last: draining workers used the bus until they were gone.
+  stopBus();
   const Json verdict = Json::object({{"ok", exit_status_ == 0},
                                      {"exit_status", exit_status_},
                                      {"killed", static_cast<std::int64_t>(killed_at_stop_)}});

@@ -435,6 +435,17 @@ int connections(const CliOptions& opts, bool has_code_workers) {
   return reportMissing(*summary) ? 1 : 0;
 }
 
+// `wman send`: exit 0 once the bus process has the message (delivery is at most once and
+// not confirmed: the receivers may be anywhere).
+int send(const CliOptions& opts, bool has_code_workers) {
+  Json request = Json::object({{"cmd", "send"},
+                               {"target", opts.send_target},
+                               {"name", opts.send_name},
+                               {"data", opts.message}});
+  auto answer = ask(opts, has_code_workers, request, kFirstAnswerWait);
+  return !answer || refused(*answer) ? 1 : 0;
+}
+
 }  // namespace
 
 int runAll(int argc, char** argv) {
@@ -458,6 +469,7 @@ int runAll(int argc, char** argv) {
     if (verb == "reload") return reload(*opts, has_code);
     if (verb == "status") return status(*opts, has_code);
     if (verb == "connections") return connections(*opts, has_code);
+    if (verb == "send") return send(*opts, has_code);
     std::cerr << "wman: unknown verb " << verb << "\n";
     return 2;
   } catch (const std::exception& e) {

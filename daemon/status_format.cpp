@@ -254,6 +254,38 @@ std::string workerNotes(const Json& workers) {
   return out;
 }
 
+// The bus process and its Redis link, two lines under their own banner.
+std::string busSection(const Json& bus, std::size_t width) {
+  if (!bus.is_object()) return {};
+  std::string out = banner("BUS STATUS", width);
+  if (!asBool(member(bus, "enabled"))) return out + "bus: off ([bus] enabled = false)\n";
+  const Json& st = member(bus, "stats");
+  out += "bus: " + cell(member(bus, "state")) + ", node " + cell(member(bus, "node"));
+  if (isInt(member(bus, "pid")) && asInt(member(bus, "pid")) > 0)
+    out += ", pid " + cell(member(bus, "pid"));
+  out += ", restarts " + cell(member(bus, "restarts"));
+  if (st.is_object()) {
+    out += ", memory " + memoryCell(member(st, "memory_kb")) + ", links " +
+           cell(member(st, "links")) + ", interests " + cell(member(st, "interests")) +
+           ", routed " + cell(member(st, "routed")) + ", delivered " +
+           cell(member(st, "delivered")) + ", dropped " + cell(member(st, "dropped")) +
+           ", queries " + cell(member(st, "queries"));
+  }
+  if (member(bus, "last_exit").is_string()) out += ", last exit: " + cell(member(bus, "last_exit"));
+  out += "\n";
+  if (!st.is_object()) return out;
+  out += "redis: " + cell(member(st, "redis"));
+  if (asString(member(st, "redis")) != "off") {
+    out += ", published " + cell(member(st, "redis_published")) + ", received " +
+           cell(member(st, "redis_received")) + ", dropped " + cell(member(st, "redis_dropped")) +
+           ", reconnects " + cell(member(st, "redis_reconnects")) + ", channels " +
+           cell(member(st, "redis_channels"));
+    if (!asString(member(st, "redis_error")).empty())
+      out += ", last error: " + cell(member(st, "redis_error"));
+  }
+  return out + "\n";
+}
+
 }  // namespace
 
 std::string formatBytes(std::uint64_t bytes) {
@@ -307,6 +339,7 @@ std::string formatStatus(const Json& status) {
   table.renderTo(out);
   if (table.empty()) out += "no worker processes\n";
   out += workerNotes(member(status, "workers"));
+  out += busSection(member(status, "bus"), width);
   return out;
 }
 

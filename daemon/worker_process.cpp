@@ -1,7 +1,5 @@
 #include "worker_process.h"
 
-#include <dirent.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +13,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "bus_link.h"
+#include "child_setup.h"
 #include "connection_pages.h"
 #include "ipc.h"
 #include "privileges.h"
@@ -27,37 +27,6 @@
 
 namespace wman::daemon {
 namespace {
-
-// The master's signal handlers (libuv's) must not fire in the child: they would wake the
-// master's loop through an inherited pipe. Terminal signals go to the master only; it
-// stops the workers over their channels.
-void resetSignals() {
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    std::signal(sig, SIG_DFL);
-  }
-  for (int sig : {SIGPIPE, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2}) std::signal(sig, SIG_IGN);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-}
-
-// Closes every inherited fd but `keep`: other workers' channels and the control socket
-// must not stay open here, or the master would never see them close.
-void closeInheritedFds(const std::set<int>& keep) {
-  std::vector<int> fds;
-  if (DIR* dir = ::opendir("/proc/self/fd")) {
-    int dir_fd = ::dirfd(dir);
-    while (dirent* e = ::readdir(dir)) {
-      char* end = nullptr;
-      long fd = std::strtol(e->d_name, &end, 10);
-      if (*end != '\0' || e->d_name[0] == '.') continue;
-      if (fd != dir_fd && !keep.count(static_cast<int>(fd))) fds.push_back(static_cast<int>(fd));
-    }
-    ::closedir(dir);
-  }
-  for (int fd : fds) ::close(fd);
-}
 
 const char* stateName(ConnectionState s) {
   switch (s) {
@@ -102,6 +71,12 @@ class WorkerProcess {
     // it serves. A Worker defined in code (library mode) was built before the fork, in the
     // master, which could not know the slot yet.
     worker->setId(ctx_.slot);
+    // Linked before the worker's code runs, so onWorkerStart may already use the bus.
+    if (!ctx_.bus_socket.empty()) {
+      setBusIdentity(ctx_.bus_node, randomIncarnation());
+      bus_ = std::make_unique<BusLink>(ctx_.bus_socket, ctx_.bus_max_queue);
+      bus_->start();
+    }
     if (owned && !configure(*worker, &error)) return fail(error);
     worker_ = worker;
     // Several processes accepting from one shared socket: libuv's default drains the whole
@@ -269,19 +244,15 @@ class WorkerProcess {
   bool stopping_ = false;
   bool warned_ = false;    // an unreadable channel message was logged
   ConnectionPages pages_;  // `wman connections` snapshots being served
+  std::unique_ptr<BusLink> bus_;
 };
 
 }  // namespace
 
 void runWorkerProcess(const WorkerProcessContext& ctx) {
-  resetSignals();
-  // Workers never outlive the master, even when it is killed with SIGKILL.
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != ctx.master_pid) std::_Exit(1);
   std::set<int> keep{0, 1, 2, ctx.channel_fd};
   keep.insert(ctx.listen_fds.begin(), ctx.listen_fds.end());
-  closeInheritedFds(keep);
-  reopenLogs();
+  detachChild(ctx.master_pid, keep);
   std::string reason;
   if (dropPrivileges(ctx.daemon.user, ctx.daemon.group, &reason)) {
     logger().error("worker {} slot {}: cannot drop privileges: {}", ctx.spec.name, ctx.slot,

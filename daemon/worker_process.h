@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <string>
 #include <vector>
 
 #include "wman/config.h"
@@ -18,6 +19,10 @@ struct WorkerProcessContext {
   int channel_fd = -1;          // this process's end of the socketpair to the master
   DaemonConfig daemon;
   pid_t master_pid = 0;
+  // The bus ("" = none): its socket, this node's name, the link's queue bound in bytes.
+  std::string bus_socket;
+  std::string bus_node;
+  std::size_t bus_max_queue = 0;
 };
 
 // Runs in a freshly forked child: detaches from everything the master had (signal

@@ -210,6 +210,8 @@ class Wman:
         for w in doc["workers"]:
             if w.get("pid"):  # a slot backing off has no process
                 self.seen_pids.add(w["pid"])
+        if doc.get("bus", {}).get("pid"):
+            self.seen_pids.add(doc["bus"]["pid"])
         return doc
 
     def connections(self):

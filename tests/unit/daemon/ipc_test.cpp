@@ -46,7 +46,13 @@ std::vector<ipc::Message> samples() {
           ipc::Stop{"drain", 30000},
           ipc::ConnectionsRequest{7, 3, 500},
           ipc::ConnectionsEnd{7},
-          ipc::ReopenLogs{}};
+          ipc::ReopenLogs{},
+          ipc::BusHello{"00000000000000ff", 77, {{1, "alice"}, {2, "lobby"}}},
+          ipc::BusInterest{2, "room", false},
+          ipc::BusRoute{2, "room", ipc::Binary({0, 'a', 0xff}), {"n:1:1:2"}, false},
+          ipc::BusAsk{5, 3, "room", 1500},
+          ipc::BusReply{5, 2, {"u1", "u2"}, 3, 4},
+          ipc::BusStats{"vm", 1, 2, 3, 4, 5, 6, 7, "up", 8, 9, 10, 11, 12, "boom"}};
 }
 
 }  // namespace
@@ -176,4 +182,25 @@ TEST_CASE("ipc: Binary members travel as MessagePack bin, byte for byte", "[ipc]
   Json wrong = back;
   wrong["data"] = "a string, not bin";
   CHECK_FALSE(ipc::fromValue(wrong, out));
+}
+
+TEST_CASE("ipc: bus envelopes convert both ways, binary-safe", "[ipc]") {
+  wman::BusEnvelope e;
+  e.target = wman::BusTarget::Client;
+  e.name = "n:ff:1:2";
+  e.data = std::string("a\0\xff\r\n", 5);
+  e.exclude = {"x"};
+  e.close = true;
+  const wman::BusEnvelope back =
+      ipc::fromRoute(std::get<ipc::BusRoute>(*ipc::decode(ipc::encode(ipc::toRoute(e)))));
+  CHECK(back.target == e.target);
+  CHECK(back.name == e.name);
+  CHECK(back.data == e.data);
+  CHECK(back.exclude == e.exclude);
+  CHECK(back.close);
+  ipc::BusRoute bad;
+  bad.target = 99;
+  bad.name = "x";
+  CHECK(ipc::fromRoute(bad).name.empty());
+  CHECK(ipc::unhex(ipc::hex(0xfedcba9876543210ULL)) == 0xfedcba9876543210ULL);
 }
