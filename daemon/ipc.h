@@ -43,8 +43,9 @@ struct Heartbeat {
   std::int64_t callback_errors = 0;
   std::int64_t accept_failures = 0;
   std::int64_t log_suppressed = 0;
-  std::int64_t shed = 0;  // connections closed by the memory budget
-  bool accepting = true;  // false while its listeners are paused
+  std::int64_t shed = 0;         // connections closed by the memory budget
+  bool accepting = true;         // false while its listeners are paused
+  std::int64_t bus_dropped = 0;  // bus sends it could not hand to the bus process
   static constexpr auto fields() {
     using H = Heartbeat;
     return std::tuple{field("memory_kb", &H::memory_kb),
@@ -57,7 +58,8 @@ struct Heartbeat {
                       field("accept_failures", &H::accept_failures),
                       field("log_suppressed", &H::log_suppressed),
                       field("shed", &H::shed),
-                      field("accepting", &H::accepting)};
+                      field("accepting", &H::accepting),
+                      field("bus_dropped", &H::bus_dropped)};
   }
 };
 

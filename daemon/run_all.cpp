@@ -27,6 +27,7 @@
 #include "sd_notify.h"
 #include "socket_activation.h"
 #include "status_format.h"
+#include "wman/bus_backend.h"
 #include "wman/config.h"
 #include "wman/logging.h"
 #include "wman/run.h"
@@ -110,6 +111,12 @@ int check(const CliOptions& opts, const std::vector<Worker*>& code_workers) {
       << ": syntax, keys, values, addresses, files, certificates and upstream hosts are valid\n";
   std::cout << "  daemon: run_dir=" << cfg->daemon.run_dir << " log_file=" << cfg->daemon.log_file
             << " log_level=" << cfg->daemon.log_level << "\n";
+  if (cfg->bus.enabled) {
+    std::cout << "  bus: node=" << (cfg->bus.node.empty() ? busNode() : cfg->bus.node)
+              << " redis=" << (cfg->bus.redis.empty() ? "off" : cfg->bus.redis) << "\n";
+  } else {
+    std::cout << "  bus: off\n";
+  }
   for (const WorkerConfig& w : cfg->workers) {
     std::cout << "  worker " << w.name << ": " << w.listen << " count=" << w.count
               << " app=" << w.app << (w.reuse_port ? " reuse_port" : "");

@@ -241,6 +241,10 @@ std::string workerNotes(const Json& workers) {
       notes.push_back(std::to_string(asInt(member(w, "shed"))) +
                       " connection(s) shed by the memory budget");
     }
+    if (isInt(member(w, "bus_dropped")) && asInt(member(w, "bus_dropped")) > 0) {
+      notes.push_back(std::to_string(asInt(member(w, "bus_dropped"))) +
+                      " bus message(s) dropped while the bus was unreachable");
+    }
     if (isInt(member(w, "log_suppressed")) && asInt(member(w, "log_suppressed")) > 0) {
       notes.push_back(std::to_string(asInt(member(w, "log_suppressed"))) +
                       " log line(s) suppressed");

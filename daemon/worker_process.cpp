@@ -145,6 +145,7 @@ class WorkerProcess {
     hb.callback_errors = static_cast<std::int64_t>(st.callback_errors);
     hb.accept_failures = static_cast<std::int64_t>(st.accept_failures);
     hb.log_suppressed = static_cast<std::int64_t>(st.log_suppressed);
+    if (bus_) hb.bus_dropped = static_cast<std::int64_t>(bus_->dropped());
     hb.shed = static_cast<std::int64_t>(st.shed);
     hb.accepting = st.accepting;
     send(hb);

@@ -141,7 +141,7 @@ void readBus(FieldReader& r, const toml::table& t, BusConfig& b) {
                     [&b](FieldReader& fr, std::string_view key, const toml::node& node) {
                       auto v = fr.string(key, node);
                       if (!v) return;
-                      if (std::string why = redisUrlProblem(*v); !why.empty()) {
+                      if (std::string why = v->empty() ? "" : redisUrlProblem(*v); !why.empty()) {
                         fr.error(node.source(), "redis " + detail::quote(*v) + " " + why);
                         return;
                       }

@@ -389,7 +389,9 @@ TEST_CASE("the shipped config/wman.toml is valid", "[config][loader]") {
   CHECK(w[1].url.protocol == "websocket");
   CHECK(w[1].url.port == 8083);
   CHECK(w[1].app == "chat");
-  CHECK(w[1].count == 1);  // one process, one room
+  // count = 0: one process per CPU, one chat across them all through the bus
+  CHECK(w[1].count == static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  CHECK(result.config->bus.enabled);
   CHECK(w[2].url.protocol == "text");
   CHECK(w[2].url.host == "127.0.0.1");
   CHECK(w[2].url.port == 8081);
@@ -418,6 +420,12 @@ TEST_CASE("config/examples/full.toml is valid and spells out the defaults", "[co
   CHECK(c.daemon.rlimit_nofile == d.rlimit_nofile);
   CHECK(c.daemon.control_max_connections == d.control_max_connections);
   CHECK(c.daemon.control_idle_timeout == d.control_idle_timeout);
+  const wman::BusConfig b;
+  CHECK(c.bus.enabled == b.enabled);
+  CHECK(c.bus.node == "web-1");  // the one value set: the default is the host name
+  CHECK(c.bus.redis == b.redis);
+  CHECK(c.bus.max_queue == b.max_queue);
+  CHECK(c.bus.query_timeout == b.query_timeout);
   REQUIRE(c.workers.size() == 2);
   const wman::WorkerConfig& w = c.workers[0];
   const wman::WorkerLimits l;

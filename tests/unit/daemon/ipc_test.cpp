@@ -33,7 +33,7 @@ ipc::Message roundTrip(const ipc::Message& m) {
 
 // One sample of every message, none left at its defaults where a field has a value.
 std::vector<ipc::Message> samples() {
-  ipc::Heartbeat hb{1024, 3, 99, 1, 2, 4, 5, 6, 7, 8, false};
+  ipc::Heartbeat hb{1024, 3, 99, 1, 2, 4, 5, 6, 7, 8, false, 9};
   ipc::ConnectionsPage page{7, 2, {}, true, ""};
   page.list.push_back({11, "text", "127.0.0.1:80", "10.0.0.1:5555", 10, 20, 30, "established"});
   page.list.push_back({12, "ws", "unix:/run/a", "", 0, 0, 0, "closing"});

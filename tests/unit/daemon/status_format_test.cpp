@@ -358,7 +358,7 @@ TEST_CASE("status: the heartbeat's error counters and a paused listener are show
   Json status = sampleStatus();
   status["workers"] = parse(R"([
      {"pid":10,"name":"a","slot":0,"state":"ready","protocol_errors":5,"callback_errors":2,
-      "accept_failures":7,"log_suppressed":120,"shed":3,"accepting":false},
+      "accept_failures":7,"log_suppressed":120,"shed":3,"accepting":false,"bus_dropped":2},
      {"pid":11,"name":"a","slot":1,"state":"ready","protocol_errors":1,"callback_errors":0,
       "accept_failures":0,"log_suppressed":0,"shed":0,"accepting":true}])");
   const auto lines = splitLines(formatStatus(status));
@@ -378,7 +378,8 @@ TEST_CASE("status: the heartbeat's error counters and a paused listener are show
   REQUIRE(lines.size() == h + 5);
   CHECK(lines[h + 4] ==
         "worker a slot 0 (pid 10): not accepting new connections; 3 connection(s) shed by the "
-        "memory budget; 120 log line(s) suppressed");
+        "memory budget; 2 bus message(s) dropped while the bus was unreachable; 120 log line(s) "
+        "suppressed");
   checkNoTrailingBlanks(lines);
 }
 
