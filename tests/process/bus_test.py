@@ -8,10 +8,13 @@ generations reachable; 100,000 numbered messages arrive in order.
 
 usage: bus_test.py WMAN_BINARY BUS_APP_SO
 """
+import asyncio
 import os
 import signal
 import sys
 import unittest
+
+import websockets
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wman_harness import LineClient, Wman, free_port, wait_until  # noqa: E402
@@ -228,6 +231,53 @@ class BusTest(unittest.TestCase):
         cs[0].send_line("pub news flash")
         for c in cs:
             self.assertEqual(c.read_line(), "ch news flash")
+
+
+class ChatTest(unittest.TestCase):
+    """The shipped chat app with count = 4: one chat across the workers."""
+
+    def setUp(self):
+        self.w = Wman(WMAN, "chat")
+        self.port = free_port()
+        self.w.write_config(None, raw=bus_config(self.w, self.port).replace(
+            'text://127.0.0.1:%d' % self.port, 'websocket://127.0.0.1:%d' % self.port).replace(
+            'app = "%s"' % APP, 'app = "chat"'))
+        self.w.start_daemon()
+
+    def tearDown(self):
+        self.w.cli("stop")
+        self.w.cleanup()
+
+    def test_one_chat_across_workers(self):
+        wait_until(lambda: self.w.status()["bus"].get("stats", {}).get("links") == WORKERS,
+                   what="every worker linked to the bus")
+        url = "ws://127.0.0.1:%d/" % self.port
+
+        async def run():
+            clients = [await websockets.connect(url) for _ in range(2 * WORKERS)]
+            for c in clients:  # each sees its own "joined" line, and those of later ones
+                self.assertTrue((await asyncio.wait_for(c.recv(), 5)).endswith(" joined"))
+            def counted():  # heartbeats bring the counts once a second
+                return [x.get("connections", 0) for x in self.w.status()["workers"]]
+            wait_until(lambda: sum(counted()) == len(clients), what="connections in status")
+            spread = counted()
+            self.assertGreater(sum(1 for n in spread if n > 0), 1, spread)
+            await clients[0].send("/nick ann")
+            await clients[-1].send("hello all")
+            for c in clients:
+                while True:
+                    line = await asyncio.wait_for(c.recv(), 5)
+                    if line.endswith(": hello all"):
+                        break
+            await clients[1].send("/msg ann psst")
+            while True:
+                line = await asyncio.wait_for(clients[0].recv(), 5)
+                if line.endswith("(private): psst"):
+                    break
+            for c in clients:
+                await c.close()
+
+        asyncio.run(run())
 
 
 if __name__ == "__main__":
