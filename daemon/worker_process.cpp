@@ -123,6 +123,7 @@ class WorkerProcess {
   int fail(const std::string& why) {
     send(ipc::Failed{why});
     stopping_ = true;
+    if (bus_) bus_->stop();
     loop_.stopWorker(channel_, true, [this] { loop_.shutdown(); });
     loop_.run();
     return 1;
@@ -215,7 +216,12 @@ class WorkerProcess {
     // below because they may close the channel; nothing is accepted in between, as the
     // listeners close within this same callback.
     send(ipc::Retired{});
-    auto done = [this] { loop_.stopWorker(channel_, true, [this] { loop_.shutdown(); }); };
+    // The bus link stays until the last connection is gone: a draining worker still
+    // receives bus messages for its connections.
+    auto done = [this] {
+      if (bus_) bus_->stop();
+      loop_.stopWorker(channel_, true, [this] { loop_.shutdown(); });
+    };
     if (!worker_) {
       done();
       return;
