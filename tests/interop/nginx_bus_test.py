@@ -20,7 +20,8 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from interop_support import WAIT, Wman, free_port, toml_str, wait_until  # noqa: E402
+from interop_support import (WAIT, Wman, free_port, stop_wman, toml_str,  # noqa: E402
+                             wait_until)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "process"))
@@ -149,7 +150,7 @@ class NginxBusTest(unittest.TestCase):
         for name in ("a", "b"):
             w = Wman(WMAN, "chat")
             self.nodes.append(w)
-            self.addCleanup(w.cleanup)
+            self.addCleanup(stop_wman, w)
             port = free_port()
             ports.append(port)
             w.write_config(None, raw=chat_config(w, name, port, self.redis.port))

@@ -382,6 +382,18 @@ class Flow(threading.Thread):
 
 class RedisFaultTest(ClusterBase):
     def test_redis_killed_and_restarted_while_messages_flow(self):
+        self.outage(extra=0.0)
+
+    @unittest.skip("product bug: the bus's Redis link backs off up to 5 s between reconnect "
+                   "attempts (bus/redis_link.cpp reconnect_max, not set by "
+                   "daemon/redis_bridge.cpp), so after an outage of a few seconds remote "
+                   "delivery may resume 2-5 s after Redis returns")
+    def test_remote_delivery_resumes_within_2s_after_a_long_outage(self):
+        self.outage(extra=5.0)
+
+    def outage(self, extra):
+        """redis-server killed while alpha's messages flow, kept down `extra` s longer than
+        the test needs, and restarted on the same port."""
         a, b = self.start_nodes("alpha", "beta")
         # beta holds GROUPS groups (and uid u) on one connection, so its subscriber has
         # GROUPS + 4 channels to subscribe again when Redis comes back.
@@ -420,6 +432,7 @@ class RedisFaultTest(ClusterBase):
         self.assertEqual(outs, ["out-%d" % i for i in range(outage - 1)])
         last_flow_seen = flow.sent
 
+        time.sleep(extra)  # the outage's length is what is tested here, not a wait
         self.redis.start()
         t0 = time.monotonic()
         # Remote delivery back: the first flow line sent after the outage reaches beta.
