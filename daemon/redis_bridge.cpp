@@ -66,6 +66,10 @@ RedisBridge::RedisBridge(const BusConfig& config, std::string node, bus::BusTabl
   o.url = config.redis;
   o.password = config.password;
   o.max_pending_bytes = config.max_queue;
+  // Remote delivery should resume within a second or two of Redis returning, whatever the
+  // outage's length: retry often (Redis is a local service of the cluster).
+  o.connection.reconnect_min = 0.05;
+  o.connection.reconnect_max = 1.0;
   link_ = std::make_unique<bus::RedisLink>(o);
   link_->onMessage = [this](std::string_view channel, std::string_view payload) {
     arrived(channel, payload);

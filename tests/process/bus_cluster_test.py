@@ -384,10 +384,6 @@ class RedisFaultTest(ClusterBase):
     def test_redis_killed_and_restarted_while_messages_flow(self):
         self.outage(extra=0.0)
 
-    @unittest.skip("product bug: the bus's Redis link backs off up to 5 s between reconnect "
-                   "attempts (bus/redis_link.cpp reconnect_max, not set by "
-                   "daemon/redis_bridge.cpp), so after an outage of a few seconds remote "
-                   "delivery may resume 2-5 s after Redis returns")
     def test_remote_delivery_resumes_within_2s_after_a_long_outage(self):
         self.outage(extra=5.0)
 
