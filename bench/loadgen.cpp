@@ -53,7 +53,14 @@
 #include <type_traits>
 #include <vector>
 
+#include "ws_bench_common.h"
+
 namespace {
+
+using wsbench::nowSeconds;
+using wsbench::parseNumber;
+using wsbench::processCpuSeconds;
+using wsbench::sumCpuTicks;
 
 constexpr std::string_view kUsage = R"(usage: wman_loadgen [options]
        wman_loadgen --free-port
@@ -95,7 +102,6 @@ negotiated by the first connection that opened. Exit status 0 when the run finis
 nothing connected, 2 on bad usage.
 )";
 
-constexpr std::string_view kWsGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 constexpr size_t kReadBufSize = 256 * 1024;
 constexpr size_t kMaxHandshakeBytes = 16 * 1024;
 constexpr uint64_t kMaxFramePayload = 64ull * 1024 * 1024;
@@ -147,77 +153,6 @@ struct Conn {
   int pool_next = 0;
 };
 
-double nowSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-double processCpuSeconds() {
-  rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
-
-// utime+stime of one process (all its threads) in clock ticks, or -1 if unreadable.
-long long procCpuTicks(int pid) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  FILE* f = std::fopen(path, "r");
-  if (!f) return -1;
-  char buf[1024];
-  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-  std::fclose(f);
-  buf[n] = '\0';
-  // The command name may contain spaces; fields resume after the last ')'.
-  char* p = std::strrchr(buf, ')');
-  if (!p) return -1;
-  long long utime = 0, stime = 0;
-  // After ')': state is field 3; utime and stime are fields 14 and 15.
-  if (std::sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld", &utime,
-                  &stime) != 2)
-    return -1;
-  return utime + stime;
-}
-
-long long sumCpuTicks(const std::vector<int>& pids) {
-  long long total = 0;
-  for (int pid : pids) {
-    long long t = procCpuTicks(pid);
-    if (t < 0) return -1;
-    total += t;
-  }
-  return total;
-}
-
-std::string base64(const uint8_t* data, size_t len) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((len + 2) / 3 * 4);
-  for (size_t i = 0; i < len; i += 3) {
-    uint32_t v = static_cast<uint32_t>(data[i]) << 16;
-    if (i + 1 < len) v |= static_cast<uint32_t>(data[i + 1]) << 8;
-    if (i + 2 < len) v |= data[i + 2];
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < len ? kAlphabet[(v >> 6) & 63] : '=';
-    out += i + 2 < len ? kAlphabet[v & 63] : '=';
-  }
-  return out;
-}
-
-// The Sec-WebSocket-Accept value the server must answer for `key`.
-std::string expectedAccept(const std::string& key) {
-  std::string input = key + std::string(kWsGuid);
-  uint8_t digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_len = 0;
-  if (EVP_Digest(input.data(), input.size(), digest, &digest_len, EVP_sha1(), nullptr) != 1)
-    return {};
-  return base64(digest, digest_len);
-}
-
 // The first queued OpenSSL error as text, for messages on stderr.
 std::string opensslError() {
   unsigned long e = ERR_get_error();
@@ -225,38 +160,6 @@ std::string opensslError() {
   char buf[256];
   ERR_error_string_n(e, buf, sizeof buf);
   return buf;
-}
-
-bool iequalsPrefix(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) !=
-        std::tolower(static_cast<unsigned char>(prefix[i])))
-      return false;
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
-
-// Raise RLIMIT_NOFILE to at least `need` (the hard limit too, when privileged).
-void raiseFdLimit(rlim_t need) {
-  rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need) return;
-  rlimit want = rl;
-  want.rlim_cur = need;
-  if (want.rlim_max < need) want.rlim_max = need;
-  if (setrlimit(RLIMIT_NOFILE, &want) == 0) return;
-  want.rlim_cur = rl.rlim_max;
-  want.rlim_max = rl.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &want);
-  std::fprintf(stderr, "wman_loadgen: warning: RLIMIT_NOFILE is %llu, wanted %llu\n",
-               static_cast<unsigned long long>(rl.rlim_max), static_cast<unsigned long long>(need));
 }
 
 class LoadGen {
@@ -358,29 +261,12 @@ void LoadGen::buildPayload() {
 // generator CPU it should spend on I/O, so a pool of frames with distinct random keys is
 // built once and cycled.
 void LoadGen::buildFramePool() {
-  std::string header;
-  header += static_cast<char>(0x80 | (opt_.binary ? 0x2 : 0x1));
-  uint64_t n = opt_.size;
-  if (n < 126) {
-    header += static_cast<char>(0x80 | n);
-  } else if (n <= 0xffff) {
-    header += static_cast<char>(0x80 | 126);
-    header += static_cast<char>(n >> 8);
-    header += static_cast<char>(n & 0xff);
-  } else {
-    header += static_cast<char>(0x80 | 127);
-    for (int shift = 56; shift >= 0; shift -= 8) header += static_cast<char>((n >> shift) & 0xff);
-  }
-  frame_len_ = header.size() + 4 + opt_.size;
-  pool_.reserve(frame_len_ * kFramePool);
+  const uint8_t opcode = opt_.binary ? 0x2 : 0x1;
+  frame_len_ = 0;
   for (int f = 0; f < kFramePool; ++f) {
-    uint32_t key = static_cast<uint32_t>(rng_());
-    uint8_t mask[4];
-    std::memcpy(mask, &key, 4);
-    pool_ += header;
-    pool_.append(reinterpret_cast<const char*>(mask), 4);
-    for (size_t i = 0; i < opt_.size; ++i)
-      pool_ += static_cast<char>(static_cast<uint8_t>(payload_[i]) ^ mask[i & 3]);
+    std::string frame = wsbench::maskedFrame(opcode, payload_, static_cast<uint32_t>(rng_()));
+    frame_len_ = frame.size();
+    pool_ += frame;
   }
 }
 
@@ -603,7 +489,7 @@ ssize_t LoadGen::tlsWrite(Conn& c, const char* data, size_t len) {
 void LoadGen::startUpgrade(Conn& c) {
   uint8_t raw[16];
   for (auto& b : raw) b = static_cast<uint8_t>(rng_());
-  c.key = base64(raw, sizeof raw);
+  c.key = wsbench::base64(raw, sizeof raw);
   c.state = State::kHandshake;
   c.out = request_prefix_;
   c.out += "Sec-WebSocket-Key: " + c.key + "\r\n\r\n";
@@ -671,28 +557,9 @@ bool LoadGen::consumeHandshake(Conn& c, std::string_view data, size_t* used) {
     *used = SIZE_MAX;
     return true;
   }
-  std::string_view head = data.substr(0, end + 2);
-  if (!iequalsPrefix(head, "HTTP/1.1 101")) {
+  if (!wsbench::upgradeAccepted(data.substr(0, end + 2), c.key)) {
     fail(c, kHandshake);
     return false;
-  }
-  std::string want = expectedAccept(c.key);
-  if (!want.empty()) {
-    bool ok = false;
-    size_t pos = head.find("\r\n");
-    while (pos != std::string_view::npos && pos + 2 < head.size()) {
-      size_t next = head.find("\r\n", pos + 2);
-      std::string_view line = head.substr(pos + 2, next - pos - 2);
-      if (iequalsPrefix(line, "sec-websocket-accept:")) {
-        ok = trim(line.substr(std::strlen("sec-websocket-accept:"))) == want;
-        break;
-      }
-      pos = next;
-    }
-    if (!ok) {
-      fail(c, kHandshake);
-      return false;
-    }
   }
   std::string().swap(c.key);
   *used = end + 4;
@@ -734,30 +601,17 @@ bool LoadGen::onDataFrame(Conn& c, uint8_t opcode, bool fin, const uint8_t* p, s
 size_t LoadGen::consumeFrames(Conn& c, const uint8_t* data, size_t len, int* echoes) {
   size_t pos = 0;
   while (len - pos >= 2) {
-    const uint8_t b0 = data[pos];
-    const uint8_t b1 = data[pos + 1];
-    const bool fin = (b0 & 0x80) != 0;
-    const uint8_t opcode = b0 & 0x0f;
-    if ((b0 & 0x70) != 0 || (b1 & 0x80) != 0) {  // no extensions negotiated; servers never mask
+    wsbench::FrameHeader h;
+    const int parsed = wsbench::parseFrameHeader(data + pos, len - pos, kMaxFramePayload, &h);
+    if (parsed == 0) break;
+    if (parsed < 0) {  // no extensions negotiated; servers never mask
       fail(c, kProtocol);
       return SIZE_MAX;
     }
-    size_t header = 2;
-    uint64_t n = b1 & 0x7f;
-    if (n == 126) {
-      if (len - pos < 4) break;
-      n = (static_cast<uint64_t>(data[pos + 2]) << 8) | data[pos + 3];
-      header = 4;
-    } else if (n == 127) {
-      if (len - pos < 10) break;
-      n = 0;
-      for (int i = 0; i < 8; ++i) n = (n << 8) | data[pos + 2 + i];
-      header = 10;
-    }
-    if (n > kMaxFramePayload) {
-      fail(c, kProtocol);
-      return SIZE_MAX;
-    }
+    const bool fin = h.fin;
+    const uint8_t opcode = h.opcode;
+    const size_t header = h.size;
+    const uint64_t n = h.payload;
     if (len - pos < header + n) break;
     const uint8_t* p = data + pos + header;
     pos += header + static_cast<size_t>(n);
@@ -955,13 +809,10 @@ int LoadGen::run() {
   if (!resolve()) return 2;
   if (opt_.tls && !setupTls()) return 2;
   target_ = opt_.idle > 0 ? opt_.idle : opt_.conns;
-  raiseFdLimit(static_cast<rlim_t>(target_) + 64);
+  wsbench::raiseFdLimit(static_cast<rlim_t>(target_) + 64, "wman_loadgen");
   buildPayload();
   buildFramePool();
-  request_prefix_ = "GET " + opt_.path + " HTTP/1.1\r\nHost: " + opt_.host + ":" +
-                    std::to_string(opt_.port) +
-                    "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                    "Sec-WebSocket-Version: 13\r\n";
+  request_prefix_ = wsbench::upgradeRequestPrefix(opt_.host, opt_.port, opt_.path);
 
   ep_ = epoll_create1(EPOLL_CLOEXEC);
   sigset_t mask;
@@ -1053,47 +904,6 @@ int LoadGen::run() {
   return 0;
 }
 
-int freePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    std::perror("wman_loadgen: free port");
-    return 1;
-  }
-  std::printf("%d\n", ntohs(a.sin_port));
-  close(fd);
-  return 0;
-}
-
-template <typename T>
-bool parseNumber(std::string_view s, T* out) {
-  if constexpr (std::is_floating_point_v<T>) {
-    char* end = nullptr;
-    std::string copy(s);
-    *out = std::strtod(copy.c_str(), &end);
-    return !copy.empty() && end && *end == '\0';
-  } else {
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-    return ec == std::errc() && p == s.data() + s.size();
-  }
-}
-
-bool parsePids(std::string_view s, std::vector<int>* out) {
-  while (!s.empty()) {
-    size_t comma = s.find(',');
-    int pid = 0;
-    if (!parseNumber(s.substr(0, comma), &pid) || pid <= 0) return false;
-    out->push_back(pid);
-    if (comma == std::string_view::npos) break;
-    s.remove_prefix(comma + 1);
-  }
-  return !out->empty();
-}
-
 int usageError(const char* msg, std::string_view arg) {
   std::fprintf(stderr, "wman_loadgen: %s: %.*s (see --help)\n", msg, static_cast<int>(arg.size()),
                arg.data());
@@ -1115,7 +925,7 @@ int main(int argc, char** argv) {
       std::fwrite(kUsage.data(), 1, kUsage.size(), stdout);
       return 0;
     } else if (a == "--free-port") {
-      return freePort();
+      return wsbench::printFreePort("wman_loadgen");
     } else if (a == "--host") {
       opt.host = value();
       ok = !opt.host.empty();
@@ -1145,7 +955,7 @@ int main(int argc, char** argv) {
     } else if (a == "--connect-timeout") {
       ok = parseNumber(value(), &opt.connect_timeout) && opt.connect_timeout > 0;
     } else if (a == "--cpu-pids") {
-      ok = parsePids(value(), &opt.cpu_pids);
+      ok = wsbench::parseIntList(value(), &opt.cpu_pids);
     } else if (a == "--label") {
       opt.label = value();
       ok = opt.label.find_first_of("\"\\") == std::string::npos;
