@@ -135,7 +135,8 @@ TEST_CASE("ipc: missing members keep their defaults; extra ones are ignored", "[
 }
 
 TEST_CASE("ipc: strings are binary-safe", "[ipc]") {
-  const std::string raw("nul\0byte \xff\xfe invalid UTF-8 \n\x7f", 30);
+  static constexpr char kRaw[] = "nul\0byte \xff\xfe invalid UTF-8 \n\x7f";
+  const std::string raw(kRaw, sizeof kRaw - 1);
   auto back = roundTrip(ipc::Failed{raw});
   CHECK(std::get<ipc::Failed>(back).error == raw);
   ipc::ConnectionsPage page;
