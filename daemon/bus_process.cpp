@@ -219,6 +219,10 @@ class BusProcess {
     s.delivered = static_cast<std::int64_t>(stats_.delivered);
     s.dropped = static_cast<std::int64_t>(stats_.dropped);
     s.queries = static_cast<std::int64_t>(stats_.queries);
+    s.unreadable = static_cast<std::int64_t>(stats_.bad);
+    for (const auto& [id, link] : links_.connections()) {
+      s.queued += static_cast<std::int64_t>(link->bufferedAmount());
+    }
     s.node = ctx_.node;
     if (redis_) redis_->fill(s);
     send(s);

@@ -247,7 +247,9 @@ struct BusStats {
   std::int64_t delivered = 0;  // copies queued to receiving workers
   std::int64_t dropped = 0;    // copies refused: a worker's link queue was full or gone
   std::int64_t queries = 0;
-  std::string redis = "off";  // off, down, connecting, up
+  std::int64_t queued = 0;      // bytes waiting on the links to the workers
+  std::int64_t unreadable = 0;  // messages from links that could not be decoded
+  std::string redis = "off";    // off, down, connecting, up
   std::int64_t redis_published = 0;
   std::int64_t redis_received = 0;
   std::int64_t redis_dropped = 0;  // publishes refused while Redis was down or slow
@@ -264,6 +266,8 @@ struct BusStats {
                       field("delivered", &S::delivered),
                       field("dropped", &S::dropped),
                       field("queries", &S::queries),
+                      field("queued", &S::queued),
+                      field("unreadable", &S::unreadable),
                       field("redis", &S::redis),
                       field("redis_published", &S::redis_published),
                       field("redis_received", &S::redis_received),

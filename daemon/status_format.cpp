@@ -273,7 +273,9 @@ std::string busSection(const Json& bus, std::size_t width) {
            cell(member(st, "links")) + ", interests " + cell(member(st, "interests")) +
            ", routed " + cell(member(st, "routed")) + ", delivered " +
            cell(member(st, "delivered")) + ", dropped " + cell(member(st, "dropped")) +
-           ", queries " + cell(member(st, "queries"));
+           ", queries " + cell(member(st, "queries")) + ", queued " +
+           formatBytes(
+               static_cast<std::uint64_t>(std::max<std::int64_t>(asInt(member(st, "queued")), 0)));
   }
   if (member(bus, "last_exit").is_string()) out += ", last exit: " + cell(member(bus, "last_exit"));
   out += "\n";

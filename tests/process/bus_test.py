@@ -3,8 +3,8 @@
 test app (tests/process/bus_app.cpp), clients spread over every worker. Group, uid, client
 and all sends cross workers; queries count every worker; a stale client id reaches nobody;
 membership goes with a closed connection and with a killed worker; a killed bus process is
-respawned and the workers re-announce their interests; `wman send`; reload -g keeps both
-generations reachable; 100,000 numbered messages arrive in order.
+respawned and the workers re-announce their interests; `wman send`; reload -g while messages
+flow keeps both generations reachable; 100,000 numbered messages arrive in order.
 
 usage: bus_test.py WMAN_BINARY BUS_APP_SO
 """
@@ -12,6 +12,7 @@ import asyncio
 import os
 import signal
 import sys
+import threading
 import unittest
 
 import websockets
@@ -197,9 +198,33 @@ class BusTest(unittest.TestCase):
     def test_reload_g_keeps_both_generations_reachable(self):
         old = self.spread_clients()
         self.join_all(old)
-        r = self.w.cli("reload", "-g")
-        self.assertEqual(r.returncode, 0, r.stderr + self.w.log_tail())
         old = list(old)
+        # Messages flow to the group from an old-generation connection during the reload.
+        sender = LineClient(self.port)
+        self.spread.clients.append(sender)
+        sent = [0]
+        done = threading.Event()
+
+        def flow():
+            while not done.is_set():
+                sender.send_line("group g tick %d" % sent[0])
+                sent[0] += 1
+                done.wait(0.01)  # a steady rate, not a synchronisation
+
+        t = threading.Thread(target=flow)
+        t.start()
+        try:
+            wait_until(lambda: sent[0] >= 20, what="ticks before the reload")
+            r = self.w.cli("reload", "-g")
+            at_reload = sent[0]
+            wait_until(lambda: sent[0] >= at_reload + 20, what="ticks after the reload")
+        finally:
+            done.set()
+            t.join()
+        self.assertEqual(r.returncode, 0, r.stderr + self.w.log_tail())
+        for c in old:
+            for i in range(sent[0]):
+                self.assertEqual(c.read_line(), "tick %d" % i)
         new = [LineClient(self.port) for _ in range(WORKERS)]
         self.spread.clients.extend(new)
         self.join_all(new)

@@ -52,7 +52,7 @@ std::vector<ipc::Message> samples() {
           ipc::BusRoute{2, "room", ipc::Binary({0, 'a', 0xff}), {"n:1:1:2"}, false},
           ipc::BusAsk{5, 3, "room", 1500},
           ipc::BusReply{5, 2, {"u1", "u2"}, 3, 4},
-          ipc::BusStats{"vm", 1, 2, 3, 4, 5, 6, 7, "up", 8, 9, 10, 11, 12, "boom"}};
+          ipc::BusStats{"vm", 1, 2, 3, 4, 5, 6, 7, 13, 14, "up", 8, 9, 10, 11, 12, "boom"}};
 }
 
 }  // namespace

@@ -387,15 +387,15 @@ TEST_CASE("status: the bus and its Redis link get their own section") {
   Json st = sampleStatus();
   st["bus"] = parse(R"({"enabled":true,"node":"web-1","pid":77,"state":"up","restarts":2,
     "last_exit":"killed by signal 9","stats":{"node":"web-1","memory_kb":2048,"links":4,
-    "interests":3,"routed":10,"delivered":30,"dropped":1,"queries":2,"redis":"down",
+    "interests":3,"routed":10,"delivered":30,"dropped":1,"queries":2,"queued":2048,"redis":"down",
     "redis_published":5,"redis_received":6,"redis_dropped":7,"redis_reconnects":8,
     "redis_channels":9,"redis_error":"connection refused"}})");
   const std::string out = formatStatus(st);
   CHECK(out.find("BUS STATUS") != std::string::npos);
-  CHECK(
-      out.find("bus: up, node web-1, pid 77, restarts 2, memory 2.0 MiB, links 4, interests 3, "
-               "routed 10, delivered 30, dropped 1, queries 2, last exit: killed by signal 9\n") !=
-      std::string::npos);
+  CHECK(out.find("bus: up, node web-1, pid 77, restarts 2, memory 2.0 MiB, links 4, interests 3, "
+                 "routed 10, delivered 30, dropped 1, queries 2, queued 2.0 KiB, last exit: killed "
+                 "by signal "
+                 "9\n") != std::string::npos);
   CHECK(out.find("redis: down, published 5, received 6, dropped 7, reconnects 8, channels 9, "
                  "last error: connection refused\n") != std::string::npos);
   st["bus"] = parse(R"({"enabled":false})");
