@@ -31,6 +31,8 @@ class BusTable {
   void interest(LinkId link, BusTarget t, const std::string& name, bool on);
   std::size_t links() const { return links_.size(); }
   std::vector<LinkId> linkIds() const;
+  // How many uids, groups and channels this node holds receivers for.
+  std::size_t interestCount() const { return holders_.size(); }
   bool hasLink(LinkId link) const { return links_.count(link) != 0; }
   // Names with at least one receiver on this node, for re-subscribing everything.
   std::vector<std::pair<BusTarget, std::string>> nodeInterests() const;

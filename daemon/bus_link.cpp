@@ -1,6 +1,5 @@
 #include "bus_link.h"
 
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -9,12 +8,6 @@
 #include "wman/logging.h"
 
 namespace wman::daemon {
-
-std::uint64_t randomIncarnation() {
-  std::uint64_t v = 0;
-  if (::getrandom(&v, sizeof v, 0) != sizeof v) v = static_cast<std::uint64_t>(::getpid());
-  return v;
-}
 
 BusLink::BusLink(std::string socket, std::size_t max_queue)
     : socket_(std::move(socket)), max_queue_(max_queue) {}

@@ -12,9 +12,6 @@
 
 namespace wman::daemon {
 
-// A number no other process of this node uses, for client ids (64 random bits).
-std::uint64_t randomIncarnation();
-
 class BusLink : public BusBackend {
  public:
   // `socket` is the bus process's listening unix socket; `max_queue` bounds the bytes

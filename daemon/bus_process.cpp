@@ -98,7 +98,7 @@ class BusProcess {
     std::string why;
     auto msg = ipc::decode(frame, &why);
     if (!msg) {
-      stats_.bad++;
+      stats_.unreadable++;
       logger().warn("bus: unreadable message from link {}: {}", c.id(), why);
       return;
     }
@@ -109,7 +109,8 @@ class BusProcess {
     } else if (const auto* i = std::get_if<ipc::BusInterest>(&*msg)) {
       interest(link, i->target, i->name, i->on);
     } else if (const auto* r = std::get_if<ipc::BusRoute>(&*msg)) {
-      route(ipc::fromRoute(*r), link);
+      // A worker's BusRoute is what its receivers get: forwarded as it came, not re-encoded.
+      route(ipc::fromRoute(*r), link, frame);
     } else if (const auto* a = std::get_if<ipc::BusAsk>(&*msg)) {
       ask(link, *a);
     } else if (const auto* r = std::get_if<ipc::BusReply>(&*msg)) {
@@ -127,25 +128,27 @@ class BusProcess {
 
   // A message from a worker (`from`) or from outside (0): every other local receiver, and
   // the other nodes when it may have receivers there.
-  void route(const BusEnvelope& e, LinkId from) {
+  void route(const BusEnvelope& e, LinkId from, std::string_view frame = {}) {
     stats_.routed++;
-    deliver(e, from);
+    deliver(e, from, frame);
     if (redis_) redis_->publish(e);
   }
 
-  void deliver(const BusEnvelope& e, LinkId from) {
+  // `frame`: the envelope already encoded as a BusRoute, when it came in as one.
+  void deliver(const BusEnvelope& e, LinkId from, std::string_view frame = {}) {
     if (e.target == BusTarget::Client) {
       ClientAddress a;
       if (!parseClientId(e.name, a) || a.node != ctx_.node) return;
     }
     const auto receivers = table_.receivers(e, from);
     if (receivers.empty()) return;
-    // Encoded once, the same bytes queued on every receiving link.
-    const std::string frame = ipc::encode(ipc::toRoute(e));
+    // Encoded at most once, the same bytes queued on every receiving link.
+    std::string encoded;
+    if (frame.empty()) frame = encoded = ipc::encode(ipc::toRoute(e));
     for (LinkId link : receivers) sendTo(link, frame);
   }
 
-  void sendTo(LinkId link, const std::string& frame) {
+  void sendTo(LinkId link, std::string_view frame) {
     Connection* c = links_.connection(link);
     if (c && c->send(frame) != SendStatus::Dropped) {
       stats_.delivered++;
@@ -214,12 +217,12 @@ class BusProcess {
     ipc::BusStats s;
     s.memory_kb = static_cast<std::int64_t>(residentKiB());
     s.links = static_cast<std::int64_t>(table_.links());
-    s.interests = static_cast<std::int64_t>(table_.nodeInterests().size());
+    s.interests = static_cast<std::int64_t>(table_.interestCount());
     s.routed = static_cast<std::int64_t>(stats_.routed);
     s.delivered = static_cast<std::int64_t>(stats_.delivered);
     s.dropped = static_cast<std::int64_t>(stats_.dropped);
     s.queries = static_cast<std::int64_t>(stats_.queries);
-    s.unreadable = static_cast<std::int64_t>(stats_.bad);
+    s.unreadable = static_cast<std::int64_t>(stats_.unreadable);
     for (const auto& [id, link] : links_.connections()) {
       s.queued += static_cast<std::int64_t>(link->bufferedAmount());
     }
@@ -229,7 +232,7 @@ class BusProcess {
   }
 
   struct Stats {
-    std::uint64_t routed = 0, delivered = 0, dropped = 0, queries = 0, bad = 0;
+    std::uint64_t routed = 0, delivered = 0, dropped = 0, queries = 0, unreadable = 0;
   };
 
   BusProcessContext ctx_;

@@ -73,7 +73,7 @@ class WorkerProcess {
     worker->setId(ctx_.slot);
     // Linked before the worker's code runs, so onWorkerStart may already use the bus.
     if (!ctx_.bus_socket.empty()) {
-      setBusIdentity(ctx_.bus_node, randomIncarnation());
+      setBusIdentity(ctx_.bus_node, busIncarnation());
       bus_ = std::make_unique<BusLink>(ctx_.bus_socket, ctx_.bus_max_queue);
       bus_->start();
     }

@@ -53,7 +53,8 @@ void setBusBackend(BusBackend* backend);
 // incarnation number no earlier process of the node used. Without a call: the host name
 // and a random number drawn in this process.
 void setBusIdentity(std::string node, std::uint64_t incarnation);
-// This process's node name and incarnation, as used in its client ids.
+// This process's node name and incarnation, as used in its client ids. The incarnation is
+// drawn (64 random bits) on first use in each process, forked children included.
 const std::string& busNode();
 std::uint64_t busIncarnation();
 

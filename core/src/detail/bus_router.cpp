@@ -145,10 +145,22 @@ void BusRouter::unbindUid(WorkerRuntime& rt, ConnectionId id) {
   if (it->second.groups.empty()) members_.erase(it);
 }
 
+std::optional<BusRouter::Key> BusRouter::findKey(const WorkerRuntime& rt, ConnectionId id) const {
+  auto it = std::find(runtimes_.begin(), runtimes_.end(), &rt);
+  if (it == runtimes_.end()) return std::nullopt;
+  return Key{static_cast<std::uint64_t>(it - runtimes_.begin()) + 1, id};
+}
+
+const BusRouter::Membership* BusRouter::membership(const WorkerRuntime& rt, ConnectionId id) const {
+  const auto k = findKey(rt, id);
+  if (!k) return nullptr;
+  auto it = members_.find(*k);
+  return it == members_.end() ? nullptr : &it->second;
+}
+
 const std::string& BusRouter::uid(WorkerRuntime& rt, ConnectionId id) const {
-  auto& self = const_cast<BusRouter&>(*this);
-  auto it = members_.find(self.keyOf(rt, id));
-  return it == members_.end() ? kNone : it->second.uid;
+  const Membership* m = membership(rt, id);
+  return m ? m->uid : kNone;
 }
 
 void BusRouter::joinGroup(WorkerRuntime& rt, ConnectionId id, std::string_view group) {
@@ -172,21 +184,19 @@ void BusRouter::leaveGroup(WorkerRuntime& rt, ConnectionId id, std::string_view 
 }
 
 std::vector<std::string> BusRouter::groups(WorkerRuntime& rt, ConnectionId id) const {
-  auto& self = const_cast<BusRouter&>(*this);
-  auto it = members_.find(self.keyOf(rt, id));
-  return it == members_.end() ? std::vector<std::string>{} : it->second.groups;
+  const Membership* m = membership(rt, id);
+  return m ? m->groups : std::vector<std::string>{};
 }
 
 void BusRouter::connectionClosed(WorkerRuntime& rt, ConnectionId id) {
-  auto it = std::find(runtimes_.begin(), runtimes_.end(), &rt);
-  if (it == runtimes_.end()) return;  // this runtime never had a member
-  const Key k{static_cast<std::uint64_t>(it - runtimes_.begin()) + 1, id};
-  auto m = members_.find(k);
+  const auto k = findKey(rt, id);
+  if (!k) return;  // this runtime never had a member
+  auto m = members_.find(*k);
   if (m == members_.end()) return;
   Membership gone = std::move(m->second);
   members_.erase(m);
-  if (!gone.uid.empty()) remove(uids_, BusTarget::Uid, gone.uid, k);
-  for (const auto& g : gone.groups) remove(groups_, BusTarget::Group, g, k);
+  if (!gone.uid.empty()) remove(uids_, BusTarget::Uid, gone.uid, *k);
+  for (const auto& g : gone.groups) remove(groups_, BusTarget::Group, g, *k);
 }
 
 }  // namespace wman::detail

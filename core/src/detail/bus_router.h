@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -86,6 +87,9 @@ class BusRouter {
   };
 
   Key keyOf(WorkerRuntime& rt, ConnectionId id) { return {indexOf(rt), id}; }
+  // The key of a runtime that already has an index; nullopt for one never seen (no member).
+  std::optional<Key> findKey(const WorkerRuntime& rt, ConnectionId id) const;
+  const Membership* membership(const WorkerRuntime& rt, ConnectionId id) const;
   void add(std::unordered_map<std::string, KeySet>& index, BusTarget t, const std::string& name,
            const Key& k);
   void remove(std::unordered_map<std::string, KeySet>& index, BusTarget t, const std::string& name,
