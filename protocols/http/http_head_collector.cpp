@@ -23,6 +23,7 @@ void HttpHeadCollector::appendUrl(const char* at, std::size_t n) {
 }
 
 bool HttpHeadCollector::appendName(const char* at, std::size_t n) {
+  if (n == 0) return true;  // a header exists once a byte of its name does
   if (!std::all_of(at, at + n, isTokenChar)) return false;
   if (new_header_) {
     headers_.push_back({{storage_.size(), 0}, {}});
@@ -33,11 +34,19 @@ bool HttpHeadCollector::appendName(const char* at, std::size_t n) {
   return true;
 }
 
-void HttpHeadCollector::appendValue(const char* at, std::size_t n) {
+bool HttpHeadCollector::appendValue(const char* at, std::size_t n) {
+  if (new_header_) return false;
   Span& v = headers_.back().value;
   if (v.size == 0) v.offset = storage_.size();
   storage_.append(at, n);
   v.size += n;
+  return true;
+}
+
+bool HttpHeadCollector::endValue() {
+  const bool named = !new_header_;
+  new_header_ = true;
+  return named;
 }
 
 std::string_view HttpHeadCollector::url() const {

@@ -26,10 +26,12 @@ class HttpHeadCollector {
   // into names ("Host : x"); RFC 9112 5.1 requires a 400, and a name that is not a token
   // could smuggle a header past an intermediary.
   bool appendName(const char* at, std::size_t n);
-  // A piece of a header value.
-  void appendValue(const char* at, std::size_t n);
-  // The current header line is complete (called even for an empty value).
-  void endValue() { new_header_ = true; }
+  // A piece of a header value; false if no name came before it. llhttp 8 takes ": v" for a
+  // header with an empty name, which RFC 9112 5.1 does not allow (a name is a token).
+  bool appendValue(const char* at, std::size_t n);
+  // The current header line is complete (called even for an empty value); false if it had
+  // no name.
+  bool endValue();
 
   // The request-target, trailing whitespace removed.
   std::string_view url() const;

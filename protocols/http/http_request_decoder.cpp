@@ -32,26 +32,30 @@ struct HttpRequestDecoder::Callbacks {
     });
   }
   // Trailer lines come through the same callbacks after the last chunk; they are checked
-  // like header names but not kept (wman hands no trailers to applications).
+  // like header lines but not kept (wman hands no trailers to applications).
   static int onHeaderField(llhttp_t* p, const char* at, std::size_t n) {
     HttpRequestDecoder& d = self(p);
     if (d.phase_ != Phase::Head) {
-      return std::all_of(at, at + n, detail::isTokenChar) ? 0 : d.refuse(400, "invalid trailer");
+      d.trailer_named_ = d.trailer_named_ || n > 0;
+      return std::all_of(at, at + n, detail::isTokenChar) ? 0 : d.refuse(400, "bad trailer name");
     }
-    return guarded(p, [&] { return d.head_.appendName(at, n) ? 0 : d.refuse(400, "bad header"); });
+    return guarded(
+        p, [&] { return d.head_.appendName(at, n) ? 0 : d.refuse(400, "invalid header name"); });
   }
   static int onHeaderValue(llhttp_t* p, const char* at, std::size_t n) {
     HttpRequestDecoder& d = self(p);
-    if (d.phase_ != Phase::Head) return 0;
-    return guarded(p, [&] {
-      d.head_.appendValue(at, n);
-      return 0;
-    });
+    if (d.phase_ != Phase::Head) return d.trailer_named_ ? 0 : d.refuse(400, "bad trailer name");
+    return guarded(
+        p, [&] { return d.head_.appendValue(at, n) ? 0 : d.refuse(400, "empty header name"); });
   }
   static int onHeaderValueComplete(llhttp_t* p) {
     HttpRequestDecoder& d = self(p);
-    if (d.phase_ == Phase::Head) d.head_.endValue();
-    return 0;
+    if (d.phase_ != Phase::Head) {
+      const bool named = d.trailer_named_;
+      d.trailer_named_ = false;
+      return named ? 0 : d.refuse(400, "bad trailer name");
+    }
+    return d.head_.endValue() ? 0 : d.refuse(400, "empty header name");
   }
   // A request without a body goes straight on to on_message_complete; one with a body stops
   // here so the caller sees its head (100-continue, choice of streaming) before the body.
@@ -155,6 +159,7 @@ void HttpRequestDecoder::startRequest() {
   head_bytes_ = 0;
   body_bytes_ = 0;
   extension_bytes_ = 0;
+  trailer_named_ = false;
   if (body_.capacity() > kKeptBodyCapacity) std::string().swap(body_);
   body_.clear();
   piece_ = {};

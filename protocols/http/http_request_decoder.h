@@ -141,6 +141,7 @@ class HttpRequestDecoder {
   std::size_t head_bytes_ = 0;  // bytes of the current head or trailer section
   std::uint64_t body_bytes_ = 0;
   std::size_t extension_bytes_ = 0;  // chunk extensions, bounded by max_header_size
+  bool trailer_named_ = false;       // the current trailer line has a name
   std::string body_;                 // the buffered body
   std::string_view piece_{};         // the streamed piece of the last Body result
   bool keep_alive_ = true;           // captured when the request completes

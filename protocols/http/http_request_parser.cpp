@@ -16,14 +16,10 @@ struct HttpRequestParser::Callbacks {
     return self(p).head_.appendName(at, n) ? 0 : -1;
   }
   static int onHeaderValue(llhttp_t* p, const char* at, std::size_t n) {
-    self(p).head_.appendValue(at, n);
-    return 0;
+    return self(p).head_.appendValue(at, n) ? 0 : -1;
   }
   // Called even for an empty value, so it, not onHeaderValue, marks the end of a header.
-  static int onHeaderValueComplete(llhttp_t* p) {
-    self(p).head_.endValue();
-    return 0;
-  }
+  static int onHeaderValueComplete(llhttp_t* p) { return self(p).head_.endValue() ? 0 : -1; }
   // Pausing here makes llhttp_execute stop right after the head's blank line; whatever
   // follows is not HTTP and must stay unconsumed.
   static int onHeadersComplete(llhttp_t*) { return HPE_PAUSED; }

@@ -74,6 +74,7 @@ TEST_CASE("http smuggling: bad chunks are 400", "[http]") {
       {"obs-fold in a trailer", kChunked + "0\r\nX: a\r\n b\r\n\r\n", 400},
       {"a bare LF in a trailer", kChunked + "0\r\nX: a\nY: b\r\n\r\n", 400},
       {"a bad trailer name", kChunked + "0\r\nX Y: a\r\n\r\n", 400},
+      {"an empty trailer name", kChunked + "0\r\n: a\r\n\r\n", 400},
   };
   for (const Shape& s : shapes) checkRefused(s);
 }
@@ -93,6 +94,8 @@ TEST_CASE("http smuggling: malformed heads are 400", "[http]") {
       {"a space in the target", "GET /a b HTTP/1.1\r\nHost: h\r\n\r\n", 400},
       {"space after the version", "GET / HTTP/1.1 \r\nHost: h\r\n\r\n", 400},
       {"space before a header's colon", "GET / HTTP/1.1\r\nHost : h\r\n\r\n", 400},
+      {"an empty header name", "GET / HTTP/1.1\r\nHost: h\r\n: x\r\n\r\n", 400},
+      {"an empty first header name", "GET / HTTP/1.1\r\n:Host h\r\nHost: h\r\n\r\n", 400},
       {"a header name with a slash", "GET / HTTP/1.1\r\nHost: h\r\nA/B: c\r\n\r\n", 400},
       {"a control character in a value", "GET / HTTP/1.1\r\nHost: h\r\nX: a\x01z\r\n\r\n", 400},
       {"DEL in a value", "GET / HTTP/1.1\r\nHost: h\r\nX: a\x7fz\r\n\r\n", 400},
