@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <chrono>
 
 #include "http/http_head_collector.h"
 
@@ -139,32 +138,46 @@ void encodeErrorResponse(int status, std::string_view message, std::string_view 
   encoder.encodeWhole(head, message, date, out);
 }
 
+// Calendar arithmetic by hand (the days-to-civil conversion of the proleptic Gregorian
+// calendar, in 400-year eras) rather than <chrono>, which protocols/ keeps out as a clock.
 std::string formatHttpDate(std::int64_t unix_seconds) {
-  using namespace std::chrono;
-  static constexpr std::string_view kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr std::string_view kDays[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
   static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  const sys_seconds t{seconds{unix_seconds}};
-  const sys_days day = floor<days>(t);
-  const year_month_day ymd{day};
-  const hh_mm_ss<seconds> hms{t - day};
-  auto two = [](long v, std::string& s) {
-    s.push_back(static_cast<char>('0' + v / 10));
-    s.push_back(static_cast<char>('0' + v % 10));
+  constexpr std::int64_t kDay = 86400;
+  std::int64_t days = unix_seconds / kDay;
+  std::int64_t secs = unix_seconds % kDay;
+  if (secs < 0) {
+    secs += kDay;
+    --days;
+  }
+  const std::int64_t z = days + 719468;  // days since 0000-03-01
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const std::int64_t doe = z - era * 146097;
+  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const std::int64_t mp = (5 * doy + 2) / 153;
+  const std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+
+  auto two = [](std::int64_t v, std::string& out) {
+    out.push_back(static_cast<char>('0' + v / 10));
+    out.push_back(static_cast<char>('0' + v % 10));
   };
-  std::string s;
-  s.append(kDays[weekday{day}.c_encoding()]).append(", ");
-  two(static_cast<unsigned>(ymd.day()), s);
-  s.append(" ").append(kMonths[static_cast<unsigned>(ymd.month()) - 1]).append(" ");
-  appendNumber(static_cast<std::uint64_t>(static_cast<int>(ymd.year())), 10, s);
-  s.push_back(' ');
-  two(hms.hours().count(), s);
-  s.push_back(':');
-  two(hms.minutes().count(), s);
-  s.push_back(':');
-  two(hms.seconds().count(), s);
-  s.append(" GMT");
-  return s;
+  std::string out;
+  out.append(kDays[((days % 7) + 7) % 7]).append(", ");
+  two(day, out);
+  out.append(" ").append(kMonths[month - 1]).append(" ");
+  appendNumber(static_cast<std::uint64_t>(year), 10, out);
+  out.push_back(' ');
+  two(secs / 3600, out);
+  out.push_back(':');
+  two(secs / 60 % 60, out);
+  out.push_back(':');
+  two(secs % 60, out);
+  out.append(" GMT");
+  return out;
 }
 
 }  // namespace wman

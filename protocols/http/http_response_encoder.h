@@ -73,8 +73,8 @@ void encodeContinue(std::string& out);
 void encodeErrorResponse(int status, std::string_view message, std::string_view date,
                          std::string& out);
 
-// The IMF-fixdate form of a time ("Sun, 06 Nov 1994 08:49:37 GMT", RFC 9110 5.6.7), for the
-// Date header; the runtime formats it once per second.
+// The IMF-fixdate form of a time given in seconds since 1970 ("Sun, 06 Nov 1994 08:49:37
+// GMT", RFC 9110 5.6.7), for the Date header; the runtime formats it once per second.
 std::string formatHttpDate(std::int64_t unix_seconds);
 
 }  // namespace wman

@@ -184,6 +184,7 @@ TEST_CASE("http encoder: 100 Continue and error responses", "[http]") {
 TEST_CASE("http encoder: Date in IMF-fixdate", "[http]") {
   CHECK(formatHttpDate(784111777) == "Sun, 06 Nov 1994 08:49:37 GMT");  // RFC 9110's example
   CHECK(formatHttpDate(0) == "Thu, 01 Jan 1970 00:00:00 GMT");
+  CHECK(formatHttpDate(-1) == "Wed, 31 Dec 1969 23:59:59 GMT");
   CHECK(formatHttpDate(951782400) == "Tue, 29 Feb 2000 00:00:00 GMT");
   CHECK(formatHttpDate(4102444799) == "Thu, 31 Dec 2099 23:59:59 GMT");
 }
