@@ -1,8 +1,9 @@
 // The line-level rules of RFC 9112 that the llhttp build wman links (llhttp 8, loose mode,
-// no lenient flags) does not enforce itself: every line ends in CRLF (no bare LF, no bare
-// CR), no obs-fold (a header line starting with whitespace), and a request line of exactly
-// "method SP target SP version". Each of these is a request-smuggling shape when a proxy in
-// front reads the bytes differently, so the decoder refuses them with 400.
+// no lenient flags) does not enforce itself: every line ends in CRLF (llhttp takes a bare LF
+// after the request line and for the blank line), no obs-fold (a header line starting with
+// whitespace), and a request line of exactly "method SP target SP version". Each of these
+// is a request-smuggling shape when a proxy in front reads the bytes differently, so the
+// decoder refuses them with 400. A CR inside a line is left to llhttp, which refuses it.
 #pragma once
 
 #include <cstddef>
@@ -29,6 +30,8 @@ class HttpLineChecker {
   const char* error() const { return error_; }
 
  private:
+  bool step(char c);  // one byte at a line start, in the request line or at a line end
+
   const char* error_ = nullptr;
   bool ended_ = false;
   bool prev_cr_ = false;
