@@ -186,6 +186,8 @@ class ConnectionImpl final : public Connection {
   // Hands `wire` (out_, or TLS ciphertext) to the kernel; what it does not take goes to
   // pending_ and libuv.
   void write(std::string& wire);
+  // Adds `n` bytes the kernel took to this connection's and its worker's counters.
+  void countWritten(std::uint64_t n);
   WorkerRuntime* runtime_;
   Outbound* outbound_ = nullptr;  // the owner of an outbound link; nullptr when accepted
   std::unique_ptr<Codec> codec_;
