@@ -88,6 +88,7 @@ constexpr Counted<ipc::BusStats> kBusMetrics[] = {
     {"wman_bus_redis_channels", G, "Redis channels subscribed.", &ipc::BusStats::redis_channels},
 };
 
+// A process's ProcState (Starting, Ready, Stopping) indexes the first three.
 constexpr std::array<std::string_view, 5> kSlotStates = {"starting", "ready", "stopping", "backoff",
                                                          "down"};
 constexpr std::array<std::string_view, 4> kRedisStates = {"off", "down", "connecting", "up"};
@@ -131,7 +132,7 @@ void Master::applyMetrics(const PendingReload& r) {
   }
   if (const MetricsEndpoint* e = metrics_.endpoint(); e && e->tls.enabled()) {
     if (auto t = tlsCertificateExpiry(e->tls, &why)) {
-      cert_expiry_.push_back({"metrics", "https://" + e->address, *t});
+      cert_expiry_.push_back({"metrics", "https://" + metrics_.boundAddress(), *t});
     }
   }
 }

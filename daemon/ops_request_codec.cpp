@@ -3,31 +3,11 @@
 #include <algorithm>
 
 #include "http/http_request_parser.h"
+#include "websocket/websocket_handshake.h"
 #include "wman/protocol_registry.h"
 
 namespace wman::daemon {
 namespace {
-
-std::string_view reasonPhrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Error";
-  }
-}
 
 class OpsRequestCodec final : public Codec {
  public:
@@ -99,7 +79,8 @@ void registerOpsProtocol() {
 
 std::string opsResponse(int status, std::string_view content_type, std::string_view body,
                         std::string_view extra) {
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reasonPhrase(status)) +
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " +
+                    std::string(ws::reasonPhrase(status)) +
                     "\r\nContent-Type: " + std::string(content_type) +
                     "\r\nContent-Length: " + std::to_string(body.size()) +
                     "\r\nCache-Control: no-store\r\nConnection: close\r\n";

@@ -13,8 +13,10 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -23,12 +25,16 @@ from wman_harness import WAIT, LineClient, Wman, free_port, wait_until  # noqa: 
 WMAN = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "build/bin/wman"
 APP = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else "build/lib/libwman_test_app.so"
 TOKEN = "t0ken-for.tests"
+GEN_CERTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts",
+                         "gen_test_certs")
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$')
 
 
-def get(port, path, token=None, method="GET", timeout=WAIT):
-    """(status, headers dict, body text) of one request to the endpoint."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+def get(port, path, token=None, method="GET", timeout=WAIT, tls=None):
+    """(status, headers dict, body text) of one request to the endpoint (over TLS with the
+    ssl.SSLContext `tls`)."""
+    conn = http.client.HTTPSConnection("localhost", port, timeout=timeout, context=tls) \
+        if tls else http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         headers = {"Authorization": "Bearer " + token} if token else {}
         conn.request(method, path, headers=headers)
@@ -62,9 +68,11 @@ class MetricsTest(unittest.TestCase):
     def tearDown(self):
         self.w.cleanup()
 
-    def start(self, count=8, metrics="127.0.0.1:0", extra="", drain="5s"):
+    def start(self, count=8, metrics="127.0.0.1:0", extra="", drain="5s", worker_extra=""):
         self.w.write_config([{"name": "lines", "port": self.port, "count": count}],
                             drain_timeout=drain)
+        with open(self.w.config_path, "a") as f:
+            f.write(worker_extra)  # the worker's table is the last one
         self.set_metrics(metrics, extra)
         self.w.start_daemon()
         self.w.wait_settled(count)
@@ -208,6 +216,26 @@ class MetricsTest(unittest.TestCase):
         self.assertEqual(self.metrics_port(), new_port)
         with self.assertRaises(ConnectionRefusedError):
             get(mport, "/healthz")
+
+    def test_https_and_certificate_expiry(self):
+        certs = os.path.join(self.w.dir, "certs")
+        subprocess.run([GEN_CERTS, certs], check=True, capture_output=True, timeout=60)
+        pair = 'cert = "%s/server.pem"\nkey = "%s/server.key"\n' % (certs, certs)
+        mport = self.start(count=1, extra="".join("metrics_" + line + "\n"
+                                                  for line in pair.splitlines()),
+                           worker_extra='transport = "tls"\n[worker.tls]\n' + pair)
+        tls = ssl.create_default_context(cafile=os.path.join(certs, "ca.pem"))
+        status, _, body = get(mport, "/metrics", TOKEN, tls=tls)
+        self.assertEqual(status, 200)
+        expiry = samples(body)[("wman_tls_certificate_expiry_seconds",
+                                '{worker="metrics",listen="https://127.0.0.1:%d"}' % mport)]
+        # gen_test_certs issues the leaf for 365 days (its CA lives longer).
+        self.assertAlmostEqual(expiry, time.time() + 365 * 86400, delta=2 * 86400)
+        self.assertEqual(samples(body)[("wman_tls_certificate_expiry_seconds",
+                                        '{worker="lines",listen="text://127.0.0.1:%d"}'
+                                        % self.port)], expiry)
+        # Plain HTTP on the TLS port is answered 400 by the TLS transport, never served.
+        self.assertEqual(get(mport, "/healthz")[0], 400)
 
     def test_check_refuses_a_malformed_address(self):
         self.w.write_config([{"name": "lines", "port": self.port, "count": 1}])
