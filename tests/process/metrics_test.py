@@ -237,6 +237,16 @@ class MetricsTest(unittest.TestCase):
         # Plain HTTP on the TLS port is answered 400 by the TLS transport, never served.
         self.assertEqual(get(mport, "/healthz")[0], 400)
 
+    def test_check_refuses_a_key_that_does_not_match(self):
+        certs = os.path.join(self.w.dir, "certs")
+        subprocess.run([GEN_CERTS, certs], check=True, capture_output=True, timeout=60)
+        self.w.write_config([{"name": "lines", "port": self.port, "count": 1}])
+        self.set_metrics("127.0.0.1:0", 'metrics_cert = "%s/server.pem"\n'
+                         'metrics_key = "%s/other.key"\n' % (certs, certs))
+        r = self.w.cli("check")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertRegex(r.stdout + r.stderr, r"wman\.toml:\d+:\d+: metrics: ")
+
     def test_check_refuses_a_malformed_address(self):
         self.w.write_config([{"name": "lines", "port": self.port, "count": 1}])
         self.set_metrics("localhost")
