@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
+#include <cctype>
 
 #include "metrics_format.h"
 #include "ops_request_codec.h"
