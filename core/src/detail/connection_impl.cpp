@@ -187,6 +187,7 @@ SendStatus ConnectionImpl::queue(std::string_view data, MessageKind kind, bool r
     return SendStatus::Dropped;
   }
   SendStatus status = writing_ ? SendStatus::Buffered : SendStatus::Ok;
+  runtime_->stats().messages_out++;
   if (!raw && !writing_ && !tls_ && data.size() >= kGatherMin && sendGathered(data, kind)) {
     if (state_ != ConnectionState::Established || out_.empty()) return status;
     if (buffered() >= face().maxSendBuffer) {
@@ -204,7 +205,6 @@ SendStatus ConnectionImpl::queue(std::string_view data, MessageKind kind, bool r
   } else {
     codec_->encode(asBytes(data), kind, out_);
   }
-  runtime_->stats().messages_out++;
   scheduleFlush();
   if (buffered() >= face().maxSendBuffer) {
     buffer_full_ = true;
