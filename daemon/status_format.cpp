@@ -331,6 +331,9 @@ std::string formatStatus(const Json& status) {
   // The load average is optional: a master without getloadavg() omits it.
   if (member(status, "load").is_array())
     fields.emplace_back("load average", loadAverage(member(status, "load")));
+  // The operations endpoint, when [daemon] metrics turns it on.
+  if (member(status, "metrics").is_string())
+    fields.emplace_back("metrics", cell(member(status, "metrics")));
   std::size_t label_width = 0;
   for (const auto& [label, value] : fields) label_width = std::max(label_width, label.size());
 

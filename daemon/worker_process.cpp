@@ -17,6 +17,7 @@
 #include "child_setup.h"
 #include "connection_pages.h"
 #include "ipc.h"
+#include "loop_lag.h"
 #include "privileges.h"
 #include "wman/app_module.h"
 #include "wman/logging.h"
@@ -149,6 +150,12 @@ class WorkerProcess {
     if (bus_) hb.bus_dropped = static_cast<std::int64_t>(bus_->dropped());
     hb.shed = static_cast<std::int64_t>(st.shed);
     hb.accepting = st.accepting;
+    hb.accepted = static_cast<std::int64_t>(st.accepted);
+    hb.messages_out = static_cast<std::int64_t>(st.messages_out);
+    hb.bytes_in = static_cast<std::int64_t>(st.bytes_in);
+    hb.bytes_out = static_cast<std::int64_t>(st.bytes_out);
+    hb.fds = static_cast<std::int64_t>(openFds());
+    hb.loop_lag_us = lag_.tick();
     send(hb);
   }
 
@@ -249,6 +256,7 @@ class WorkerProcess {
   Worker* worker_ = nullptr;
   ConnectionId up_ = 0;
   bool stopping_ = false;
+  LoopLag lag_{std::chrono::seconds(1)};
   bool warned_ = false;    // an unreadable channel message was logged
   ConnectionPages pages_;  // `wman connections` snapshots being served
   std::unique_ptr<BusLink> bus_;

@@ -36,6 +36,13 @@ struct DaemonConfig {
   // long one with no request in flight may stay silent before it is closed.
   std::size_t control_max_connections = 64;
   Duration control_idle_timeout{10000};
+  // The operations endpoint the master serves (/metrics, /healthz, /readyz): "host:port",
+  // "" = off. Port 0 takes a free port, which `wman status` shows.
+  std::string metrics;
+  std::string metrics_token;  // bearer token /metrics requires ("" = none)
+  std::string metrics_cert;   // PEM certificate chain: HTTPS when set (with metrics_key)
+  std::string metrics_key;    // PEM private key for metrics_cert
+  int metrics_line = 0;       // line of `metrics` in the file, for errors found later
 };
 
 // One [[worker.tls.sni]] entry: a certificate served to clients that ask for `server_name`.

@@ -18,7 +18,7 @@ const Section kSections[] = {
     {"[daemon]",
      {"run_dir", "log_file", "log_level", "user", "group", "stop_timeout", "drain_timeout",
       "start_timeout", "heartbeat_timeout", "rlimit_nofile", "control_max_connections",
-      "control_idle_timeout"}},
+      "control_idle_timeout", "metrics", "metrics_token", "metrics_cert", "metrics_key"}},
     {"[[worker]]",
      {"name", "listen", "count", "reuse_port", "app", "transport", "limits", "tls", "websocket",
       "options"}},

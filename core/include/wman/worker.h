@@ -25,9 +25,12 @@ class WorkerRuntime;
 
 // Counters one worker process keeps for `wman status`.
 struct WorkerStats {
-  std::uint64_t accepted = 0;   // connections accepted since start
-  std::uint64_t messages = 0;   // messages delivered to onMessage
-  std::uint64_t send_fail = 0;  // sends dropped because a buffer was full
+  std::uint64_t accepted = 0;      // connections accepted since start
+  std::uint64_t messages = 0;      // messages delivered to onMessage
+  std::uint64_t messages_out = 0;  // sends queued (not Dropped), fan-out copies included
+  std::uint64_t bytes_in = 0;      // bytes read from peers (TLS records as received)
+  std::uint64_t bytes_out = 0;     // bytes the kernel took for peers
+  std::uint64_t send_fail = 0;     // sends dropped because a buffer was full
   // Peers closed for bad input: protocol and TLS errors, refused handshakes.
   std::uint64_t protocol_errors = 0;
   std::uint64_t callback_errors = 0;  // exceptions thrown by user callbacks

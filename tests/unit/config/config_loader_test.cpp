@@ -420,6 +420,8 @@ TEST_CASE("config/examples/full.toml is valid and spells out the defaults", "[co
   CHECK(c.daemon.rlimit_nofile == d.rlimit_nofile);
   CHECK(c.daemon.control_max_connections == d.control_max_connections);
   CHECK(c.daemon.control_idle_timeout == d.control_idle_timeout);
+  CHECK(c.daemon.metrics == d.metrics);
+  CHECK(c.daemon.metrics_token == d.metrics_token);
   const wman::BusConfig b;
   CHECK(c.bus.enabled == b.enabled);
   CHECK(c.bus.node == "web-1");  // the one value set: the default is the host name

@@ -204,6 +204,13 @@ TEST_CASE("status: column widths follow the data") {
   CHECK(lines.front().size() < wide.front().size());
 }
 
+TEST_CASE("status: the operations endpoint's address shows when it is on") {
+  Json status = sampleStatus();
+  for (const std::string& l : splitLines(formatStatus(status))) CHECK(l.rfind("metrics", 0) != 0);
+  status["metrics"] = "127.0.0.1:9100";
+  CHECK(valueOf(splitLines(formatStatus(status)), "metrics") == "127.0.0.1:9100");
+}
+
 TEST_CASE("status: missing and mistyped fields render as a dash") {
   const Json status = parse(R"({"pid":4242,"uptime_s":"soon","last_reload":null,
     "workers":[{"pid":4250,"name":"bare"},{"pid":4251,"memory_kb":-1,"qps":"fast","slot":true}]})");
