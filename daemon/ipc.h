@@ -46,6 +46,11 @@ struct Heartbeat {
   std::int64_t shed = 0;         // connections closed by the memory budget
   bool accepting = true;         // false while its listeners are paused
   std::int64_t bus_dropped = 0;  // bus sends it could not hand to the bus process
+  // udp:// workers (WorkerStats): datagrams received, sent, and lost (undecodable or too
+  // large, refused by the kernel on send, or dropped by it with the receive queue full).
+  std::int64_t udp_in = 0;
+  std::int64_t udp_out = 0;
+  std::int64_t udp_dropped = 0;
   static constexpr auto fields() {
     using H = Heartbeat;
     return std::tuple{field("memory_kb", &H::memory_kb),
@@ -59,7 +64,10 @@ struct Heartbeat {
                       field("log_suppressed", &H::log_suppressed),
                       field("shed", &H::shed),
                       field("accepting", &H::accepting),
-                      field("bus_dropped", &H::bus_dropped)};
+                      field("bus_dropped", &H::bus_dropped),
+                      field("udp_in", &H::udp_in),
+                      field("udp_out", &H::udp_out),
+                      field("udp_dropped", &H::udp_dropped)};
   }
 };
 
