@@ -17,7 +17,7 @@ class BufferPool {
   // Pooled buffers are at least this large (smaller ones are freed, not kept)...
   static constexpr std::size_t kMinPooled = 4 * 1024;
   // ...and at most this large: one huge message must not pin its storage for good.
-  static constexpr std::size_t kMaxPooled = 1024 * 1024;
+  static constexpr std::size_t kMaxPooled = 4 * 1024 * 1024;
   // What the pool keeps in all; beyond it, recycled storage is freed.
   static constexpr std::size_t kMaxPooledBytes = 8 * 1024 * 1024;
 
@@ -25,11 +25,16 @@ class BufferPool {
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;
 
+  // Below this, requests are left to the allocator: small blocks come from its per-thread
+  // caches without fresh pages, and a broadcast that queues a few bytes on each of 100,000
+  // connections must not give each of them kMinPooled bytes.
+  static constexpr std::size_t kMinRequest = 1024;
+
   // Makes room for `want` bytes in `s` (its size included). An empty `s` without that much
   // storage takes a pooled buffer when one is large enough, else new storage of at least
   // kMinPooled; a non-empty one grows in place (geometrically, as std::string does).
   void provide(std::string& s, std::size_t want) {
-    if (s.capacity() >= want) return;
+    if (s.capacity() >= want || want < kMinRequest) return;
     if (s.empty() && !free_.empty() && free_.back().capacity() >= want) {
       s.swap(free_.back());
       pooled_bytes_ -= s.capacity();

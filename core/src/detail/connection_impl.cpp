@@ -187,6 +187,16 @@ SendStatus ConnectionImpl::queue(std::string_view data, MessageKind kind, bool r
     return SendStatus::Dropped;
   }
   SendStatus status = writing_ ? SendStatus::Buffered : SendStatus::Ok;
+  if (!raw && !writing_ && !tls_ && data.size() >= kGatherMin && sendGathered(data, kind)) {
+    if (state_ != ConnectionState::Established || out_.empty()) return status;
+    if (buffered() >= face().maxSendBuffer) {
+      buffer_full_ = true;
+      dispatch(
+          id_, "onBufferFull", events().onBufferFull, [this] { runtime_->callbackFailed(*this); },
+          face());
+    }
+    return status;
+  }
   // Room for the message and a frame header (at most 14 bytes in any codec of ours).
   buffers().provide(out_, out_.size() + data.size() + 16);
   if (raw) {
