@@ -113,9 +113,7 @@ tls = { cert = ")" + cert + R"(", key = ")" +
   CHECK(c.daemon.heartbeat_timeout == 60s);
   CHECK(c.daemon.rlimit_nofile == 65536);
 
-  REQUIRE(c.workers.size() == 3);
-  CHECK(c.workers[2].url.udp);
-  CHECK(c.workers[2].url.protocol == "tcp");
+  REQUIRE(c.workers.size() == 2);
   const wman::WorkerConfig& w = c.workers[0];
   CHECK(w.name == "chat");
   CHECK(w.listen == "wss://0.0.0.0:8443");
