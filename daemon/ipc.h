@@ -52,6 +52,11 @@ struct Heartbeat {
   std::int64_t bytes_out = 0;
   std::int64_t fds = 0;          // open file descriptors
   std::int64_t loop_lag_us = 0;  // how late its once-a-second timer fired (loop_lag.h)
+  // udp:// workers (WorkerStats): datagrams received, sent, and lost (undecodable or too
+  // large, refused by the kernel on send, or dropped by it with the receive queue full).
+  std::int64_t udp_in = 0;
+  std::int64_t udp_out = 0;
+  std::int64_t udp_dropped = 0;
   static constexpr auto fields() {
     using H = Heartbeat;
     return std::tuple{field("memory_kb", &H::memory_kb),
@@ -71,7 +76,10 @@ struct Heartbeat {
                       field("bytes_in", &H::bytes_in),
                       field("bytes_out", &H::bytes_out),
                       field("fds", &H::fds),
-                      field("loop_lag_us", &H::loop_lag_us)};
+                      field("loop_lag_us", &H::loop_lag_us),
+                      field("udp_in", &H::udp_in),
+                      field("udp_out", &H::udp_out),
+                      field("udp_dropped", &H::udp_dropped)};
   }
 };
 

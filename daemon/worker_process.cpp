@@ -111,6 +111,8 @@ class WorkerProcess {
     worker.limits = t.limits;
     worker.options = t.options;
     worker.websocket = t.websocket;
+    // unix:// and udp:// listeners may speak another codec than their scheme's raw bytes.
+    if (t.url.protocol != worker.protocol()) worker.setProtocol(t.url.protocol);
     if (t.transport == "tls") worker.tls = t.tls;
     try {
       if (installBuiltinApp(t.app, worker)) return true;
@@ -149,6 +151,9 @@ class WorkerProcess {
     hb.log_suppressed = static_cast<std::int64_t>(st.log_suppressed);
     if (bus_) hb.bus_dropped = static_cast<std::int64_t>(bus_->dropped());
     hb.shed = static_cast<std::int64_t>(st.shed);
+    hb.udp_in = static_cast<std::int64_t>(st.udp_in);
+    hb.udp_out = static_cast<std::int64_t>(st.udp_out);
+    hb.udp_dropped = static_cast<std::int64_t>(st.udp_dropped);
     hb.accepting = st.accepting;
     hb.accepted = static_cast<std::int64_t>(st.accepted);
     hb.messages_out = static_cast<std::int64_t>(st.messages_out);

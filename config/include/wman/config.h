@@ -110,12 +110,15 @@ struct ForwardOptions {
 
 // One [[worker]] table.
 struct WorkerConfig {
-  std::string name;               // defaults to the app name
-  std::string listen;             // the URL as written
-  ListenUrl url;                  // the URL parsed
-  int count = 1;                  // processes; 0 in the file = number of CPUs (resolved by loader)
-  bool reuse_port = false;        // one SO_REUSEPORT socket per worker slot
-  std::string app = "echo";       // built-in app name, or a path to an app module (.so)
+  std::string name;          // defaults to the app name
+  std::string listen;        // the URL as written
+  ListenUrl url;             // the URL parsed
+  int count = 1;             // processes; 0 in the file = number of CPUs (resolved by loader)
+  bool reuse_port = false;   // one SO_REUSEPORT socket per worker slot
+  std::string app = "echo";  // built-in app name, or a path to an app module (.so)
+  // The codec of a udp:// or unix:// listener ("" = its scheme's: raw bytes, "tcp"); the URL's
+  // protocol (url.protocol) already holds the choice.
+  std::string protocol;
   std::string transport = "tcp";  // "tcp" or "tls"
   WorkerLimits limits;
   TlsConfig tls;

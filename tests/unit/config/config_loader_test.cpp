@@ -428,7 +428,9 @@ TEST_CASE("config/examples/full.toml is valid and spells out the defaults", "[co
   CHECK(c.bus.redis == b.redis);
   CHECK(c.bus.max_queue == b.max_queue);
   CHECK(c.bus.query_timeout == b.query_timeout);
-  REQUIRE(c.workers.size() == 2);
+  REQUIRE(c.workers.size() == 3);
+  CHECK(c.workers[2].url.udp);
+  CHECK(c.workers[2].url.protocol == "tcp");
   const wman::WorkerConfig& w = c.workers[0];
   const wman::WorkerLimits l;
   CHECK(w.limits.max_connections == l.max_connections);

@@ -390,6 +390,22 @@ TEST_CASE("status: the heartbeat's error counters and a paused listener are show
   checkNoTrailingBlanks(lines);
 }
 
+TEST_CASE("status: a udp:// worker's datagram counters get a note line") {
+  Json status = sampleStatus();
+  status["workers"] = parse(R"([
+     {"pid":10,"name":"u","slot":0,"listen":"udp://0.0.0.0:9292","state":"ready",
+      "udp_in":100,"udp_out":98,"udp_dropped":2},
+     {"pid":11,"name":"t","slot":0,"listen":"text://0.0.0.0:9292","state":"ready",
+      "udp_in":0,"udp_out":0,"udp_dropped":0},
+     {"pid":null,"name":"u","slot":1,"listen":"udp://0.0.0.0:9292","state":"down"}])");
+  const auto lines = splitLines(formatStatus(status));
+  const std::size_t h = indexOfLineStartingWith(lines, "pid ");
+  REQUIRE(lines.size() == h + 6);
+  // Only the udp:// worker that sent a heartbeat: the TCP worker and the empty slot have none.
+  CHECK(lines[h + 5] == "worker u slot 0 (pid 10): datagrams in 100, out 98, dropped 2");
+  checkNoTrailingBlanks(lines);
+}
+
 TEST_CASE("status: the bus and its Redis link get their own section") {
   Json st = sampleStatus();
   st["bus"] = parse(R"({"enabled":true,"node":"web-1","pid":77,"state":"up","restarts":2,
