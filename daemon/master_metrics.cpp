@@ -59,6 +59,13 @@ constexpr Counted<ipc::Heartbeat> kWorkerMetrics[] = {
     {"wman_bus_send_drops_total", C, "Bus sends the worker could not hand to the bus process.",
      &ipc::Heartbeat::bus_dropped},
     {"wman_timers", G, "Timers the application has running.", &ipc::Heartbeat::timers},
+    {"wman_udp_datagrams_received_total", C, "Datagrams a udp:// worker received.",
+     &ipc::Heartbeat::udp_in},
+    {"wman_udp_datagrams_sent_total", C, "Datagrams a udp:// worker sent.",
+     &ipc::Heartbeat::udp_out},
+    {"wman_udp_datagrams_dropped_total", C,
+     "Datagrams lost: undecodable, refused on send, or dropped with the receive queue full.",
+     &ipc::Heartbeat::udp_dropped},
 };
 
 // The bus process, from its last report.

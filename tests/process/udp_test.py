@@ -7,13 +7,13 @@ counters), or by the loopback backlog (/proc/net/softnet_stat). No timing is ass
 
 usage: udp_test.py WMAN_BINARY
 """
+import http.client
 import os
 import select
 import socket
 import struct
 import sys
 import threading
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -88,6 +88,7 @@ class UdpProcessTest(unittest.TestCase):
         return "\n".join([
             "[daemon]",
             'run_dir = "%s"' % self.w.dir,
+            'metrics = "127.0.0.1:0"',
             'stop_timeout = "2s"',
             'log_level = "info"',
             "",
@@ -198,10 +199,34 @@ class UdpProcessTest(unittest.TestCase):
         self.assertLessEqual(server_in, sent)
         self.assertLessEqual(result["echoed"], server_out)
         self.assertGreater(result["echoed"], 0)
-        # The counters are in `wman status --json` per worker process.
-        for w in udp_rows(self.w.status()):
+        # The counters are in `wman status --json` per worker process...
+        doc = self.w.status()
+        for w in udp_rows(doc):
             for key in ("udp_in", "udp_out", "udp_dropped"):
                 self.assertIsInstance(w[key], int)
+        # ...and in /metrics, summed over the workers, as of the same heartbeats.
+        self.assertMetricsCounters(doc)
+
+    def assertMetricsCounters(self, doc):
+        port = int(doc["metrics"].rsplit(":", 1)[1])
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
+        try:
+            conn.request("GET", "/metrics")
+            body = conn.getresponse().read().decode()
+        finally:
+            conn.close()
+        names = {"wman_udp_datagrams_received_total": "udp_in",
+                 "wman_udp_datagrams_sent_total": "udp_out",
+                 "wman_udp_datagrams_dropped_total": "udp_dropped"}
+        got = {key: 0.0 for key in names.values()}
+        for line in body.splitlines():
+            name = line.split("{", 1)[0].split(" ", 1)[0]
+            if name in names:
+                got[names[name]] += float(line.rsplit(" ", 1)[1])
+        self.assertGreater(got["udp_in"], 0, body)
+        # The scrape may hold a newer heartbeat than `doc`: never fewer.
+        for key, value in got.items():
+            self.assertGreaterEqual(value, sum(w[key] for w in udp_rows(doc)), key)
 
 
 if __name__ == "__main__":
