@@ -78,6 +78,8 @@ struct Conn {
   int fd = -1;
   State state = State::kIdle;
   bool want_out = false;
+  float opened_s = 0;      // when the upgrade finished, seconds from the start
+  float last_ping_s = -1;  // when the last Ping arrived; -1: none yet
   std::string in, out;
 };
 
@@ -98,6 +100,7 @@ class Scale {
   void setWantOut(Conn& c, bool want);
   void fail(Conn& c, Why why);
   void expireConnects();
+  void noteServerClose(const Conn& c);
   void onSignal();
   void printStatus(bool last);
   std::string keyFor(size_t idx) const;
@@ -111,7 +114,13 @@ class Scale {
   size_t launched_ = 0;
   int pending_ = 0, open_ = 0, failed_ = 0, lost_ = 0;
   std::array<long long, kWhyCount> why_{};
-  int first_close_code_ = -1;                          // of the first Close frame a server sent
+  int first_close_code_ = -1;                    // of the first Close frame a server sent
+  std::string first_close_why_;                  // its reason, printable ASCII only
+  double lost_first_s_ = -1, lost_last_s_ = -1;  // when connections were lost, from the start
+  // Of the connections a server closed: how many had never seen a Ping, and for the others the
+  // shortest and longest time from the last Ping (answered at once) to the Close.
+  long long closed_unpinged_ = 0;
+  double close_after_ping_min_s_ = -1, close_after_ping_max_s_ = -1, closed_min_age_s_ = -1;
   long long pings_ = 0, tagged_ = 0, other_msgs_ = 0;  // every Ping is answered
   std::int64_t tag_first_ns_ = -1, tag_last_ns_ = -1;  // latencies of the first and last receipt
   double t0_ = 0, connect_s_ = -1;
@@ -177,6 +186,8 @@ void Scale::fail(Conn& c, Why why) {
   if (c.state == State::kOpen) {
     --open_;
     ++lost_;
+    lost_last_s_ = wsbench::nowSeconds() - t0_;
+    if (lost_first_s_ < 0) lost_first_s_ = lost_last_s_;
   } else {
     --pending_;
     ++failed_;
@@ -274,6 +285,7 @@ bool Scale::consume(Conn& c, std::int64_t t_ns) {
       return false;
     }
     c.state = State::kOpen;
+    c.opened_s = static_cast<float>(wsbench::nowSeconds() - t0_);
     --pending_;
     ++open_;
     pos = end + 4;
@@ -291,11 +303,16 @@ bool Scale::consume(Conn& c, std::int64_t t_ns) {
     pos += h.size + static_cast<size_t>(h.payload);
     if (h.opcode == 0x9) {
       ++pings_;
+      c.last_ping_s = static_cast<float>(wsbench::nowSeconds() - t0_);
       c.out += wsbench::maskedFrame(0xA, payload, static_cast<uint32_t>(rng_()));
     } else if (h.opcode == 0x8) {
-      if (first_close_code_ < 0 && payload.size() >= 2)
+      if (first_close_code_ < 0 && payload.size() >= 2) {
         first_close_code_ =
             (static_cast<uint8_t>(payload[0]) << 8) | static_cast<uint8_t>(payload[1]);
+        for (char ch : payload.substr(2))
+          first_close_why_ += (ch >= ' ' && ch <= '~' && ch != '"' && ch != '\\') ? ch : '?';
+      }
+      noteServerClose(c);
       fail(c, kCloseFrame);
       return false;
     } else if (h.opcode == 0x1 && payload.starts_with(opt_.tag)) {
@@ -318,6 +335,22 @@ void Scale::onText(std::string_view text, std::int64_t t_ns) {
   ++tagged_;
   if (tag_first_ns_ < 0 || lat < tag_first_ns_) tag_first_ns_ = lat;
   tag_last_ns_ = std::max(tag_last_ns_, lat);
+}
+
+// Tells a server that closed a connection for a ping timeout apart from one whose Ping never
+// came: this client answers every Ping as soon as it reads it.
+void Scale::noteServerClose(const Conn& c) {
+  const double now = wsbench::nowSeconds() - t0_;
+  const double age = now - c.opened_s;
+  if (closed_min_age_s_ < 0 || age < closed_min_age_s_) closed_min_age_s_ = age;
+  if (c.last_ping_s < 0) {
+    ++closed_unpinged_;
+    return;
+  }
+  const double since = now - c.last_ping_s;
+  if (close_after_ping_min_s_ < 0 || since < close_after_ping_min_s_)
+    close_after_ping_min_s_ = since;
+  close_after_ping_max_s_ = std::max(close_after_ping_max_s_, since);
 }
 
 void Scale::expireConnects() {
@@ -350,10 +383,15 @@ void Scale::printStatus(bool last) {
       "{\"mode\":\"scale\",\"label\":\"%s\",\"last\":%s,\"conns\":%zu,\"open\":%d,"
       "\"failed\":%d,\"lost\":%d,\"connect_s\":%.3f,\"pings\":%lld,"
       "\"tagged\":%lld,\"tag_first_ms\":%.3f,\"tag_last_ms\":%.3f,\"other_msgs\":%lld,"
-      "\"first_close_code\":%d,\"cpu_s\":%.3f,\"max_rss_kib\":%lld,\"why\":{",
+      "\"first_close_code\":%d,\"first_close_reason\":\"%s\",\"lost_first_s\":%.1f,"
+      "\"lost_last_s\":%.1f,\"closed_unpinged\":%lld,\"close_after_ping_min_s\":%.1f,"
+      "\"close_after_ping_max_s\":%.1f,\"closed_min_age_s\":%.1f,\"cpu_s\":%.3f,\"max_rss_kib\":%"
+      "lld,\"why\":{",
       opt_.label.c_str(), last ? "true" : "false", conns_.size(), open_, failed_, lost_, connect_s_,
       pings_, tagged_, static_cast<double>(tag_first_ns_) / 1e6,
       static_cast<double>(tag_last_ns_) / 1e6, other_msgs_, first_close_code_,
+      first_close_why_.c_str(), lost_first_s_, lost_last_s_, closed_unpinged_,
+      close_after_ping_min_s_, close_after_ping_max_s_, closed_min_age_s_,
       wsbench::processCpuSeconds(), rss_kib);
   for (int k = 0; k < kWhyCount; ++k)
     std::printf("%s\"%s\":%lld", k ? "," : "", kWhyNames[k], why_[k]);
