@@ -15,18 +15,11 @@
 
 namespace wman::detail {
 
+class BufferPool;
 class WorkerRuntime;
 class TlsSession;
 class TlsContext;
 class Outbound;
-
-// Empties `s`, and frees its storage if one large message grew it past 16 KiB, so an idle
-// connection costs only its fixed part.
-inline void releaseIfLarge(std::string& s) {
-  constexpr std::size_t kKeepCapacity = 16 * 1024;
-  s.clear();
-  if (s.capacity() > kKeepCapacity) std::string().swap(s);
-}
 
 class ConnectionImpl final : public Connection {
  public:
@@ -184,14 +177,25 @@ class ConnectionImpl final : public Connection {
   };
   std::unique_ptr<PendingWrite> pending_;
   // Hands `wire` (out_, or TLS ciphertext) to the kernel; what it does not take goes to
-  // pending_ and libuv.
+  // pending_ and libuv. Either way `wire` is left empty, its storage back in the loop's pool
+  // or moved to pending_.
   void write(std::string& wire);
+  BufferPool& buffers() const;
+  // Large sends on a plain stream with no write in flight: writes what is queued, the
+  // codec's head, the payload from where it lies and the tail in one gathered write, and
+  // keeps only what the kernel did not take. False when the codec has to transform the
+  // payload (the caller encodes as usual). connection_gather.cpp.
+  bool sendGathered(std::string_view data, MessageKind kind);
+  // Below this, copying a payload into out_ costs less than the extra write it would save.
+  static constexpr std::size_t kGatherMin = 32 * 1024;
   WorkerRuntime* runtime_;
   Outbound* outbound_ = nullptr;  // the owner of an outbound link; nullptr when accepted
   std::unique_ptr<Codec> codec_;
   std::unique_ptr<TlsSession> tls_;  // TLS transport, or nullptr for plain TCP / unix
-  std::string in_;                   // undecoded tail of the input (empty while idle)
-  std::string out_;                  // encoded, not yet handed to the kernel
+  // Undecoded tail of the input, and encoded output not yet handed to the kernel. Both hold
+  // storage only while they hold bytes (from the loop's BufferPool).
+  std::string in_;
+  std::string out_;
   std::uint64_t last_active_ = 0;
   std::uint64_t accepted_at_ = 0;
   std::uint64_t closing_since_ = 0;

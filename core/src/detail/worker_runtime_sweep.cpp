@@ -149,6 +149,7 @@ void WorkerRuntime::sweepMemory(std::uint64_t now) {
             worker_.name, rss >> 20, budget >> 20);
       }
       pauseAccepting(kPauseMemory);
+      loop_->buffers().release();
       shedLargest();
     } else if ((paused_ & kPauseMemory) != 0 && rss <= budget / 10 * 9) {
       // Resume only well below the budget, so a worker at the edge does not flap.
