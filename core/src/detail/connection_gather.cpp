@@ -29,7 +29,7 @@ bool ConnectionImpl::sendGathered(std::string_view data, MessageKind kind) {
     failed("write", written);
     return true;
   }
-  face().bytes_written_ += static_cast<std::uint64_t>(written);
+  countWritten(static_cast<std::uint64_t>(written));
 
   // Keep what the kernel did not take, in order; the flush of this pass writes it.
   std::size_t skip = static_cast<std::size_t>(written);

@@ -180,6 +180,8 @@ class ConnectionImpl final : public Connection {
   // pending_ and libuv. Either way `wire` is left empty, its storage back in the loop's pool
   // or moved to pending_.
   void write(std::string& wire);
+  // Adds `n` bytes the kernel took to this connection's and its worker's counters.
+  void countWritten(std::uint64_t n);
   BufferPool& buffers() const;
   // Large sends on a plain stream with no write in flight: writes what is queued, the
   // codec's head, the payload from where it lies and the tail in one gathered write, and
