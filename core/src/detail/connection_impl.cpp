@@ -154,7 +154,7 @@ void ConnectionImpl::opened() {
   silent_ = false;
   if (handshaking_) {
     handshaking_ = false;
-    runtime_->handshakeEnded();
+    runtime_->handshakeEnded(*this);
   }
   if (outbound_ && !outbound_->linkOpened(*this)) return;
   dispatch(
@@ -237,7 +237,7 @@ void ConnectionImpl::flush() {
   // connection ends its stream with close_notify.
   if (!out_.empty()) {
     tls_->write(out_);
-    releaseIfLarge(out_);
+    emptyBuffer(out_);
   }
   if (state_ == ConnectionState::Closing) tls_->shutdown();
   std::string wire;
@@ -259,7 +259,7 @@ void ConnectionImpl::write(std::string& wire) {
   }
   face().bytes_written_ += static_cast<std::uint64_t>(n);
   if (static_cast<std::size_t>(n) == wire.size()) {
-    releaseIfLarge(wire);
+    emptyBuffer(wire);
     afterWrite();
     return;
   }
@@ -334,6 +334,11 @@ void ConnectionImpl::onShutdown(uv_shutdown_t* req, int status) {
   if (rc != 0) c->startClose();
 }
 
+void ConnectionImpl::releaseSpare() {
+  if (in_.empty()) std::string().swap(in_);
+  if (out_.empty() && !writing_) std::string().swap(out_);
+}
+
 std::size_t ConnectionImpl::buffered() const {
   return out_.size() + (writing_ ? pending_->data.size() - pending_->offset : 0);
 }
@@ -375,7 +380,7 @@ void ConnectionImpl::close(std::string_view data) {
   state_ = ConnectionState::Closing;
   if (outbound_) outbound_->linkClosing(*this);
   closing_since_ = runtime_->loop().now();
-  runtime_->partials().remove(*this);
+  partial_since_ = 0;
   uv_read_stop(&h_.stream);
   log().debug("conn={} closing, {} bytes to flush", id_, buffered());
   if (buffered() == 0 && !tls_) {
@@ -420,7 +425,7 @@ void ConnectionImpl::startClose() {
     runtime_->loop().cancelContinue(this);
     continue_scheduled_ = false;
   }
-  runtime_->partials().remove(*this);
+  partial_since_ = 0;
   uv_close(&h_.handle, &ConnectionImpl::onClosed);
 }
 
@@ -430,7 +435,7 @@ void ConnectionImpl::onClosed(uv_handle_t* h) {
   if (c->handshaking_) {
     c->handshaking_ = false;
     c->silent_ = true;
-    c->runtime_->handshakeEnded();
+    c->runtime_->handshakeEnded(*c);
   }
   log().debug("conn={} closed", c->id_);
   c->runtime_->forget(*c);

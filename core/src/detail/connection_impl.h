@@ -9,6 +9,7 @@
 #include <string>
 #include <system_error>
 
+#include "detail/deadline_wheel.h"
 #include "wman/codec.h"
 #include "wman/connection.h"
 #include "wman/connection_events.h"
@@ -20,15 +21,22 @@ class TlsSession;
 class TlsContext;
 class Outbound;
 
-// Empties `s`, and frees its storage if one large message grew it past 16 KiB, so an idle
-// connection costs only its fixed part.
-inline void releaseIfLarge(std::string& s) {
-  constexpr std::size_t kKeepCapacity = 16 * 1024;
+// A buffer emptied with emptyBuffer() keeps storage of this size range for the next message;
+// the sweep frees it too once the connection has been quiet for a while.
+inline constexpr std::size_t kKeepMinCapacity = 1024;
+inline constexpr std::size_t kKeepMaxCapacity = 16 * 1024;
+
+// Empties `s`. Its storage is kept only between 1 and 16 KiB: a smaller block comes back
+// from the allocator's per-thread cache for a few nanoseconds, so every idle connection need
+// not hold one (the 101 answer of a WebSocket handshake would leave 160 bytes each), and a
+// larger one is not kept for one big message.
+inline void emptyBuffer(std::string& s) {
   s.clear();
-  if (s.capacity() > kKeepCapacity) std::string().swap(s);
+  if (s.capacity() < kKeepMinCapacity || s.capacity() > kKeepMaxCapacity) std::string().swap(s);
 }
 
-class ConnectionImpl final : public Connection {
+// A DeadlineLink so that the runtime's deadline wheel holds it without an allocation.
+class ConnectionImpl final : public Connection, public DeadlineLink {
  public:
   // Wraps `fd`, an already connected stream socket. Returns nullptr and sets `ec` on failure,
   // leaving `fd` open.
@@ -82,6 +90,15 @@ class ConnectionImpl final : public Connection {
     return in_.capacity() + out_.capacity() + (pending_ ? pending_->data.capacity() : 0);
   }
 
+  // True while the input or output buffer keeps storage for the next message (see
+  // emptyBuffer()).
+  bool holdsStorage() const {
+    return in_.capacity() >= kKeepMinCapacity || out_.capacity() >= kKeepMinCapacity;
+  }
+  // Frees the storage of the buffers that are empty (the runtime's sweep does, once a
+  // connection has been quiet).
+  void releaseSpare();
+
   // Called by the loop's flush pass: writes what was queued.
   void flushScheduled();
   // Called by the loop at the start of the pass after this connection yielded (its read
@@ -102,6 +119,10 @@ class ConnectionImpl final : public Connection {
   std::uint64_t lastActive() const { return last_active_; }
   std::uint64_t acceptedAt() const { return accepted_at_; }
   bool handshaking() const { return handshaking_; }
+  // When the unfinished message started (0 = none), for limits.message_timeout.
+  std::uint64_t partialSince() const { return partial_since_; }
+  // A heartbeat ping awaits any input from the peer.
+  bool pingSent() const { return ping_sent_; }
   std::uint64_t closingSince() const { return closing_since_; }
   WorkerRuntime& runtime() const { return *runtime_; }
   uv_stream_t* stream() { return &h_.stream; }
@@ -199,11 +220,7 @@ class ConnectionImpl final : public Connection {
   std::uint64_t budget_pass_ = 0;
   std::size_t pass_bytes_ = 0;
   std::uint32_t pass_steps_ = 0;
-  // PartialInputList: when the unfinished message started (0 = none), and the links.
-  friend class PartialInputList;
-  std::uint64_t partial_since_ = 0;
-  ConnectionImpl* partial_prev_ = nullptr;
-  ConnectionImpl* partial_next_ = nullptr;
+  std::uint64_t partial_since_ = 0;  // see partialSince()
   MessageKind reply_kind_;
   bool is_pipe_ = false;
   bool writing_ = false;
