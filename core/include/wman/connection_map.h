@@ -13,8 +13,8 @@
 
 namespace wman {
 
-// Iteration yields (id, connection) pairs by value, in no particular order; a range-for with
-// structured bindings works as on a std::map. Valid until the next insert or erase (the
+// Iteration yields (id, connection) pairs in no particular order; a range-for with structured
+// bindings works as on a std::unordered_map. Valid until the next insert or erase (the
 // runtime erases a connection after its onClose, never during the application's loop over
 // the map). Loop thread only.
 class ConnectionMap {
@@ -26,11 +26,13 @@ class ConnectionMap {
     using iterator_category = std::forward_iterator_tag;
     using value_type = ConnectionMap::value_type;
     using difference_type = std::ptrdiff_t;
-    using pointer = void;
-    using reference = value_type;
+    using pointer = const value_type*;
+    using reference = const value_type&;
 
     iterator() = default;
-    value_type operator*() const { return {(*slot_)->id(), *slot_}; }
+    // The pair lives in the iterator: valid until it moves on.
+    reference operator*() const { return current_; }
+    pointer operator->() const { return &current_; }
     iterator& operator++() {
       ++slot_;
       skipEmpty();
@@ -50,9 +52,11 @@ class ConnectionMap {
     }
     void skipEmpty() {
       while (slot_ != end_ && *slot_ == nullptr) ++slot_;
+      if (slot_ != end_) current_ = {(*slot_)->id(), *slot_};
     }
     Connection* const* slot_ = nullptr;
     Connection* const* end_ = nullptr;
+    value_type current_{};
   };
   using const_iterator = iterator;
 

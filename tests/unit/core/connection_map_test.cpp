@@ -23,7 +23,7 @@ struct FakeConnection : Connection {
 void checkSame(const ConnectionMap& map, const std::map<ConnectionId, Connection*>& ref) {
   REQUIRE(map.size() == ref.size());
   std::map<ConnectionId, Connection*> seen;
-  for (const auto& [id, c] : map) {
+  for (auto& [id, c] : map) {  // non-const binding, as user code writes it
     CHECK(c->id() == id);
     CHECK(seen.emplace(id, c).second);
   }
