@@ -187,6 +187,8 @@ SendStatus ConnectionImpl::queue(std::string_view data, MessageKind kind, bool r
     return SendStatus::Dropped;
   }
   SendStatus status = writing_ ? SendStatus::Buffered : SendStatus::Ok;
+  // Room for the message and a frame header (at most 14 bytes in any codec of ours).
+  buffers().provide(out_, out_.size() + data.size() + 16);
   if (raw) {
     out_.append(data);
   } else {
@@ -237,7 +239,7 @@ void ConnectionImpl::flush() {
   // connection ends its stream with close_notify.
   if (!out_.empty()) {
     tls_->write(out_);
-    emptyBuffer(out_);
+    buffers().recycle(out_);
   }
   if (state_ == ConnectionState::Closing) tls_->shutdown();
   std::string wire;
@@ -259,7 +261,7 @@ void ConnectionImpl::write(std::string& wire) {
   }
   face().bytes_written_ += static_cast<std::uint64_t>(n);
   if (static_cast<std::size_t>(n) == wire.size()) {
-    emptyBuffer(wire);
+    buffers().recycle(wire);
     afterWrite();
     return;
   }
@@ -282,6 +284,7 @@ void ConnectionImpl::onWrite(uv_write_t* req, int status) {
   auto* c = static_cast<ConnectionImpl*>(req->handle->data);
   c->writing_ = false;
   if (status == 0) c->face().bytes_written_ += c->pending_->data.size() - c->pending_->offset;
+  c->buffers().recycle(c->pending_->data);
   c->pending_.reset();
   if (status < 0) {
     // UV_ECANCELED: destroy() closed the handle under a pending write; nothing to do.
@@ -289,6 +292,10 @@ void ConnectionImpl::onWrite(uv_write_t* req, int status) {
     return;
   }
   c->flush();
+}
+
+BufferPool& ConnectionImpl::buffers() const {
+  return runtime_->loop().buffers();
 }
 
 void ConnectionImpl::afterWrite() {
@@ -332,11 +339,6 @@ void ConnectionImpl::onShutdown(uv_shutdown_t* req, int status) {
                ? status
                : uv_read_start(&c->h_.stream, &ConnectionImpl::onAlloc, &ConnectionImpl::onRead);
   if (rc != 0) c->startClose();
-}
-
-void ConnectionImpl::releaseSpare() {
-  if (in_.empty()) std::string().swap(in_);
-  if (out_.empty() && !writing_) std::string().swap(out_);
 }
 
 std::size_t ConnectionImpl::buffered() const {

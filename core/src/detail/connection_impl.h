@@ -16,24 +16,11 @@
 
 namespace wman::detail {
 
+class BufferPool;
 class WorkerRuntime;
 class TlsSession;
 class TlsContext;
 class Outbound;
-
-// A buffer emptied with emptyBuffer() keeps storage of this size range for the next message;
-// the sweep frees it too once the connection has been quiet for a while.
-inline constexpr std::size_t kKeepMinCapacity = 1024;
-inline constexpr std::size_t kKeepMaxCapacity = 16 * 1024;
-
-// Empties `s`. Its storage is kept only between 1 and 16 KiB: a smaller block comes back
-// from the allocator's per-thread cache for a few nanoseconds, so every idle connection need
-// not hold one (the 101 answer of a WebSocket handshake would leave 160 bytes each), and a
-// larger one is not kept for one big message.
-inline void emptyBuffer(std::string& s) {
-  s.clear();
-  if (s.capacity() < kKeepMinCapacity || s.capacity() > kKeepMaxCapacity) std::string().swap(s);
-}
 
 // A DeadlineLink so that the runtime's deadline wheel holds it without an allocation.
 class ConnectionImpl final : public Connection, public DeadlineLink {
@@ -89,15 +76,6 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   std::size_t heldBytes() const {
     return in_.capacity() + out_.capacity() + (pending_ ? pending_->data.capacity() : 0);
   }
-
-  // True while the input or output buffer keeps storage for the next message (see
-  // emptyBuffer()).
-  bool holdsStorage() const {
-    return in_.capacity() >= kKeepMinCapacity || out_.capacity() >= kKeepMinCapacity;
-  }
-  // Frees the storage of the buffers that are empty (the runtime's sweep does, once a
-  // connection has been quiet).
-  void releaseSpare();
 
   // Called by the loop's flush pass: writes what was queued.
   void flushScheduled();
@@ -205,14 +183,18 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   };
   std::unique_ptr<PendingWrite> pending_;
   // Hands `wire` (out_, or TLS ciphertext) to the kernel; what it does not take goes to
-  // pending_ and libuv.
+  // pending_ and libuv. Either way `wire` is left empty, its storage back in the loop's pool
+  // or moved to pending_.
   void write(std::string& wire);
+  BufferPool& buffers() const;
   WorkerRuntime* runtime_;
   Outbound* outbound_ = nullptr;  // the owner of an outbound link; nullptr when accepted
   std::unique_ptr<Codec> codec_;
   std::unique_ptr<TlsSession> tls_;  // TLS transport, or nullptr for plain TCP / unix
-  std::string in_;                   // undecoded tail of the input (empty while idle)
-  std::string out_;                  // encoded, not yet handed to the kernel
+  // Undecoded tail of the input, and encoded output not yet handed to the kernel. Both hold
+  // storage only while they hold bytes (from the loop's BufferPool).
+  std::string in_;
+  std::string out_;
   std::uint64_t last_active_ = 0;
   std::uint64_t accepted_at_ = 0;
   std::uint64_t closing_since_ = 0;

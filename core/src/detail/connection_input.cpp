@@ -125,9 +125,13 @@ void ConnectionImpl::handlePlain(const char* data, std::size_t size) {
     // (or what a pause or the read budget held back).
     ByteSpan input{reinterpret_cast<const std::byte*>(data), size};
     std::size_t used = deliver(input);
-    if (used < size && state_ == ConnectionState::Established) in_.assign(data + used, size - used);
+    if (used < size && state_ == ConnectionState::Established) {
+      buffers().provide(in_, size - used);
+      in_.assign(data + used, size - used);
+    }
     return;
   }
+  buffers().provide(in_, in_.size() + size);
   in_.append(data, size);
   deliverHeld();
 }
@@ -135,7 +139,7 @@ void ConnectionImpl::handlePlain(const char* data, std::size_t size) {
 void ConnectionImpl::deliverHeld() {
   std::size_t used = deliver(asBytes(in_));
   if (used == in_.size()) {
-    emptyBuffer(in_);
+    buffers().recycle(in_);
   } else if (used > 0) {
     in_.erase(0, used);
   }

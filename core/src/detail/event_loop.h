@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "detail/buffer_pool.h"
 #include "wman/timer.h"
 
 namespace wman::detail {
@@ -60,6 +61,8 @@ class EventLoop {
   // Shared by all connections: reads land here and are decoded in place; only an
   // incomplete tail is copied into the connection.
   std::span<char> readBuffer() { return {read_buffer_.get(), kReadBufferSize}; }
+  // Shared by all connections: storage for the bytes a connection holds between passes.
+  BufferPool& buffers() { return buffers_; }
 
   // The host of this loop's outbound connections (AsyncConnection), created on first use;
   // nullptr once shutdown() began.
@@ -88,6 +91,7 @@ class EventLoop {
   // next poll return at once instead of blocking.
   uv_idle_t idle_{};
   std::unique_ptr<char[]> read_buffer_;
+  BufferPool buffers_;
   EventLoop* previous_;
   std::mutex posted_mutex_;
   std::vector<std::function<void()>> posted_;

@@ -89,7 +89,7 @@ class WorkerRuntime {
   void callbackFailed(ConnectionImpl& c);
   // Connections of handshake protocols that have not completed their handshake.
   void handshakeStarted(ConnectionImpl& c);
-  // The handshake deadline is gone; the buffers its answer left are released once quiet.
+  // Its handshake deadline is gone: `c` moves on to its other deadlines (if any).
   void handshakeEnded(ConnectionImpl& c) {
     --handshaking_;
     trackDeadlines(c);
@@ -127,9 +127,6 @@ class WorkerRuntime {
   // Most deadlines one sweep pass looks at (a ping is a write): a million connections
   // accepted in the same second are pinged over many passes, with I/O in between.
   static constexpr std::size_t kSweepVisits = 1024;
-  // A connection quiet this long gives back the spare storage of its empty buffers (looked
-  // at when one of its deadlines comes, and once after its handshake).
-  static constexpr std::uint64_t kReleaseSpareAfterMs = 2000;
   // After accept() failed for lack of fds, accepting pauses until a connection of this
   // worker closes, or until a probe this often finds a free fd.
   static constexpr std::uint64_t kAcceptRetryMs = 200;

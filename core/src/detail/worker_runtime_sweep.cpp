@@ -30,14 +30,7 @@ void WorkerRuntime::sweep() {
 
 void WorkerRuntime::trackDeadlines(ConnectionImpl& c) {
   if (!wheel_) return;
-  const std::uint64_t now = loop_->now();
-  std::uint64_t due = nextDeadline(c, now);
-  // Buffer storage is looked at once, a while after this: a visit that finds the peer
-  // still busy leaves it to the connection's later deadlines, so traffic never costs the
-  // sweep anything.
-  if (c.holdsStorage() && c.state() == ConnectionState::Established) {
-    due = std::min(due == 0 ? ~std::uint64_t{0} : due, now + kReleaseSpareAfterMs);
-  }
+  const std::uint64_t due = nextDeadline(c, loop_->now());
   if (due == 0) {
     c.unlink();
   } else {
@@ -85,7 +78,6 @@ bool WorkerRuntime::expire(ConnectionImpl& c, std::uint64_t now) {
     return true;
   }
   const std::uint64_t quiet = now - c.lastActive();
-  if (quiet >= kReleaseSpareAfterMs) c.releaseSpare();
   if (d.idle > 0 && quiet >= d.idle) {
     peerLog(PeerCause::Timeout, spdlog::level::debug, c, "idle for {} ms; closing", d.idle);
     c.close({});
@@ -129,6 +121,7 @@ void WorkerRuntime::sweepMemory(std::uint64_t now) {
             worker_.name, rss >> 20, budget >> 20);
       }
       pauseAccepting(kPauseMemory);
+      loop_->buffers().release();
       shedLargest();
     } else if ((paused_ & kPauseMemory) != 0 && rss <= budget / 10 * 9) {
       // Resume only well below the budget, so a worker at the edge does not flap.
