@@ -36,14 +36,35 @@ struct Recorder {
   }
 };
 
+// Schedules `item` as `id` at `deadline`.
+void scheduleAt(DeadlineWheel& wheel, Item& item, int id, std::uint64_t deadline) {
+  item.id = id;
+  item.deadline = deadline;
+  wheel.schedule(item, deadline);
+}
+
+// Schedules `items` (ids 0..n-1) at first + step * id.
+void scheduleSpread(DeadlineWheel& wheel, std::vector<Item>& items, std::uint64_t first,
+                    std::uint64_t step) {
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    scheduleAt(wheel, items[i], static_cast<int>(i), first + step * i);
+  }
+}
+
+// Advances once to `now`; what fired and how many entries were looked at.
+Recorder advanceOnce(DeadlineWheel& wheel, std::uint64_t now) {
+  Recorder r;
+  r.now = now;
+  wheel.advance(r.now, r);
+  return r;
+}
+
 }  // namespace
 
 TEST_CASE("an entry fires within one tick after its deadline and not before") {
   DeadlineWheel wheel(100, 64, 1000);
   Item a;
-  a.id = 1;
-  a.deadline = 1550;
-  wheel.schedule(a, a.deadline);
+  scheduleAt(wheel, a, 1, 1550);
   Recorder r;
   for (r.now = 1000; r.now < 1500; r.now += 10) wheel.advance(r.now, r);
   CHECK(r.fired.empty());
@@ -58,14 +79,8 @@ TEST_CASE("an entry fires within one tick after its deadline and not before") {
 TEST_CASE("an advance looks only at the entries that came due") {
   DeadlineWheel wheel(10, 2048, 0);  // one turn = 20.48 s: every deadline within it
   std::vector<Item> items(10000);
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    items[i].id = static_cast<int>(i);
-    items[i].deadline = 1000 + i;  // spread over ten seconds
-    wheel.schedule(items[i], items[i].deadline);
-  }
-  Recorder r;
-  r.now = 1049;
-  wheel.advance(r.now, r);
+  scheduleSpread(wheel, items, 1000, 1);  // spread over ten seconds
+  const Recorder r = advanceOnce(wheel, 1049);
   // Ticks up to 104 are due: deadlines 1000..1049 fired, nothing else was touched.
   CHECK(r.fired.size() == 50);
   CHECK(r.looked_at == 50);
@@ -74,9 +89,7 @@ TEST_CASE("an advance looks only at the entries that came due") {
 TEST_CASE("activity postpones a deadline lazily: the entry is re-checked once, then moves") {
   DeadlineWheel wheel(10, 256, 0);
   Item a;
-  a.id = 7;
-  a.deadline = 100;
-  wheel.schedule(a, a.deadline);
+  scheduleAt(wheel, a, 7, 100);
   a.deadline = 400;  // the owner saw activity; the entry stays where it was
   Recorder r;
   r.now = 120;
@@ -95,9 +108,7 @@ TEST_CASE("activity postpones a deadline lazily: the entry is re-checked once, t
 TEST_CASE("a deadline beyond one turn of the wheel is visited early and still fires on time") {
   DeadlineWheel wheel(10, 8, 0);  // one turn = 80 ms
   Item a;
-  a.id = 3;
-  a.deadline = 1000;
-  wheel.schedule(a, a.deadline);
+  scheduleAt(wheel, a, 3, 1000);
   Recorder r;
   for (r.now = 0; r.now < 1000; r.now += 10) wheel.advance(r.now, r);
   CHECK(r.fired.empty());
@@ -150,14 +161,8 @@ TEST_CASE("a visit may reschedule its entry itself, and a due time in the past w
 TEST_CASE("after a stall longer than a turn every entry is looked at once") {
   DeadlineWheel wheel(10, 16, 0);
   std::vector<Item> items(5);
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    items[i].id = static_cast<int>(i);
-    items[i].deadline = 20 + 30 * i;
-    wheel.schedule(items[i], items[i].deadline);
-  }
-  Recorder r;
-  r.now = 100000;
-  wheel.advance(r.now, r);
+  scheduleSpread(wheel, items, 20, 30);
+  const Recorder r = advanceOnce(wheel, 100000);
   CHECK(r.fired.size() == 5);
   CHECK(r.looked_at == 5);
 }
