@@ -12,6 +12,7 @@
 #include "bus_table.h"
 #include "child_setup.h"
 #include "ipc.h"
+#include "loop_lag.h"
 #include "privileges.h"
 #include "redis_bridge.h"
 #include "wman/bus_backend.h"
@@ -227,6 +228,8 @@ class BusProcess {
       s.queued += static_cast<std::int64_t>(link->bufferedAmount());
     }
     s.node = ctx_.node;
+    s.fds = static_cast<std::int64_t>(openFds());
+    s.loop_lag_us = lag_.tick();
     if (redis_) redis_->fill(s);
     send(s);
   }
@@ -245,6 +248,7 @@ class BusProcess {
   std::map<std::uint64_t, std::function<void(const BusAnswer&, int)>> remote_answers_;
   Stats stats_;
   bool stopping_ = false;
+  LoopLag lag_{std::chrono::seconds(1)};
 };
 
 }  // namespace

@@ -43,9 +43,20 @@ struct Heartbeat {
   std::int64_t callback_errors = 0;
   std::int64_t accept_failures = 0;
   std::int64_t log_suppressed = 0;
-  std::int64_t shed = 0;         // connections closed by the memory budget
-  bool accepting = true;         // false while its listeners are paused
-  std::int64_t bus_dropped = 0;  // bus sends it could not hand to the bus process
+  std::int64_t shed = 0;          // connections closed by the memory budget
+  bool accepting = true;          // false while its listeners are paused
+  std::int64_t bus_dropped = 0;   // bus sends it could not hand to the bus process
+  std::int64_t accepted = 0;      // connections accepted since start
+  std::int64_t messages_out = 0;  // sends queued since start
+  std::int64_t bytes_in = 0;
+  std::int64_t bytes_out = 0;
+  std::int64_t fds = 0;          // open file descriptors
+  std::int64_t loop_lag_us = 0;  // how late its once-a-second timer fired (loop_lag.h)
+  // udp:// workers (WorkerStats): datagrams received, sent, and lost (undecodable or too
+  // large, refused by the kernel on send, or dropped by it with the receive queue full).
+  std::int64_t udp_in = 0;
+  std::int64_t udp_out = 0;
+  std::int64_t udp_dropped = 0;
   static constexpr auto fields() {
     using H = Heartbeat;
     return std::tuple{field("memory_kb", &H::memory_kb),
@@ -59,7 +70,16 @@ struct Heartbeat {
                       field("log_suppressed", &H::log_suppressed),
                       field("shed", &H::shed),
                       field("accepting", &H::accepting),
-                      field("bus_dropped", &H::bus_dropped)};
+                      field("bus_dropped", &H::bus_dropped),
+                      field("accepted", &H::accepted),
+                      field("messages_out", &H::messages_out),
+                      field("bytes_in", &H::bytes_in),
+                      field("bytes_out", &H::bytes_out),
+                      field("fds", &H::fds),
+                      field("loop_lag_us", &H::loop_lag_us),
+                      field("udp_in", &H::udp_in),
+                      field("udp_out", &H::udp_out),
+                      field("udp_dropped", &H::udp_dropped)};
   }
 };
 
@@ -256,6 +276,8 @@ struct BusStats {
   std::int64_t redis_reconnects = 0;
   std::int64_t redis_channels = 0;
   std::string redis_error;
+  std::int64_t fds = 0;          // open file descriptors of the bus process
+  std::int64_t loop_lag_us = 0;  // how late its once-a-second timer fired
   static constexpr auto fields() {
     using S = BusStats;
     return std::tuple{field("node", &S::node),
@@ -274,7 +296,9 @@ struct BusStats {
                       field("redis_dropped", &S::redis_dropped),
                       field("redis_reconnects", &S::redis_reconnects),
                       field("redis_channels", &S::redis_channels),
-                      field("redis_error", &S::redis_error)};
+                      field("redis_error", &S::redis_error),
+                      field("fds", &S::fds),
+                      field("loop_lag_us", &S::loop_lag_us)};
   }
 };
 

@@ -47,8 +47,9 @@ int bindUnix(const ListenUrl& url, std::error_code& ec, std::string& reason) {
   return fd;
 }
 
-int bindTcp(const ListenUrl& url, bool reuse_port, std::uint16_t port, std::error_code& ec,
-            std::string& reason) {
+// A TCP socket bound and listening, or for udp:// a UDP socket bound (it has no listen).
+int bindInet(const ListenUrl& url, bool reuse_port, std::uint16_t port, std::error_code& ec,
+             std::string& reason) {
   const std::string what =
       "bind " + (url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host) + ":" +
       std::to_string(port);
@@ -67,12 +68,12 @@ int bindTcp(const ListenUrl& url, bool reuse_port, std::uint16_t port, std::erro
   }
   // The first address is the one the system prefers (gai.conf), as the core Listener takes.
   const SocketAddress& addr = resolved.addresses.front();
-  int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = ::socket(addr.family(), (url.udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
   if (fd < 0) return fail(lastError(), -1);
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (reuse_port) ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  if (::bind(fd, addr.get(), addr.size()) != 0 || ::listen(fd, kBacklog) != 0) {
+  if (::bind(fd, addr.get(), addr.size()) != 0 || (!url.udp && ::listen(fd, kBacklog) != 0)) {
     return fail(lastError(), fd);
   }
   return fd;
@@ -120,7 +121,7 @@ std::error_code bindListenSockets(const ListenUrl& url, bool reuse_port, int cou
   for (std::size_t i = have; i < want; ++i) {
     std::error_code ec;
     std::string why;
-    int fd = url.isUnix() ? bindUnix(url, ec, why) : bindTcp(url, out.reuse_port, port, ec, why);
+    int fd = url.isUnix() ? bindUnix(url, ec, why) : bindInet(url, out.reuse_port, port, ec, why);
     if (fd < 0) {
       if (reason) *reason = why;
       shrinkListenSockets(out, have);

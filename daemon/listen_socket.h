@@ -30,9 +30,10 @@ struct ListenSocketSet {
 };
 
 // Binds and listens `url` until `out` holds `count` sockets with SO_REUSEPORT when
-// `reuse_port`, else one. Sockets already in `out` are kept (a reload that raises count adds
-// clones to the same SO_REUSEPORT group). Port 0 picks a free port, shared by all clones.
-// On failure only the sockets this call added are closed, and `reason` says what failed
+// `reuse_port`, else one (udp:// sockets are bound only: datagrams need no listen). Sockets already
+// in `out` are kept (a reload that raises count adds clones to the same SO_REUSEPORT group). Port 0
+// picks a free port, shared by all clones. On failure only the sockets this call added are closed,
+// and `reason` says what failed
 // ("bind 127.0.0.1:8081: Address already in use", or for a host that does not resolve
 // "bind x.invalid:8081: cannot resolve host 'x.invalid': Name or service not known").
 // Host names go through wman::resolve(); the first address it returns is bound.

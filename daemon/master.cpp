@@ -49,7 +49,10 @@ Master::Master(MasterOptions options)
           [this](ConnectionId client) { return control_server_.backlog(client); },
           [this](ConnectionId client, std::size_t bytes) {
             control_server_.allowBacklog(client, bytes);
-          }}) {
+          }}),
+      metrics_(loop_, MetricsServer::Hooks{[this] { return metricsText(); },
+                                           [this] { return readiness(); }}),
+      master_lag_(std::chrono::milliseconds(kTickMs)) {
   channels_.setProtocol("frame");
   channels_.name = "channels";
   channels_.onMessage = [this](Connection& c, Message m) { onChannelMessage(c, m.view()); };
@@ -105,7 +108,7 @@ int Master::run() {
     return 1;
   }
   closeUnusedActivated();
-  if (!startBus(&error)) {
+  if (!prepareMetrics(*r, &error) || !startBus(&error)) {
     log().error("{}", error);
     if (opts_.on_started) opts_.on_started(false, error);
     opts_.notifier.send("STATUS=" + error);
@@ -234,6 +237,7 @@ void Master::closeUnusedActivated() {
 
 void Master::tick() {
   const std::uint64_t now = loop_.now();
+  master_lag_us_ = master_lag_.tick();
   superviseTick(now);
   if (now - last_extend_ms_ >= kExtendEveryMs) extendTimeout();
   conn_queries_.poll(now);

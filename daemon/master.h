@@ -18,6 +18,9 @@
 #include "ipc.h"
 #include "json_doc.h"
 #include "listen_socket.h"
+#include "loop_lag.h"
+#include "metrics_format.h"
+#include "metrics_server.h"
 #include "sd_notify.h"
 #include "socket_activation.h"
 #include "wman/config.h"
@@ -100,6 +103,7 @@ class Master {
     // reuse_port sets this generation added clones to, with their size before.
     std::vector<std::pair<std::shared_ptr<ListenSocketSet>, std::size_t>> grown;
     std::vector<ConnectionId> waiters;
+    int metrics_id = 0;  // the operations endpoint's new listener, if its address changed
   };
 
   // Set-up and the generation swap.
@@ -163,6 +167,18 @@ class Master {
   void reportStopProgress(ConnectionId waiter);
   void reopenLogs();
 
+  // The operations endpoint (master_metrics.cpp). prepareMetrics() opens the listener a
+  // generation's config asks for when it differs from the one in use (false with the reason
+  // when it cannot bind); applyMetrics() swaps to it as the generation commits.
+  bool prepareMetrics(PendingReload& r, std::string* error);
+  void applyMetrics(const PendingReload& r);
+  Readiness readiness() const;
+  std::string metricsText() const;
+  void masterMetrics(MetricsText& m) const;
+  void workerMetrics(MetricsText& m) const;
+  void processMetrics(MetricsText& m, const std::function<MetricLabels(const Proc&)>& labels) const;
+  void busMetrics(MetricsText& m) const;
+
   // The bus (master_bus.cpp): its socket, its process, `wman send`, its status.
   bool startBus(std::string* error);
   bool spawnBus(std::string* error);
@@ -222,6 +238,17 @@ class Master {
     std::optional<ipc::BusStats> stats;
   } bus_;
   std::uint64_t last_extend_ms_ = 0;
+  MetricsServer metrics_;
+  struct CertExpiry {
+    std::string worker;
+    std::string listen;
+    std::int64_t not_after = 0;  // seconds since the epoch
+  };
+  std::vector<CertExpiry> cert_expiry_;  // read as each generation commits
+  std::uint64_t reloads_ok_ = 0;
+  std::uint64_t reloads_failed_ = 0;
+  LoopLag master_lag_;
+  std::int64_t master_lag_us_ = 0;
 };
 
 }  // namespace wman::daemon

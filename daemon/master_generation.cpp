@@ -66,6 +66,7 @@ void Master::commitGeneration() {
   }
   groups_ = r->groups;
   config_ = r->config;
+  applyMetrics(*r);
   // Sockets no group uses any more are closed; the retiring workers hold their own copies.
   for (auto it = sockets_.begin(); it != sockets_.end();) {
     bool used = std::any_of(groups_.begin(), groups_.end(),
@@ -124,6 +125,7 @@ void Master::failGeneration(const std::string& reason) {
     }
   }
   undoSockets(*r);
+  metrics_.close(r->metrics_id);
   log().error("generation {} failed: {}", r->generation, reason);
   if (r->initial) {
     if (opts_.on_started) opts_.on_started(false, reason);
@@ -179,6 +181,7 @@ void Master::extendTimeout() {
 }
 
 void Master::recordReload(bool ok, const std::string& message) {
+  ++(ok ? reloads_ok_ : reloads_failed_);
   last_reload_ = Json::object(
       {{"ok", ok}, {"time", static_cast<std::int64_t>(std::time(nullptr))}, {"message", message}});
 }
@@ -233,6 +236,13 @@ void Master::reload(bool graceful, ConnectionId waiter) {
   }
   std::string error;
   if (!buildGroups(*r, error)) {
+    refuse(error);
+    notifyState("READY=1");
+    return;
+  }
+  // A new metrics address that cannot be bound refuses the reload; the old one serves on.
+  if (!prepareMetrics(*r, &error)) {
+    undoSockets(*r);
     refuse(error);
     notifyState("READY=1");
     return;

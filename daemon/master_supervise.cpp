@@ -254,17 +254,20 @@ Json Master::status() const {
   }
   std::size_t total = 0;
   for (const auto& g : groups_) total += g->slots.size();
-  return Json::object({{"version", WMAN_VERSION},
-                       {"pid", static_cast<std::int64_t>(::getpid())},
-                       {"config", config_->path},
-                       {"start_time", start_time_},
-                       {"uptime_s", static_cast<std::int64_t>((loop_.now() - started_ms_) / 1000)},
-                       {"generation", generation_},
-                       {"workers_total", static_cast<std::int64_t>(total)},
-                       {"last_reload", last_reload_},
-                       {"load", std::move(load)},
-                       {"workers", std::move(workers)},
-                       {"bus", busStatus()}});
+  Json doc =
+      Json::object({{"version", WMAN_VERSION},
+                    {"pid", static_cast<std::int64_t>(::getpid())},
+                    {"config", config_->path},
+                    {"start_time", start_time_},
+                    {"uptime_s", static_cast<std::int64_t>((loop_.now() - started_ms_) / 1000)},
+                    {"generation", generation_},
+                    {"workers_total", static_cast<std::int64_t>(total)},
+                    {"last_reload", last_reload_},
+                    {"load", std::move(load)},
+                    {"workers", std::move(workers)},
+                    {"bus", busStatus()}});
+  if (std::string metrics = metrics_.boundAddress(); !metrics.empty()) doc["metrics"] = metrics;
+  return doc;
 }
 
 void Master::stop(const std::string& mode, ConnectionId waiter) {
@@ -337,6 +340,7 @@ void Master::finishStop() {
                                      {"killed", static_cast<std::int64_t>(killed_at_stop_)}});
   for (ConnectionId w : stop_waiters_) reply(w, verdict);
   stop_waiters_.clear();
+  metrics_.closeAll();
   // Flush the replies, then let the loop end.
   loop_.stopWorker(control_, true,
                    [this] { loop_.stopWorker(channels_, false, [this] { loop_.shutdown(); }); });

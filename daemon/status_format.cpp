@@ -225,12 +225,22 @@ Table workerTable(const Json& workers) {
   return t;
 }
 
+// A udp:// worker's datagram counters; nothing for other workers or before a heartbeat.
+std::string datagramNote(const Json& w) {
+  if (!asString(member(w, "listen")).starts_with("udp://") || !isInt(member(w, "udp_in")))
+    return {};
+  return "datagrams in " + cell(member(w, "udp_in")) + ", out " + cell(member(w, "udp_out")) +
+         ", dropped " + cell(member(w, "udp_dropped"));
+}
+
 // One line per worker or slot with something the table has no room for: how its last process
-// ended, a paused listener, connections shed by the memory budget, suppressed log lines.
+// ended, a paused listener, connections shed by the memory budget, suppressed log lines, a
+// udp:// worker's datagram counters.
 std::string workerNotes(const Json& workers) {
   std::string out;
   for (const Json& w : elements(workers)) {
     std::vector<std::string> notes;
+    if (std::string udp = datagramNote(w); !udp.empty()) notes.push_back(std::move(udp));
     if (!asString(member(w, "last_exit")).empty()) {
       notes.push_back("last exit: " + sanitize(asString(member(w, "last_exit"))));
     }
@@ -331,6 +341,9 @@ std::string formatStatus(const Json& status) {
   // The load average is optional: a master without getloadavg() omits it.
   if (member(status, "load").is_array())
     fields.emplace_back("load average", loadAverage(member(status, "load")));
+  // The operations endpoint, when [daemon] metrics turns it on.
+  if (member(status, "metrics").is_string())
+    fields.emplace_back("metrics", cell(member(status, "metrics")));
   std::size_t label_width = 0;
   for (const auto& [label, value] : fields) label_width = std::max(label_width, label.size());
 

@@ -12,9 +12,9 @@ namespace wman::daemon {
 // Renders the master's status document (version, pid, config, start_time, uptime_s, generation,
 // workers_total, last_reload, load, workers[]) as a GLOBAL STATUS block
 // and a PROCESS STATUS table with one row per worker process or idle slot plus a total row,
-// then one note line per worker with a last exit, a paused listener, shed connections or
-// suppressed log lines. Missing or mistyped fields print as "-"; times are UTC; every line
-// ends with '\n' and has no trailing spaces.
+// then one note line per worker with a last exit, a paused listener, shed connections,
+// suppressed log lines or (udp:// workers) datagram counters. Missing or mistyped fields print as
+// "-"; times are UTC; every line ends with '\n' and has no trailing spaces.
 std::string formatStatus(const Json& status);
 
 // Renders {"connections":[...]} as one table row per connection, then a line

@@ -15,7 +15,12 @@ struct TlsCheckResult {
   bool ok() const { return errors.empty(); }
 };
 
-// Checks each worker with transport "tls" (wss:// included) with wman::checkTlsConfig().
+// The TLS settings of the operations endpoint ([daemon] metrics_cert, metrics_key); not
+// enabled() when it serves plain HTTP.
+TlsConfig metricsTls(const DaemonConfig& daemon);
+
+// Checks each worker with transport "tls" (wss:// included), and the operations endpoint's
+// certificate when it has one, with wman::checkTlsConfig().
 TlsCheckResult checkTls(const Config& config);
 
 }  // namespace wman::daemon

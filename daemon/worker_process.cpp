@@ -17,6 +17,7 @@
 #include "child_setup.h"
 #include "connection_pages.h"
 #include "ipc.h"
+#include "loop_lag.h"
 #include "privileges.h"
 #include "wman/app_module.h"
 #include "wman/logging.h"
@@ -110,6 +111,8 @@ class WorkerProcess {
     worker.limits = t.limits;
     worker.options = t.options;
     worker.websocket = t.websocket;
+    // unix:// and udp:// listeners may speak another codec than their scheme's raw bytes.
+    if (t.url.protocol != worker.protocol()) worker.setProtocol(t.url.protocol);
     if (t.transport == "tls") worker.tls = t.tls;
     try {
       if (installBuiltinApp(t.app, worker)) return true;
@@ -148,7 +151,16 @@ class WorkerProcess {
     hb.log_suppressed = static_cast<std::int64_t>(st.log_suppressed);
     if (bus_) hb.bus_dropped = static_cast<std::int64_t>(bus_->dropped());
     hb.shed = static_cast<std::int64_t>(st.shed);
+    hb.udp_in = static_cast<std::int64_t>(st.udp_in);
+    hb.udp_out = static_cast<std::int64_t>(st.udp_out);
+    hb.udp_dropped = static_cast<std::int64_t>(st.udp_dropped);
     hb.accepting = st.accepting;
+    hb.accepted = static_cast<std::int64_t>(st.accepted);
+    hb.messages_out = static_cast<std::int64_t>(st.messages_out);
+    hb.bytes_in = static_cast<std::int64_t>(st.bytes_in);
+    hb.bytes_out = static_cast<std::int64_t>(st.bytes_out);
+    hb.fds = static_cast<std::int64_t>(openFds());
+    hb.loop_lag_us = lag_.tick();
     send(hb);
   }
 
@@ -249,6 +261,7 @@ class WorkerProcess {
   Worker* worker_ = nullptr;
   ConnectionId up_ = 0;
   bool stopping_ = false;
+  LoopLag lag_{std::chrono::seconds(1)};
   bool warned_ = false;    // an unreadable channel message was logged
   ConnectionPages pages_;  // `wman connections` snapshots being served
   std::unique_ptr<BusLink> bus_;

@@ -16,6 +16,7 @@
 #include <system_error>
 
 #include "detail/field_reader.h"
+#include "detail/metrics_reader.h"
 #include "detail/worker_reader.h"
 #include "wman/config.h"
 
@@ -72,7 +73,12 @@ void readDaemon(FieldReader& r, const toml::table& t, DaemonConfig& d) {
            detail::asInt(&d.rlimit_nofile, 0, std::numeric_limits<std::int64_t>::max())},
           {"control_max_connections", detail::asInt(&d.control_max_connections, 1, 100000)},
           {"control_idle_timeout", detail::asDuration(&d.control_idle_timeout, Duration{1})},
+          {"metrics", detail::asMetricsAddress(&d.metrics)},
+          {"metrics_token", detail::asBearerToken(&d.metrics_token)},
+          {"metrics_cert", detail::asPath(&d.metrics_cert)},
+          {"metrics_key", detail::asPath(&d.metrics_key)},
       });
+  detail::checkMetrics(r, t, d);
   // Whether the accounts exist is a property of this machine, like the files named in the
   // config, so it is checked under the same switch.
   if (r.check().check_files) {

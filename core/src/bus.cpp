@@ -148,30 +148,31 @@ bool parseClientId(std::string_view id, ClientAddress& out) {
 }
 
 // Membership lives in the router, keyed by the connection's runtime and id; an
-// AsyncConnection (outbound) has no address on the bus.
+// AsyncConnection (outbound) and a udp:// worker's datagram connection (which stands for a
+// different sender each time) have no address on the bus.
 std::string Connection::clientId() const {
-  if (outbound_ || !worker_) return {};
+  if (!onBus()) return {};
   return router().clientId(worker_->runtime(), id_);
 }
 void Connection::bindUid(std::string_view uid) {
-  if (!outbound_ && worker_) router().bindUid(worker_->runtime(), id_, uid);
+  if (onBus()) router().bindUid(worker_->runtime(), id_, uid);
 }
 void Connection::unbindUid() {
-  if (!outbound_ && worker_) router().unbindUid(worker_->runtime(), id_);
+  if (onBus()) router().unbindUid(worker_->runtime(), id_);
 }
 const std::string& Connection::uid() const {
   static const std::string none;
-  if (outbound_ || !worker_) return none;
+  if (!onBus()) return none;
   return router().uid(worker_->runtime(), id_);
 }
 void Connection::joinGroup(std::string_view group) {
-  if (!outbound_ && worker_ && !group.empty()) router().joinGroup(worker_->runtime(), id_, group);
+  if (onBus() && !group.empty()) router().joinGroup(worker_->runtime(), id_, group);
 }
 void Connection::leaveGroup(std::string_view group) {
-  if (!outbound_ && worker_) router().leaveGroup(worker_->runtime(), id_, group);
+  if (onBus()) router().leaveGroup(worker_->runtime(), id_, group);
 }
 std::vector<std::string> Connection::groups() const {
-  if (outbound_ || !worker_) return {};
+  if (!onBus()) return {};
   return router().groups(worker_->runtime(), id_);
 }
 

@@ -3,6 +3,7 @@
 #include <uv.h>
 
 #include "detail/connection_impl.h"
+#include "detail/datagram_connection.h"
 #include "detail/outbound.h"
 
 namespace wman {
@@ -51,8 +52,10 @@ std::string address(const Connection& c, bool outbound, bool peer) {
 }  // namespace
 
 // An AsyncConnection (outbound_) goes through its Outbound, which queues while it connects;
-// an accepted connection is its own ConnectionImpl.
+// a udp:// worker's datagram connection (datagram_) answers its current sender; an accepted
+// connection is its own ConnectionImpl.
 SendStatus Connection::send(std::string_view data) {
+  if (datagram_) return detail::DatagramConnection::of(*this).send(data, std::nullopt, false);
   if (outbound_) {
     auto& o = detail::Outbound::of(*this);
     return o.send(data, o.replyKind(), false);
@@ -62,56 +65,70 @@ SendStatus Connection::send(std::string_view data) {
 }
 
 SendStatus Connection::send(std::string_view data, MessageKind kind) {
+  if (datagram_) return detail::DatagramConnection::of(*this).send(data, kind, false);
   if (outbound_) return detail::Outbound::of(*this).send(data, kind, false);
   return detail::ConnectionImpl::from(*this)->queue(data, kind, false);
 }
 
 SendStatus Connection::sendRaw(std::string_view bytes) {
+  if (datagram_) return detail::DatagramConnection::of(*this).send(bytes, std::nullopt, true);
   if (outbound_) return detail::Outbound::of(*this).send(bytes, MessageKind::Binary, true);
   return detail::ConnectionImpl::from(*this)->queue(bytes, MessageKind::Binary, true);
 }
 
 void Connection::close(std::string_view data) {
+  if (datagram_) {
+    if (!data.empty()) send(data);
+    return;
+  }
   if (outbound_) return detail::Outbound::of(*this).close(data);
   detail::ConnectionImpl::from(*this)->close(data);
 }
 
 void Connection::close(int code, std::string_view reason) {
   // Codes outside 16 bits become 0, which the codec refuses to send (a Close without one).
+  if (datagram_) return;
   const auto wire = code > 0 && code <= 0xffff ? static_cast<std::uint16_t>(code) : 0;
   if (outbound_) return detail::Outbound::of(*this).close(static_cast<std::uint16_t>(wire), reason);
   detail::ConnectionImpl::from(*this)->close(static_cast<std::uint16_t>(wire), reason);
 }
 
 void Connection::destroy() {
+  if (datagram_) return;
   if (outbound_) return detail::Outbound::of(*this).destroy();
   detail::ConnectionImpl::from(*this)->destroy();
 }
 
 void Connection::pauseRecv() {
+  if (datagram_) return;
   if (outbound_) return detail::Outbound::of(*this).pause();
   detail::ConnectionImpl::from(*this)->pause();
 }
 
 void Connection::resumeRecv() {
+  if (datagram_) return;
   if (outbound_) return detail::Outbound::of(*this).resume();
   detail::ConnectionImpl::from(*this)->resume();
 }
 
 std::size_t Connection::bufferedAmount() const {
+  if (datagram_) return 0;
   if (outbound_) return detail::Outbound::of(const_cast<Connection&>(*this)).buffered();
   return detail::ConnectionImpl::from(*this)->buffered();
 }
 
 std::string Connection::remoteAddress() const {
+  if (datagram_) return detail::DatagramConnection::of(*this).remoteAddress();
   return address(*this, outbound_, true);
 }
 
 std::string Connection::localAddress() const {
+  if (datagram_) return detail::DatagramConnection::of(*this).localAddress();
   return address(*this, outbound_, false);
 }
 
 std::string Connection::remoteIp() const {
+  if (datagram_) return detail::DatagramConnection::of(*this).remoteIp();
   auto* impl = socketOf(*this, outbound_);
   if (!impl || impl->isPipe()) return {};
   std::string a = remoteAddress();
@@ -123,6 +140,7 @@ std::string Connection::remoteIp() const {
 }
 
 std::uint16_t Connection::remotePort() const {
+  if (datagram_) return detail::DatagramConnection::of(*this).remotePort();
   auto* impl = socketOf(*this, outbound_);
   if (!impl || impl->isPipe()) return 0;
   std::string a = remoteAddress();

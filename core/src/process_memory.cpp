@@ -1,5 +1,6 @@
 #include "wman/process_memory.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -27,6 +28,17 @@ std::size_t residentKiB() {
   if (std::sscanf(buf, "%ld %ld", &pages, &resident) != 2) return 0;
   return static_cast<std::size_t>(resident) *
          static_cast<std::size_t>(::sysconf(_SC_PAGESIZE) / 1024);
+}
+
+std::size_t openFds() {
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (!dir) return 0;
+  std::size_t n = 0;
+  while (const dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  ::closedir(dir);
+  return n > 0 ? n - 1 : 0;  // the directory's own fd
 }
 
 }  // namespace wman

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "detail/resolver.h"
@@ -27,6 +28,43 @@ SocketAddress::SocketAddress(const sockaddr* addr, socklen_t len) {
   if (!known) return;
   len_ = addr->sa_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
   std::memcpy(&storage_, addr, len_);
+}
+
+std::optional<SocketAddress> SocketAddress::parse(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 == text.size() || colon + 6 < text.size())
+    return std::nullopt;
+  unsigned port = 0;
+  for (char c : text.substr(colon + 1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    port = port * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (port > 65535) return std::nullopt;
+  std::string_view host = text.substr(0, colon);
+  const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) host = host.substr(1, host.size() - 2);
+  std::string h(host);
+  sockaddr_storage storage{};
+  if (!bracketed) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&storage);
+    if (::inet_pton(AF_INET, h.c_str(), &in->sin_addr) != 1) return std::nullopt;
+    in->sin_family = AF_INET;
+    in->sin_port = htons(static_cast<std::uint16_t>(port));
+    return SocketAddress(reinterpret_cast<const sockaddr*>(in), sizeof *in);
+  }
+  auto* in6 = reinterpret_cast<sockaddr_in6*>(&storage);
+  const auto percent = h.find('%');
+  if (percent != std::string::npos) {
+    char* end = nullptr;
+    const unsigned long scope = std::strtoul(h.c_str() + percent + 1, &end, 10);
+    if (percent + 1 == h.size() || *end != '\0' || scope > UINT32_MAX) return std::nullopt;
+    in6->sin6_scope_id = static_cast<std::uint32_t>(scope);
+    h.resize(percent);
+  }
+  if (::inet_pton(AF_INET6, h.c_str(), &in6->sin6_addr) != 1) return std::nullopt;
+  in6->sin6_family = AF_INET6;
+  in6->sin6_port = htons(static_cast<std::uint16_t>(port));
+  return SocketAddress(reinterpret_cast<const sockaddr*>(in6), sizeof *in6);
 }
 
 std::uint16_t SocketAddress::port() const {

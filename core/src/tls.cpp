@@ -66,4 +66,23 @@ bool checkTlsConfig(const TlsConfig& tls, std::vector<std::string>* warnings, st
   return true;
 }
 
+std::optional<std::int64_t> tlsCertificateExpiry(const TlsConfig& tls, std::string* error) {
+  std::vector<std::string> files = {tls.cert};
+  for (const TlsSniCertificate& s : tls.sni) files.push_back(s.cert);
+  std::optional<std::int64_t> first;
+  for (const std::string& f : files) {
+    std::vector<detail::CertificateInfo> chain;
+    std::string why;
+    if (!detail::readCertificateInfo(f, &chain, &why)) {
+      if (error) *error = why;
+      return std::nullopt;
+    }
+    for (const detail::CertificateInfo& c : chain) {
+      const auto t = static_cast<std::int64_t>(c.not_after);
+      if (!first || t < *first) first = t;
+    }
+  }
+  return first;
+}
+
 }  // namespace wman

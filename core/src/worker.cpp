@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "detail/connection_impl.h"
+#include "detail/udp_endpoint.h"
 #include "detail/worker_registry.h"
 #include "detail/worker_runtime.h"
 #include "wman/protocol_registry.h"
@@ -50,11 +51,23 @@ SendStatus Worker::send(ConnectionId id, std::string_view data) {
   return c ? c->send(data) : SendStatus::NotConnected;
 }
 
+SendStatus Worker::sendTo(std::string_view address, std::string_view data) {
+  if (auto to = SocketAddress::parse(address)) return sendTo(*to, data);
+  return runtime_->udp() ? SendStatus::Dropped : SendStatus::NotConnected;
+}
+
+SendStatus Worker::sendTo(const SocketAddress& address, std::string_view data) {
+  auto* udp = runtime_->udp();
+  return udp ? udp->sendTo(address, data) : SendStatus::NotConnected;
+}
+
 std::uint16_t Worker::port() const {
   return runtime_->port();
 }
 
 const WorkerStats& Worker::stats() const {
+  // The kernel's count of datagrams it dropped is read here, where the counters are read.
+  if (auto* udp = runtime_->udp()) udp->sampleKernelDrops();
   return runtime_->stats();
 }
 

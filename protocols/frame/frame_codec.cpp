@@ -22,7 +22,14 @@ DecodeResult FrameCodec::decode(ByteSpan input) {
                                MessageKind::Binary);
 }
 
-void FrameCodec::encode(ByteSpan payload, MessageKind /*kind*/, std::string& out) {
+void FrameCodec::encode(ByteSpan payload, MessageKind kind, std::string& out) {
+  std::string_view tail;
+  encodeHead(payload, kind, out, tail);
+  out.append(asString(payload));
+}
+
+bool FrameCodec::encodeHead(ByteSpan payload, MessageKind /*kind*/, std::string& head,
+                            std::string_view& tail) {
   constexpr std::size_t kMaxPayload = std::numeric_limits<std::uint32_t>::max() - kHeaderSize;
   if (payload.size() > kMaxPayload) {
     throw std::length_error("wman::FrameCodec: payload does not fit a 32-bit frame length");
@@ -31,8 +38,9 @@ void FrameCodec::encode(ByteSpan payload, MessageKind /*kind*/, std::string& out
   const char header[kHeaderSize] = {static_cast<char>(length >> 24),
                                     static_cast<char>(length >> 16), static_cast<char>(length >> 8),
                                     static_cast<char>(length)};
-  out.append(header, kHeaderSize);
-  out.append(asString(payload));
+  head.append(header, kHeaderSize);
+  tail = {};
+  return true;
 }
 
 }  // namespace wman

@@ -29,6 +29,8 @@ class FrameCodec final : public Codec {
   // std::length_error, leaving `out` unchanged, if payload size + 4 does not fit in 32 bits,
   // because no header could describe that frame.
   void encode(ByteSpan payload, MessageKind kind, std::string& out) override;
+  bool encodeHead(ByteSpan payload, MessageKind kind, std::string& head,
+                  std::string_view& tail) override;
 
  private:
   std::size_t max_frame_;

@@ -2,54 +2,24 @@
 
 #include <llhttp.h>
 
-#include <algorithm>
-#include <string_view>
-
 namespace wman {
 
 // The llhttp callbacks, as static members of a friend so they can reach the parser's state.
 struct HttpRequestParser::Callbacks {
   static HttpRequestParser& self(llhttp_t* p) { return *static_cast<HttpRequestParser*>(p->data); }
 
-  // Pieces are appended in arrival order and nothing else is stored in between, so each
-  // name, value or URL stays one contiguous run of storage_ however the input was split.
   static int onUrl(llhttp_t* p, const char* at, std::size_t n) {
-    HttpRequestParser& h = self(p);
-    if (h.url_.size == 0) h.url_.offset = h.storage_.size();
-    h.storage_.append(at, n);
-    h.url_.size += n;
+    self(p).head_.appendUrl(at, n);
     return 0;
-  }
-  // llhttp 8 lets spaces into header names ("Host : x"); RFC 7230 3.2.4 requires a 400,
-  // and a name that is not a token could smuggle a header past an intermediary.
-  static bool isTokenChar(char c) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
   }
   static int onHeaderField(llhttp_t* p, const char* at, std::size_t n) {
-    if (!std::all_of(at, at + n, isTokenChar)) return -1;
-    HttpRequestParser& h = self(p);
-    if (h.new_header_) {
-      h.headers_.push_back({{h.storage_.size(), 0}, {}});
-      h.new_header_ = false;
-    }
-    h.storage_.append(at, n);
-    h.headers_.back().name.size += n;
-    return 0;
+    return self(p).head_.appendName(at, n) ? 0 : -1;
   }
   static int onHeaderValue(llhttp_t* p, const char* at, std::size_t n) {
-    HttpRequestParser& h = self(p);
-    Span& v = h.headers_.back().value;
-    if (v.size == 0) v.offset = h.storage_.size();
-    h.storage_.append(at, n);
-    v.size += n;
-    return 0;
+    return self(p).head_.appendValue(at, n) ? 0 : -1;
   }
   // Called even for an empty value, so it, not onHeaderValue, marks the end of a header.
-  static int onHeaderValueComplete(llhttp_t* p) {
-    self(p).new_header_ = true;
-    return 0;
-  }
+  static int onHeaderValueComplete(llhttp_t* p) { return self(p).head_.endValue() ? 0 : -1; }
   // Pausing here makes llhttp_execute stop right after the head's blank line; whatever
   // follows is not HTTP and must stay unconsumed.
   static int onHeadersComplete(llhttp_t*) { return HPE_PAUSED; }
@@ -83,10 +53,7 @@ void HttpRequestParser::reset() {
   fed_ = 0;
   done_ = {};
   finished_ = false;
-  std::string().swap(storage_);
-  url_ = {};
-  std::vector<HeaderSpans>().swap(headers_);
-  new_header_ = true;
+  head_.release();
   major_ = minor_ = 0;
   status_code_ = 0;
   request_ = {};
@@ -129,26 +96,13 @@ HttpRequestParser::Result HttpRequestParser::feed(ByteSpan input) {
 void HttpRequestParser::finish() {
   major_ = llhttp_get_http_major(parser_.get());
   minor_ = llhttp_get_http_minor(parser_.get());
-  const std::string_view all(storage_);
   if (kind_ == Kind::Response) status_code_ = llhttp_get_status_code(parser_.get());
-  auto view = [&all](Span s) {
-    std::string_view v = all.substr(s.offset, s.size);
-    // llhttp drops the whitespace before a value but keeps any before the line end.
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-    return v;
-  };
-
   if (kind_ == Kind::Request) {
     request_.method =
         llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(parser_.get())));
-    std::string_view target = view(url_);
-    target = target.substr(0, target.find('#'));  // a fragment is never part of the resource
-    const std::size_t q = target.find('?');
-    request_.path = target.substr(0, q);
-    request_.query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+    detail::splitTarget(head_.url(), request_.path, request_.query);
   }
-  request_.headers.reserve(headers_.size());
-  for (const HeaderSpans& h : headers_) request_.headers.emplace_back(view(h.name), view(h.value));
+  head_.headers(request_.headers);
 }
 
 }  // namespace wman

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "http/http_head_collector.h"
 #include "wman/codec.h"
 
 struct llhttp__internal_s;  // llhttp_t, kept out of this header
@@ -70,15 +71,6 @@ class HttpRequestParser {
  private:
   friend struct Callbacks;
 
-  struct Span {
-    std::size_t offset = 0;
-    std::size_t size = 0;
-  };
-  struct HeaderSpans {
-    Span name;
-    Span value;
-  };
-
   void finish();
 
   std::size_t max_header_size_;
@@ -88,12 +80,8 @@ class HttpRequestParser {
   Result done_{};        // the final Done/Error result once reached
   bool finished_ = false;
 
-  // Request line and header pieces, appended as llhttp reports them (a name or value may
-  // arrive in several callbacks when it spans reads). Views are built once, at the end.
-  std::string storage_;
-  Span url_;
-  std::vector<HeaderSpans> headers_;
-  bool new_header_ = true;  // the next header-name piece starts a new header
+  // Request line and header pieces as llhttp reports them.
+  detail::HttpHeadCollector head_;
   int major_ = 0;
   int minor_ = 0;
   int status_code_ = 0;

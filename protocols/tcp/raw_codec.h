@@ -23,6 +23,10 @@ class RawCodec final : public Codec {
 
   // Appends `payload` unchanged; `kind` is ignored because raw TCP cannot carry it.
   void encode(ByteSpan payload, MessageKind kind, std::string& out) override;
+  bool encodeHead(ByteSpan, MessageKind, std::string&, std::string_view& tail) override {
+    tail = {};
+    return true;
+  }
 
  private:
   std::size_t max_chunk_;

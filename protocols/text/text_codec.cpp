@@ -43,4 +43,10 @@ void TextCodec::encode(ByteSpan payload, MessageKind /*kind*/, std::string& out)
   out.push_back('\n');
 }
 
+bool TextCodec::encodeHead(ByteSpan /*payload*/, MessageKind /*kind*/, std::string& /*head*/,
+                           std::string_view& tail) {
+  tail = "\n";
+  return true;
+}
+
 }  // namespace wman

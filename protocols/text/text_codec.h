@@ -25,6 +25,8 @@ class TextCodec final : public Codec {
   // Appends `payload` and "\n". The payload must not contain "\n" itself, or the peer sees
   // several lines; the codec does not check because Workerman does not either.
   void encode(ByteSpan payload, MessageKind kind, std::string& out) override;
+  bool encodeHead(ByteSpan payload, MessageKind kind, std::string& head,
+                  std::string_view& tail) override;
 
   // Text, so a string sent without a kind goes out as a line of text.
   MessageKind defaultKind() const override { return MessageKind::Text; }

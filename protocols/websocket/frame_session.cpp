@@ -266,6 +266,15 @@ void FrameSession::encode(ByteSpan payload, MessageKind kind, std::string& out) 
   }
 }
 
+bool FrameSession::encodeHead(ByteSpan payload, MessageKind kind, std::string& head) {
+  if (role_ != Role::Server ||
+      (deflate_ && payload.size() >= deflate_->options().min_compress_size))
+    return false;
+  const std::uint8_t op = kind == MessageKind::Text ? opcode::kText : opcode::kBinary;
+  appendFrameHeader(head, true, false, op, payload.size(), nullptr);
+  return true;
+}
+
 void FrameSession::encodeControl(DecodeResult::Status kind, std::uint16_t code, ByteSpan payload,
                                  std::string& out) {
   using S = DecodeResult::Status;

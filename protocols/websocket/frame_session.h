@@ -47,6 +47,9 @@ class FrameSession {
   // Appends one FIN data frame, compressed with RSV1 when deflate is on and the payload is
   // at least min_compress_size bytes, masked in the Client role.
   void encode(ByteSpan payload, MessageKind kind, std::string& out);
+  // Appends the header of the frame encode() would write and returns true when its payload
+  // goes out unchanged (server role, not compressed); else appends nothing, returns false.
+  bool encodeHead(ByteSpan payload, MessageKind kind, std::string& head);
 
   // Appends a Ping, Pong or Close frame; see WebSocketCodec::encodeControl for the rules.
   void encodeControl(DecodeResult::Status kind, std::uint16_t code, ByteSpan payload,

@@ -6,6 +6,7 @@
 
 #include "websocket/base64.h"
 #include "websocket/websocket_handshake.h"
+#include "wman/http.h"
 
 namespace wman::ws {
 namespace {
@@ -22,13 +23,6 @@ bool isToken(std::string_view s) {
 // line or smuggling a header.
 bool isVisible(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7f; });
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-           return lower(x) == lower(y);
-         });
 }
 
 // Headers appendClientRequest() writes itself; an extra header of the same name would make

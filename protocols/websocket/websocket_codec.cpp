@@ -130,6 +130,12 @@ bool WebSocketCodec::answerHandshake(const HandshakeAnswer& answer, std::string&
   return true;
 }
 
+bool WebSocketCodec::encodeHead(ByteSpan payload, MessageKind kind, std::string& head,
+                                std::string_view& tail) {
+  tail = {};
+  return session_.encodeHead(payload, kind, head);
+}
+
 void WebSocketCodec::encode(ByteSpan payload, MessageKind kind, std::string& out) {
   session_.encode(payload, kind, out);
 }

@@ -72,6 +72,9 @@ class WebSocketCodec final : public Codec {
   // Appends one unmasked FIN frame (Text or Binary per `kind`); compressed with RSV1 when
   // permessage-deflate was negotiated and the payload is at least min_compress_size bytes.
   void encode(ByteSpan payload, MessageKind kind, std::string& out) override;
+  // The frame header alone when the payload goes out unchanged (not compressed).
+  bool encodeHead(ByteSpan payload, MessageKind kind, std::string& head,
+                  std::string_view& tail) override;
 
   // WebSocketOptions::default_kind (text unless configured otherwise).
   MessageKind defaultKind() const override { return options_->default_kind; }

@@ -2,21 +2,10 @@
 
 #include "websocket/base64.h"
 #include "websocket/sha1.h"
+#include "wman/http.h"
 
 namespace wman::ws {
 namespace {
-
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -91,42 +80,8 @@ UpgradeCheck validateUpgrade(const HandshakeRequest& request, int http_major, in
 }
 
 std::string_view reasonPhrase(int status) {
-  switch (status) {
-    case 101:
-      return "Switching Protocols";
-    case 301:
-      return "Moved Permanently";
-    case 302:
-      return "Found";
-    case 307:
-      return "Temporary Redirect";
-    case 308:
-      return "Permanent Redirect";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 408:
-      return "Request Timeout";
-    case 426:
-      return "Upgrade Required";
-    case 429:
-      return "Too Many Requests";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Error";
-  }
+  const std::string_view phrase = httpReasonPhrase(status);
+  return phrase.empty() ? "Error" : phrase;
 }
 
 void appendHeaderLine(std::string_view name, std::string_view value, std::string& out) {

@@ -35,7 +35,8 @@ bool headerListHas(const HandshakeRequest& request, std::string_view name, std::
 // Every value of the `name` header lines, in order.
 std::vector<std::string_view> headerValues(const HandshakeRequest& request, std::string_view name);
 
-// The standard reason phrase for an HTTP status ("Bad Request"), "Error" if unknown.
+// The standard reason phrase for an HTTP status ("Bad Request", httpReasonPhrase), "Error"
+// if unknown.
 std::string_view reasonPhrase(int status);
 
 // Appends a complete HTTP/1.1 error response that closes the connection: status line,

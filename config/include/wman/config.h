@@ -36,6 +36,13 @@ struct DaemonConfig {
   // long one with no request in flight may stay silent before it is closed.
   std::size_t control_max_connections = 64;
   Duration control_idle_timeout{10000};
+  // The operations endpoint the master serves (/metrics, /healthz, /readyz): "host:port",
+  // "" = off. Port 0 takes a free port, which `wman status` shows.
+  std::string metrics;
+  std::string metrics_token;  // bearer token /metrics requires ("" = none)
+  std::string metrics_cert;   // PEM certificate chain: HTTPS when set (with metrics_key)
+  std::string metrics_key;    // PEM private key for metrics_cert
+  int metrics_line = 0;       // line of `metrics` in the file, for errors found later
 };
 
 // One [[worker.tls.sni]] entry: a certificate served to clients that ask for `server_name`.
@@ -103,12 +110,15 @@ struct ForwardOptions {
 
 // One [[worker]] table.
 struct WorkerConfig {
-  std::string name;               // defaults to the app name
-  std::string listen;             // the URL as written
-  ListenUrl url;                  // the URL parsed
-  int count = 1;                  // processes; 0 in the file = number of CPUs (resolved by loader)
-  bool reuse_port = false;        // one SO_REUSEPORT socket per worker slot
-  std::string app = "echo";       // built-in app name, or a path to an app module (.so)
+  std::string name;          // defaults to the app name
+  std::string listen;        // the URL as written
+  ListenUrl url;             // the URL parsed
+  int count = 1;             // processes; 0 in the file = number of CPUs (resolved by loader)
+  bool reuse_port = false;   // one SO_REUSEPORT socket per worker slot
+  std::string app = "echo";  // built-in app name, or a path to an app module (.so)
+  // The codec of a udp:// or unix:// listener ("" = its scheme's: raw bytes, "tcp"); the URL's
+  // protocol (url.protocol) already holds the choice.
+  std::string protocol;
   std::string transport = "tcp";  // "tcp" or "tls"
   WorkerLimits limits;
   TlsConfig tls;

@@ -13,7 +13,9 @@ struct ListenUrl {
   // The scheme as written, lower-cased ("text", "ws", "websocket", "wss", "tcp", "unix"...).
   std::string scheme;
   // The codec name the scheme maps to: "ws" and "wss" -> "websocket", "https" -> "http",
-  // "unix" -> "tcp" (raw bytes over a unix socket), everything else unchanged.
+  // "unix" -> "tcp" (raw bytes over a unix socket), "udp" -> "tcp" (each datagram's bytes as
+  // they came), everything else unchanged. [worker] protocol may choose another for unix://
+  // and udp://.
   std::string protocol;
   // Host without brackets ("0.0.0.0", "::1", "localhost"); empty for unix sockets.
   std::string host;

@@ -13,12 +13,6 @@ namespace {
 
 constexpr std::string_view kForwardApp = "forward";
 
-std::string registeredProtocols() {
-  std::string out;
-  for (const std::string& name : ProtocolRegistry::names()) out += (out.empty() ? "" : ", ") + name;
-  return out;
-}
-
 void readUpstream(FieldReader& r, const std::string& who, const toml::node& node,
                   ForwardOptions& f) {
   f.line = static_cast<int>(node.source().begin.line);

@@ -10,4 +10,7 @@ namespace wman::detail {
 // that one message stays on one line.
 std::string quote(std::string_view text);
 
+// The names in wman::ProtocolRegistry, comma-separated, for "(registered: ...)" hints.
+std::string registeredProtocols();
+
 }  // namespace wman::detail

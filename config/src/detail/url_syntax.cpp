@@ -137,7 +137,7 @@ std::string missingPortMessage(std::string_view host) {
 std::string protocolOfScheme(std::string_view scheme) {
   if (scheme == "ws" || scheme == "wss") return "websocket";
   if (scheme == "https") return "http";
-  if (scheme == "unix") return "tcp";
+  if (scheme == "unix" || scheme == "udp") return "tcp";
   return std::string(scheme);
 }
 

@@ -95,10 +95,6 @@ void checkListen(FieldReader& r, WorkerEntry& e) {
     r.error(node->source(), "invalid listen URL " + quote(e.config.listen) + ": " + why);
     return;
   }
-  if (url->udp) {
-    r.error(node->source(), "udp:// is not supported yet");
-    return;
-  }
   // websocket and http are accepted before their codecs register so that configs can be
   // checked by a binary built without them; the worker fails loudly if still missing.
   if (!ProtocolRegistry::contains(url->protocol) && url->protocol != "websocket" &&
@@ -108,6 +104,51 @@ void checkListen(FieldReader& r, WorkerEntry& e) {
   }
   e.config.url = std::move(*url);
   e.listen_ok = true;
+}
+
+// `protocol` picks the codec of a listener whose scheme names none (unix://, udp://).
+void checkProtocol(FieldReader& r, WorkerEntry& e) {
+  const toml::node* node = e.table->get("protocol");
+  if (!node || !node->is_string() || !e.listen_ok) return;
+  ListenUrl& url = e.config.url;
+  const std::string& name = e.config.protocol;
+  if (!url.isUnix() && !url.udp) {
+    r.error(node->source(), "protocol only applies to unix:// and udp:// listeners; " + url.scheme +
+                                ":// already names its protocol");
+  } else if (url.udp && (name == "websocket" || name == "http")) {
+    r.error(node->source(), "protocol " + quote(name) +
+                                " needs a stream connection; udp:// takes tcp, text, frame or a "
+                                "custom codec");
+  } else if (!ProtocolRegistry::contains(name)) {
+    r.error(node->source(),
+            "unknown protocol " + quote(name) + " (registered: " + registeredProtocols() + ")");
+  } else {
+    url.protocol = name;
+  }
+}
+
+// udp:// has no connections and no TLS: settings about either are mistakes, not defaults.
+void checkUdp(FieldReader& r, WorkerEntry& e) {
+  const toml::table& t = *e.table;
+  const toml::node* transport = t.get("transport");
+  if (transport && e.config.transport == "tls")
+    r.error(transport->source(), "udp:// cannot use TLS (DTLS is not supported)");
+  if (const toml::node* tls = t.get("tls"))
+    r.error(tls->source(), "[worker.tls] does not apply to udp:// (DTLS is not supported)");
+  const toml::node* limits = t.get("limits");
+  if (limits && limits->is_table()) {
+    for (std::string_view key : {"max_connections", "max_send_buffer", "handshake_timeout",
+                                 "idle_timeout", "message_timeout"}) {
+      if (const toml::node* k = limits->as_table()->get(key))
+        r.error(k->source(),
+                std::string(key) + " does not apply to udp:// (no connections, nothing queued)");
+    }
+  }
+  const std::string& app = e.config.app;
+  if (app == "chat" || app == "forward")
+    r.error(t.get("app")->source(), "app " + quote(app) +
+                                        " needs connections; a udp:// worker runs \"echo\" or "
+                                        "an app module");
 }
 
 void checkApp(FieldReader& r, WorkerEntry& e) {
@@ -223,6 +264,7 @@ void checkNames(FieldReader& r, const std::vector<WorkerEntry>& workers) {
 // "0.0.0.0" and "::" accept on every address of their port, so they collide with any
 // other listener on that port (on Linux "::" also covers IPv4 unless v6only is set).
 bool addressesOverlap(const ListenUrl& a, const ListenUrl& b) {
+  if (a.udp != b.udp) return false;  // a UDP and a TCP port of the same number are distinct
   if (a.isUnix() || b.isUnix()) return a.isUnix() && b.isUnix() && a.path == b.path;
   if (a.port != b.port || a.port == 0) return false;
   if (a.host == b.host || a.host == "::" || b.host == "::") return true;
@@ -281,6 +323,7 @@ WorkerEntry readWorker(FieldReader& r, const toml::table& table) {
                    {"count", asInt(&w.count, 0, kMaxCount)},
                    {"reuse_port", asBool(&w.reuse_port)},
                    {"app", asString(&w.app)},
+                   {"protocol", asString(&w.protocol)},
                    {"transport", asOneOf(&w.transport, {"tcp", "tls"})},
                    {"limits",
                     [&w](FieldReader& fr, std::string_view key, const toml::node& node) {
@@ -301,8 +344,13 @@ WorkerEntry readWorker(FieldReader& r, const toml::table& table) {
                     }},
                });
   checkListen(r, e);
+  checkProtocol(r, e);
   checkApp(r, e);
-  checkTransport(r, e);
+  if (e.listen_ok && e.config.url.udp) {
+    checkUdp(r, e);
+  } else {
+    checkTransport(r, e);
+  }
   checkApplicability(r, e);
   if (w.count == 0) {
     // hardware_concurrency() may return 0 when it cannot tell; one worker is then the

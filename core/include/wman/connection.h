@@ -1,5 +1,7 @@
 // A connection accepted by a Worker. Owned by the worker's runtime; user code gets a
 // reference inside callbacks and keeps a ConnectionId for anything longer.
+// A udp:// worker's onMessage gets a datagram connection instead: the sender of the datagram
+// being delivered, valid only during that call (see docs/protocols.md, "udp://").
 #pragma once
 
 #include <any>
@@ -16,6 +18,7 @@ namespace wman {
 class Worker;
 namespace detail {
 class ConnectionImpl;
+class DatagramConnection;
 class Outbound;
 }  // namespace detail
 
@@ -64,6 +67,7 @@ class Connection {
   // Stops reading, flushes what is queued (plus `data`, encoded, if not empty), then closes.
   // onClose fires once the socket is closed. Safe to call from any callback, repeatedly.
   // WebSocket: `data` goes out as a message, then a Close frame with code 1000.
+  // UDP (no connection to close): sends `data`, if not empty, as one datagram; nothing else.
   void close(std::string_view data = {});
   // WebSocket: closes with `code` (1000, 1001, 1008, 1011, 3000-4999, ...) and `reason`
   // (cut to 123 bytes at a character boundary); a code that may not be sent (1005, 1006,
@@ -72,7 +76,8 @@ class Connection {
   // Closes now, discarding unsent data. onClose still fires.
   void destroy();
 
-  // Stop / restart reading from the peer (back-pressure towards the peer).
+  // Stop / restart reading from the peer (back-pressure towards the peer). No-ops for UDP,
+  // whose socket is shared by every sender.
   void pauseRecv();
   void resumeRecv();
   bool isPaused() const { return paused_; }
@@ -115,13 +120,18 @@ class Connection {
   // The connection machinery updates the application-visible state of an AsyncConnection
   // (which is not itself the socket's connection object) through these.
   friend class detail::ConnectionImpl;
+  friend class detail::DatagramConnection;
   friend class detail::Outbound;
+
+  // An accepted stream connection: the only kind with an address on the bus.
+  bool onBus() const { return !outbound_ && !datagram_ && worker_ != nullptr; }
 
   Worker* worker_ = nullptr;
   ConnectionId id_ = 0;
   ConnectionState state_ = ConnectionState::Established;
   bool paused_ = false;
   bool outbound_ = false;  // an AsyncConnection: the methods above go through its link
+  bool datagram_ = false;  // a udp:// worker's DatagramConnection: they act on its sender
   std::uint64_t bytes_read_ = 0;
   std::uint64_t bytes_written_ = 0;
 };

@@ -1,4 +1,4 @@
-// The memory the calling process holds, as the OS counts it.
+// The memory and file descriptors the calling process holds, as the OS counts them.
 #pragma once
 
 #include <cstddef>
@@ -9,5 +9,9 @@ namespace wman {
 // file stays open after the first call in a process (a forked child reopens its own), so
 // this still answers when the process has used up its fds.
 std::size_t residentKiB();
+
+// Open file descriptors of the calling process (entries of /proc/self/fd, less the one this
+// count uses), 0 if unknown: also when the process has run out of fds.
+std::size_t openFds();
 
 }  // namespace wman

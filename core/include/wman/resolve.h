@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -30,6 +31,9 @@ class SocketAddress {
   SocketAddress() = default;
   // Copies `len` bytes of `addr`; anything but AF_INET/AF_INET6 gives an empty address.
   SocketAddress(const sockaddr* addr, socklen_t len);
+  // "127.0.0.1:8080" or "[::1]:8080" (the form toString() prints, scope id included): an
+  // address literal and a port, never a name, so it never blocks. nullopt for anything else.
+  static std::optional<SocketAddress> parse(std::string_view text);
 
   const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage_); }
   socklen_t size() const { return len_; }

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,13 @@ inline constexpr std::chrono::hours kTlsExpiryWarning{24 * 30};
 // that expires within kTlsExpiryWarning or is not valid yet. Safe to call in any process.
 bool checkTlsConfig(const TlsConfig& tls, std::vector<std::string>* warnings, std::string* error,
                     std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+
+// The earliest end of validity (notAfter, seconds since the epoch) among the certificates
+// `tls` serves (default and SNI, chains included): when the first of them expires. nullopt,
+// with the reason in *error, when a file cannot be read. Reads the files; call it when a
+// config is loaded, not per request.
+std::optional<std::int64_t> tlsCertificateExpiry(const TlsConfig& tls,
+                                                 std::string* error = nullptr);
 
 // Draws fresh random session-ticket keys for every TLS server context built afterwards in
 // this process and in the processes it forks. The master calls it before forking each

@@ -16,6 +16,7 @@
 #include "wman/connection_events.h"
 #include "wman/connection_map.h"
 #include "wman/message.h"
+#include "wman/resolve.h"
 #include "wman/worker_limits.h"
 
 namespace wman {
@@ -26,15 +27,24 @@ class WorkerRuntime;
 
 // Counters one worker process keeps for `wman status`.
 struct WorkerStats {
-  std::uint64_t accepted = 0;   // connections accepted since start
-  std::uint64_t messages = 0;   // messages delivered to onMessage
-  std::uint64_t send_fail = 0;  // sends dropped because a buffer was full
+  std::uint64_t accepted = 0;      // connections accepted since start
+  std::uint64_t messages = 0;      // messages delivered to onMessage
+  std::uint64_t messages_out = 0;  // sends queued (not Dropped), fan-out copies included
+  std::uint64_t bytes_in = 0;      // bytes read from peers (TLS records as received)
+  std::uint64_t bytes_out = 0;     // bytes the kernel took for peers
+  std::uint64_t send_fail = 0;     // sends dropped because a buffer was full
   // Peers closed for bad input: protocol and TLS errors, refused handshakes.
   std::uint64_t protocol_errors = 0;
   std::uint64_t callback_errors = 0;  // exceptions thrown by user callbacks
   std::uint64_t accept_failures = 0;  // accept() failures (fd limit) and refused set-ups
   std::uint64_t log_suppressed = 0;   // per-peer log lines the rate limit suppressed
   std::uint64_t shed = 0;             // connections closed by the memory budget
+  // udp:// workers only. Datagrams received, datagrams sent, and datagrams lost: received
+  // but not decodable or larger than limits.max_package_size, not sent (the kernel refused,
+  // EAGAIN included), or dropped by the kernel because the socket's receive queue was full.
+  std::uint64_t udp_in = 0;
+  std::uint64_t udp_out = 0;
+  std::uint64_t udp_dropped = 0;
   // False while the worker's listener is paused (out of fds, over max_memory) or stopping.
   bool accepting = true;
 };
@@ -94,6 +104,13 @@ class Worker : public ConnectionEvents {
   Connection* connection(ConnectionId id) const;
   // Sends to a connection by id; NotConnected if it is gone.
   SendStatus send(ConnectionId id, std::string_view data);
+  // udp:// workers: sends `data`, encoded by the worker's protocol, as one datagram to
+  // `address` ("ip:port" or "[v6]:port", a literal: names are not resolved here). Datagrams
+  // sent in one loop iteration go out together. Ok once queued (a later kernel refusal counts
+  // in stats().udp_dropped); Dropped for a bad address or a datagram over 64 KiB;
+  // NotConnected when this worker has no UDP socket open.
+  SendStatus sendTo(std::string_view address, std::string_view data);
+  SendStatus sendTo(const SocketAddress& address, std::string_view data);
 
   // This process's slot among the worker's `count` processes, 0..count-1 (Workerman's
   // $worker->id), e.g. to run a job in slot 0 only. Stable for the slot: a process that

@@ -17,7 +17,7 @@ class BufferPool {
   // Pooled buffers are at least this large (smaller ones are freed, not kept)...
   static constexpr std::size_t kMinPooled = 4 * 1024;
   // ...and at most this large: one huge message must not pin its storage for good.
-  static constexpr std::size_t kMaxPooled = 1024 * 1024;
+  static constexpr std::size_t kMaxPooled = 4 * 1024 * 1024;
   // What the pool keeps in all; beyond it, recycled storage is freed.
   static constexpr std::size_t kMaxPooledBytes = 8 * 1024 * 1024;
 

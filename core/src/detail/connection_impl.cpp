@@ -187,6 +187,17 @@ SendStatus ConnectionImpl::queue(std::string_view data, MessageKind kind, bool r
     return SendStatus::Dropped;
   }
   SendStatus status = writing_ ? SendStatus::Buffered : SendStatus::Ok;
+  runtime_->stats().messages_out++;
+  if (!raw && !writing_ && !tls_ && data.size() >= kGatherMin && sendGathered(data, kind)) {
+    if (state_ != ConnectionState::Established || out_.empty()) return status;
+    if (buffered() >= face().maxSendBuffer) {
+      buffer_full_ = true;
+      dispatch(
+          id_, "onBufferFull", events().onBufferFull, [this] { runtime_->callbackFailed(*this); },
+          face());
+    }
+    return status;
+  }
   // Room for the message and a frame header (at most 14 bytes in any codec of ours).
   buffers().provide(out_, out_.size() + data.size() + 16);
   if (raw) {
@@ -259,7 +270,7 @@ void ConnectionImpl::write(std::string& wire) {
     failed("write", n);
     return;
   }
-  face().bytes_written_ += static_cast<std::uint64_t>(n);
+  countWritten(static_cast<std::uint64_t>(n));
   if (static_cast<std::size_t>(n) == wire.size()) {
     buffers().recycle(wire);
     afterWrite();
@@ -280,10 +291,15 @@ void ConnectionImpl::write(std::string& wire) {
   writing_ = true;
 }
 
+void ConnectionImpl::countWritten(std::uint64_t n) {
+  face().bytes_written_ += n;
+  runtime_->stats().bytes_out += n;
+}
+
 void ConnectionImpl::onWrite(uv_write_t* req, int status) {
   auto* c = static_cast<ConnectionImpl*>(req->handle->data);
   c->writing_ = false;
-  if (status == 0) c->face().bytes_written_ += c->pending_->data.size() - c->pending_->offset;
+  if (status == 0) c->countWritten(c->pending_->data.size() - c->pending_->offset);
   c->buffers().recycle(c->pending_->data);
   c->pending_.reset();
   if (status < 0) {
@@ -407,7 +423,7 @@ void ConnectionImpl::abort(std::uint16_t code, std::string_view reason) {
     }
     uv_buf_t buf = uv_buf_init(wire.data(), static_cast<unsigned>(wire.size()));
     int n = uv_try_write(&h_.stream, &buf, 1);
-    if (n > 0) face().bytes_written_ += static_cast<std::uint64_t>(n);
+    if (n > 0) countWritten(static_cast<std::uint64_t>(n));
   }
   destroy();
 }

@@ -186,7 +186,16 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   // pending_ and libuv. Either way `wire` is left empty, its storage back in the loop's pool
   // or moved to pending_.
   void write(std::string& wire);
+  // Adds `n` bytes the kernel took to this connection's and its worker's counters.
+  void countWritten(std::uint64_t n);
   BufferPool& buffers() const;
+  // Large sends on a plain stream with no write in flight: writes what is queued, the
+  // codec's head, the payload from where it lies and the tail in one gathered write, and
+  // keeps only what the kernel did not take. False when the codec has to transform the
+  // payload (the caller encodes as usual). connection_gather.cpp.
+  bool sendGathered(std::string_view data, MessageKind kind);
+  // Below this, copying a payload into out_ costs less than the extra write it would save.
+  static constexpr std::size_t kGatherMin = 32 * 1024;
   WorkerRuntime* runtime_;
   Outbound* outbound_ = nullptr;  // the owner of an outbound link; nullptr when accepted
   std::unique_ptr<Codec> codec_;

@@ -47,6 +47,7 @@ void ConnectionImpl::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) 
 
 void ConnectionImpl::handleInput(const char* data, std::size_t size) {
   face().bytes_read_ += size;
+  runtime_->stats().bytes_in += size;
   last_active_ = runtime_->loop().now();
   ping_sent_ = false;
   if (state_ != ConnectionState::Established) return;

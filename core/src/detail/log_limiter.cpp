@@ -22,6 +22,8 @@ const char* causeName(PeerCause cause) {
       return "send buffer full";
     case PeerCause::ConnectFailure:
       return "outbound connect failure";
+    case PeerCause::Datagram:
+      return "dropped datagram";
     case PeerCause::kCount:
       break;
   }

@@ -20,6 +20,7 @@ enum class PeerCause : std::uint8_t {
   Shed,              // closed by the memory budget
   Unread,            // the peer stopped reading while asking for control frames
   ConnectFailure,    // an outbound connection (AsyncConnection) could not connect
+  Datagram,          // a udp:// datagram was dropped, or onMessage threw for one
   kCount
 };
 

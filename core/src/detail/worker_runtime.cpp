@@ -12,6 +12,7 @@
 #include "detail/event_loop.h"
 #include "detail/log.h"
 #include "detail/tls_context.h"
+#include "detail/udp_endpoint.h"
 #include "websocket/websocket_codec.h"
 #include "wman/process_memory.h"
 
@@ -108,7 +109,10 @@ std::error_code WorkerRuntime::start(EventLoop& loop, int inherited_fd) {
   setupCodecs();
   if (auto ec = setupTls()) return abandonStart(ec);
   std::error_code ec;
-  if (worker_.hasListener()) {
+  if (worker_.hasListener() && worker_.listenUrl().udp) {
+    udp_ = std::make_unique<UdpEndpoint>(*this);
+    if ((ec = udp_->open(inherited_fd))) return abandonStart(ec);
+  } else if (worker_.hasListener()) {
     listener_ = makeListener();
     ec = inherited_fd >= 0 ? listener_->adopt(inherited_fd) : listener_->bind();
     if (ec) return abandonStart(ec);
@@ -127,8 +131,9 @@ std::error_code WorkerRuntime::start(EventLoop& loop, int inherited_fd) {
     }
   }
   if (listener_ && (ec = listener_->listen(kBacklog))) return abandonStart(ec);
+  if (udp_ && (ec = udp_->start())) return abandonStart(ec);
   startTimers(loop);
-  if (listener_) {
+  if (listener_ || udp_) {
     log().info("worker {} listening on {} ({})", worker_.name, worker_.url(), protocol());
   }
   return {};
@@ -189,6 +194,7 @@ std::uint64_t WorkerRuntime::setupDeadlines(std::uint64_t now) {
 }
 
 std::error_code WorkerRuntime::abandonStart(std::error_code ec) {
+  udp_.reset();
   if (listener_) {
     listener_->close();
     listener_.reset();
@@ -198,7 +204,9 @@ std::error_code WorkerRuntime::abandonStart(std::error_code ec) {
 }
 
 std::error_code WorkerRuntime::addListener(int fd) {
-  if (!loop_ || !listener_ || stopping_) return std::make_error_code(std::errc::not_connected);
+  if (!loop_ || !(listener_ || udp_) || stopping_)
+    return std::make_error_code(std::errc::not_connected);
+  if (udp_) return udp_->add(fd);
   auto extra = makeListener();
   if (auto ec = extra->adopt(fd)) return ec;
   if (auto ec = extra->listen(kBacklog)) {
@@ -328,6 +336,10 @@ void WorkerRuntime::handshakeStarted(ConnectionImpl& c) {
   trackDeadlines(c);
 }
 
+std::uint16_t WorkerRuntime::port() const {
+  return listener_ ? listener_->port() : udp_ ? udp_->port() : 0;
+}
+
 Connection* WorkerRuntime::find(ConnectionId id) const {
   return conns_.find(id);
 }
@@ -361,6 +373,8 @@ void WorkerRuntime::stopAccepting() {
       log().error("worker {}: onWorkerStop threw a non-standard exception", worker_.name);
     }
   }
+  // After onWorkerStop, which may still send datagrams: close() sends them, then closes.
+  if (udp_) udp_->close();
 }
 
 void WorkerRuntime::drain(std::function<void()> done) {

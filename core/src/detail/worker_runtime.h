@@ -28,6 +28,7 @@ namespace wman::detail {
 class EventLoop;
 class ConnectionImpl;
 class TlsContext;
+class UdpEndpoint;
 
 class WorkerRuntime {
  public:
@@ -79,7 +80,9 @@ class WorkerRuntime {
   std::unique_ptr<Codec> createCodec() const;
   // The worker's TLS context, or nullptr for plain TCP (fixed at start()).
   const std::shared_ptr<TlsContext>& tlsContext() const { return tls_; }
-  std::uint16_t port() const { return listener_ ? listener_->port() : 0; }
+  std::uint16_t port() const;
+  // A udp:// worker's sockets (udp_endpoint.h), nullptr for other workers.
+  UdpEndpoint* udp() const { return udp_.get(); }
 
   const ConnectionMap& connections() const { return conns_; }
   Connection* find(ConnectionId id) const;
@@ -184,6 +187,7 @@ class WorkerRuntime {
   Worker& worker_;
   EventLoop* loop_ = nullptr;
   std::unique_ptr<Listener> listener_;
+  std::unique_ptr<UdpEndpoint> udp_;  // instead of listener_ for udp://
   std::shared_ptr<TlsContext> tls_;
   CodecFactory codec_factory_;  // set by start(); the registry's factory otherwise
   CodecLimits codec_limits_;

@@ -107,6 +107,17 @@ class Codec {
   // Appends the wire form of one message to `out`. Must not throw except std::bad_alloc.
   virtual void encode(ByteSpan payload, MessageKind kind, std::string& out) = 0;
 
+  // Gathered sends. When the wire form of a message is a head, the payload's bytes as they
+  // are, then a fixed tail, appends the head to `head`, points `tail` at static storage and
+  // returns true: the caller may then hand a large payload to the kernel from where it lies
+  // (one gathered write of head, payload and tail) instead of copying it. Returns false,
+  // appending nothing, when the codec transforms the payload (compression, masking); the
+  // caller then uses encode(). Both ways put the same bytes on the wire.
+  virtual bool encodeHead(ByteSpan payload, MessageKind kind, std::string& head,
+                          std::string_view& tail) {
+    return false;
+  }
+
   // The kind of message this codec produces by default (used when the user sends a string
   // without choosing a kind).
   virtual MessageKind defaultKind() const { return MessageKind::Binary; }

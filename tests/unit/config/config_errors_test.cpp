@@ -209,7 +209,6 @@ TEST_CASE("listen URLs", "[config][errors]") {
        worker("unix://wman.sock"),
        {"bad.toml:2:10: invalid listen URL 'unix://wman.sock': unix socket path must be "
         "absolute (unix:///path/to/socket)"}},
-      {"udp", worker("udp://0.0.0.0:9000"), {"bad.toml:2:10: udp:// is not supported yet"}},
       {"missing listen",
        "[daemon]\n\n[[worker]]\napp = \"echo\"\n",
        {"bad.toml:3:1: missing required key 'listen' in [[worker]] (e.g. listen = "

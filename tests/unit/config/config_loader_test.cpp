@@ -420,13 +420,17 @@ TEST_CASE("config/examples/full.toml is valid and spells out the defaults", "[co
   CHECK(c.daemon.rlimit_nofile == d.rlimit_nofile);
   CHECK(c.daemon.control_max_connections == d.control_max_connections);
   CHECK(c.daemon.control_idle_timeout == d.control_idle_timeout);
+  CHECK(c.daemon.metrics == d.metrics);
+  CHECK(c.daemon.metrics_token == d.metrics_token);
   const wman::BusConfig b;
   CHECK(c.bus.enabled == b.enabled);
   CHECK(c.bus.node == "web-1");  // the one value set: the default is the host name
   CHECK(c.bus.redis == b.redis);
   CHECK(c.bus.max_queue == b.max_queue);
   CHECK(c.bus.query_timeout == b.query_timeout);
-  REQUIRE(c.workers.size() == 2);
+  REQUIRE(c.workers.size() == 3);
+  CHECK(c.workers[2].url.udp);
+  CHECK(c.workers[2].url.protocol == "tcp");
   const wman::WorkerConfig& w = c.workers[0];
   const wman::WorkerLimits l;
   CHECK(w.limits.max_connections == l.max_connections);

@@ -39,7 +39,7 @@ TEST_CASE("parseListenUrl accepts host:port URLs for every scheme", "[config][ur
       {"https://0.0.0.0:443/", "https", "http", "0.0.0.0", 443, true},
       {"ws://0.0.0.0:80/", "ws", "websocket", "0.0.0.0", 80, false},
       {"ws://[fe80::1:2]:80/", "ws", "websocket", "fe80::1:2", 80, false},
-      {"udp://0.0.0.0:9000", "udp", "udp", "0.0.0.0", 9000, false},
+      {"udp://0.0.0.0:9000", "udp", "tcp", "0.0.0.0", 9000, false},
   };
   for (const Row& row : rows) {
     INFO("url: " << row.url);

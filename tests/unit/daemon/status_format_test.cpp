@@ -204,6 +204,13 @@ TEST_CASE("status: column widths follow the data") {
   CHECK(lines.front().size() < wide.front().size());
 }
 
+TEST_CASE("status: the operations endpoint's address shows when it is on") {
+  Json status = sampleStatus();
+  for (const std::string& l : splitLines(formatStatus(status))) CHECK(l.rfind("metrics", 0) != 0);
+  status["metrics"] = "127.0.0.1:9100";
+  CHECK(valueOf(splitLines(formatStatus(status)), "metrics") == "127.0.0.1:9100");
+}
+
 TEST_CASE("status: missing and mistyped fields render as a dash") {
   const Json status = parse(R"({"pid":4242,"uptime_s":"soon","last_reload":null,
     "workers":[{"pid":4250,"name":"bare"},{"pid":4251,"memory_kb":-1,"qps":"fast","slot":true}]})");
@@ -380,6 +387,22 @@ TEST_CASE("status: the heartbeat's error counters and a paused listener are show
         "worker a slot 0 (pid 10): not accepting new connections; 3 connection(s) shed by the "
         "memory budget; 2 bus message(s) dropped while the bus was unreachable; 120 log line(s) "
         "suppressed");
+  checkNoTrailingBlanks(lines);
+}
+
+TEST_CASE("status: a udp:// worker's datagram counters get a note line") {
+  Json status = sampleStatus();
+  status["workers"] = parse(R"([
+     {"pid":10,"name":"u","slot":0,"listen":"udp://0.0.0.0:9292","state":"ready",
+      "udp_in":100,"udp_out":98,"udp_dropped":2},
+     {"pid":11,"name":"t","slot":0,"listen":"text://0.0.0.0:9292","state":"ready",
+      "udp_in":0,"udp_out":0,"udp_dropped":0},
+     {"pid":null,"name":"u","slot":1,"listen":"udp://0.0.0.0:9292","state":"down"}])");
+  const auto lines = splitLines(formatStatus(status));
+  const std::size_t h = indexOfLineStartingWith(lines, "pid ");
+  REQUIRE(lines.size() == h + 6);
+  // Only the udp:// worker that sent a heartbeat: the TCP worker and the empty slot have none.
+  CHECK(lines[h + 5] == "worker u slot 0 (pid 10): datagrams in 100, out 98, dropped 2");
   checkNoTrailingBlanks(lines);
 }
 

@@ -127,6 +127,7 @@ TEST_CASE("http parser: malformed heads are 400", "[websocket][http]") {
            "GET / HTTP/1.1\r\nHost : a\r\n\r\n",            // whitespace before the colon
            "GET / HTTP/1.1\r\nHo st: a\r\n\r\n",            // space in a header name
            "GET / HTTP/1.1\r\nHost: a\x01\r\n\r\n",         // control character in a value
+           "GET / HTTP/1.1\r\n: a\r\nHost: a\r\n\r\n",      // an empty header name
            "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",  // a TLS ClientHello on a plain port
        }) {
     INFO(bad);

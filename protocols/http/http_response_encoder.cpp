@@ -1,0 +1,183 @@
+#include "http/http_response_encoder.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+
+#include "http/http_head_collector.h"
+
+namespace wman {
+namespace {
+
+bool isSafeValue(std::string_view s) {
+  return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+// A header line an application may not smuggle into the response: a name that is not a
+// token or a value holding CR, LF or NUL would let it split the response in two.
+bool isValidHeader(std::string_view name, std::string_view value) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), detail::isTokenChar) &&
+         isSafeValue(value);
+}
+
+// Headers whose meaning is the encoder's to decide (see the class comment).
+bool isFramingHeader(std::string_view name, int status) {
+  if (equalsIgnoreCase(name, "Content-Length") || equalsIgnoreCase(name, "Transfer-Encoding")) {
+    return true;
+  }
+  return status != 101 && equalsIgnoreCase(name, "Connection");
+}
+
+void appendNumber(std::uint64_t n, int base, std::string& out) {
+  std::array<char, 24> buf;
+  const auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), n, base);
+  out.append(buf.data(), end);
+}
+
+void appendStatusLine(const HttpResponseHead& head, int status, std::string& out) {
+  std::string_view reason = head.reason;
+  if (reason.empty() || !isSafeValue(reason)) reason = httpReasonPhrase(status);
+  if (reason.empty()) reason = "Unknown";
+  out.append("HTTP/1.1 ");
+  appendNumber(static_cast<std::uint64_t>(status), 10, out);
+  out.append(" ").append(reason).append("\r\n");
+}
+
+}  // namespace
+
+HttpResponseEncoder::HttpResponseEncoder(const HttpRequest& request)
+    : HttpResponseEncoder(request.isHead(), request.version_minor, request.keep_alive) {}
+
+HttpResponseEncoder::HttpResponseEncoder(bool head_request, int version_minor, bool keep_alive)
+    : head_request_(head_request), version_minor_(version_minor), keep_alive_(keep_alive) {}
+
+void HttpResponseEncoder::encodeWhole(const HttpResponseHead& head, std::string_view body,
+                                      std::string_view date, std::string& out) {
+  encodeHead(head, static_cast<std::int64_t>(body.size()), date, out);
+  encodeBody(body, out);
+  encodeEnd(out);
+}
+
+void HttpResponseEncoder::encodeHead(const HttpResponseHead& head, std::int64_t content_length,
+                                     std::string_view date, std::string& out) {
+  const int status = head.status >= 100 && head.status <= 999 ? head.status : 500;
+  // RFC 9112 6.3: these never carry a body, whatever their headers say. A HEAD answer
+  // announces the GET's length; a 304 could too, but only with the full representation's,
+  // which the encoder does not know, so it announces none.
+  const bool bodyless_status = status < 200 || status == 204 || status == 304;
+  const bool announces_length = !bodyless_status;
+  sends_body_ = !bodyless_status && !head_request_;
+  for (const auto& [name, value] : head.headers) {
+    if (equalsIgnoreCase(name, "Connection") && headerListHas(value, "close")) keep_alive_ = false;
+  }
+  chunked_ = content_length < 0 && sends_body_ && version_minor_ >= 1;
+  // An HTTP/1.0 client knows no chunks: a body of unknown length ends when the connection does.
+  if (content_length < 0 && sends_body_ && !chunked_) keep_alive_ = false;
+  remaining_ = content_length;
+
+  appendStatusLine(head, status, out);
+  if (!date.empty() && head.get("Date").empty()) out.append("Date: ").append(date).append("\r\n");
+  for (const auto& [name, value] : head.headers) {
+    if (isFramingHeader(name, status) || !isValidHeader(name, value)) continue;
+    out.append(name).append(": ").append(value).append("\r\n");
+  }
+  if (announces_length && content_length >= 0) {
+    out.append("Content-Length: ");
+    appendNumber(static_cast<std::uint64_t>(content_length), 10, out);
+    out.append("\r\n");
+  } else if (chunked_) {
+    out.append("Transfer-Encoding: chunked\r\n");
+  }
+  if (status != 101) {
+    if (!keep_alive_) {
+      out.append("Connection: close\r\n");
+    } else if (version_minor_ == 0) {
+      out.append("Connection: keep-alive\r\n");
+    }
+  }
+  out.append("\r\n");
+}
+
+bool HttpResponseEncoder::encodeBody(std::string_view data, std::string& out) {
+  if (!sends_body_ || data.empty()) return true;
+  if (chunked_) {
+    appendNumber(data.size(), 16, out);
+    out.append("\r\n").append(data).append("\r\n");
+    return true;
+  }
+  if (remaining_ < 0) {
+    out.append(data);
+    return true;
+  }
+  const auto fits = std::min<std::uint64_t>(data.size(), static_cast<std::uint64_t>(remaining_));
+  out.append(data.substr(0, fits));
+  remaining_ -= static_cast<std::int64_t>(fits);
+  if (fits == data.size()) return true;
+  keep_alive_ = false;
+  return false;
+}
+
+void HttpResponseEncoder::encodeEnd(std::string& out) {
+  if (chunked_) {
+    out.append("0\r\n\r\n");
+    chunked_ = false;
+  }
+  if (sends_body_ && remaining_ > 0) keep_alive_ = false;
+}
+
+void encodeContinue(std::string& out) {
+  out.append("HTTP/1.1 100 Continue\r\n\r\n");
+}
+
+void encodeErrorResponse(int status, std::string_view message, std::string_view date,
+                         std::string& out) {
+  HttpResponseEncoder encoder(false, 1, false);
+  HttpResponseHead head;
+  head.status = status;
+  head.add("Content-Type", "text/plain; charset=utf-8");
+  encoder.encodeWhole(head, message, date, out);
+}
+
+// Calendar arithmetic by hand (the days-to-civil conversion of the proleptic Gregorian
+// calendar, in 400-year eras) rather than <chrono>, which protocols/ keeps out as a clock.
+std::string formatHttpDate(std::int64_t unix_seconds) {
+  static constexpr std::string_view kDays[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
+  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  constexpr std::int64_t kDay = 86400;
+  std::int64_t days = unix_seconds / kDay;
+  std::int64_t secs = unix_seconds % kDay;
+  if (secs < 0) {
+    secs += kDay;
+    --days;
+  }
+  const std::int64_t z = days + 719468;  // days since 0000-03-01
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const std::int64_t doe = z - era * 146097;
+  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const std::int64_t mp = (5 * doy + 2) / 153;
+  const std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+
+  auto two = [](std::int64_t v, std::string& out) {
+    out.push_back(static_cast<char>('0' + v / 10));
+    out.push_back(static_cast<char>('0' + v % 10));
+  };
+  std::string out;
+  out.append(kDays[((days % 7) + 7) % 7]).append(", ");
+  two(day, out);
+  out.append(" ").append(kMonths[month - 1]).append(" ");
+  appendNumber(static_cast<std::uint64_t>(year), 10, out);
+  out.push_back(' ');
+  two(secs / 3600, out);
+  out.push_back(':');
+  two(secs / 60 % 60, out);
+  out.push_back(':');
+  two(secs % 60, out);
+  out.append(" GMT");
+  return out;
+}
+
+}  // namespace wman
