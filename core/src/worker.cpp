@@ -38,7 +38,7 @@ Worker::~Worker() {
   all.erase(std::remove(all.begin(), all.end(), this), all.end());
 }
 
-const std::unordered_map<ConnectionId, Connection*>& Worker::connections() const {
+const ConnectionMap& Worker::connections() const {
   return runtime_->connections();
 }
 

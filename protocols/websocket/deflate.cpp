@@ -101,7 +101,13 @@ PerMessageDeflate::Status PerMessageDeflate::run(ByteSpan in, ByteBuffer& out, s
 PerMessageDeflate::Status PerMessageDeflate::finishMessage(ByteBuffer& out, std::size_t limit) {
   Status st = inflate(ByteSpan(kTail, sizeof kTail), out, limit);
   if (st != Status::Ok) return st;
-  if (inflate_no_context_ || inflate_ended_) inflateReset(inflater_.get());
+  if (inflate_no_context_) {
+    // Nothing carries over to the next message: free the window and state (about 40 KiB)
+    // until one comes, so an idle connection does not hold them.
+    inflater_.reset();
+  } else if (inflate_ended_) {
+    inflateReset(inflater_.get());
+  }
   inflate_ended_ = false;
   return Status::Ok;
 }

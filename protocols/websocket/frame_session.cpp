@@ -17,10 +17,6 @@ DecodeResult fail(std::uint16_t code, std::string_view reason) {
   return DecodeResult::error(code, reason);
 }
 
-// Storage kept between messages. A larger buffer is freed after its message was delivered,
-// so one big message does not stay with an idle connection.
-constexpr std::size_t kRetainedCapacity = 4096;
-
 std::uint16_t loadBigEndian16(const std::byte* p) {
   return static_cast<std::uint16_t>((std::to_integer<unsigned>(p[0]) << 8) |
                                     std::to_integer<unsigned>(p[1]));
@@ -50,10 +46,12 @@ void FrameSession::enableDeflate(const DeflateParams& params, const DeflateOptio
 
 DecodeResult FrameSession::decode(ByteSpan input) {
   if (message_delivered_) {
-    // The previous result pointed into message_; the caller is done with it now.
+    // The previous result pointed into message_; the caller is done with it now. Its
+    // storage goes too: reassembly state exists only while a message is being assembled,
+    // so an idle connection holds none (a small block costs the allocator little to
+    // hand out again; a large one was never worth keeping).
     message_delivered_ = false;
-    message_.clear();
-    if (message_.capacity() > kRetainedCapacity) message_.release();
+    message_.release();
   }
 
   const HeaderResult h = parseFrameHeader(input, rules_);

@@ -73,20 +73,24 @@ class FrameSession {
   // Client role: draws a fresh key into `key` and returns it; Server role: nullptr.
   const std::byte* nextMaskKey(std::byte (&key)[4]);
 
+  // Wider fields first: the one-byte ones share the last word (and the codec that holds
+  // this session may use its tail padding).
   std::size_t max_message_;
   const RandomSource* random_;
-  FrameRules rules_{};
   std::unique_ptr<PerMessageDeflate> deflate_;
   // Payload bytes of the frame at the front of the input already unmasked and checked, so
   // a frame arriving in many reads is processed once in total.
   std::uint64_t frame_done_ = 0;
-  // A fragmented or compressed data message in progress: its kind, and its payload so far.
+  // A fragmented or compressed data message's payload so far (unallocated between messages).
+  ByteBuffer message_;
+  FrameRules rules_{};
+  // The message in progress: its kind, and whether message_ was returned last (to clear it
+  // on the next call).
   bool in_message_ = false;
   bool message_text_ = false;
   bool message_compressed_ = false;
-  bool message_delivered_ = false;  // message_ was returned last; clear it on the next call
+  bool message_delivered_ = false;
   Role role_;
-  ByteBuffer message_;
   Utf8Validator utf8_;
 };
 

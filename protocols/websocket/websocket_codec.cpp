@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 #include <new>
+#include <utility>
 
 #include "websocket/websocket_handshake.h"
 
@@ -20,8 +21,12 @@ std::size_t messageLimit(std::size_t max_package_size) {
 }  // namespace
 
 WebSocketCodec::WebSocketCodec(const CodecLimits& limits, const WebSocketOptions& options)
-    : options_(options),
-      request_parser_(std::make_unique<HttpRequestParser>(options.max_header_size)),
+    : WebSocketCodec(limits, std::make_shared<const WebSocketOptions>(options)) {}
+
+WebSocketCodec::WebSocketCodec(const CodecLimits& limits,
+                               std::shared_ptr<const WebSocketOptions> options)
+    : options_(std::move(options)),
+      request_parser_(std::make_unique<HttpRequestParser>(options_->max_header_size)),
       session_(ws::Role::Server, messageLimit(limits.max_package_size)) {}
 
 WebSocketCodec::~WebSocketCodec() = default;
@@ -83,12 +88,12 @@ const HandshakeRequest* WebSocketCodec::handshakeRequest() const {
 }
 
 bool WebSocketCodec::openDeflate(const HandshakeRequest& request) {
-  if (!options_.permessage_deflate) return false;
+  if (!options_->permessage_deflate) return false;
   const std::vector<std::string_view> offers =
       ws::headerValues(request, "Sec-WebSocket-Extensions");
-  std::optional<ws::DeflateParams> params = ws::negotiateDeflate(offers, options_.deflate);
+  std::optional<ws::DeflateParams> params = ws::negotiateDeflate(offers, options_->deflate);
   if (!params) return false;
-  session_.enableDeflate(*params, options_.deflate);
+  session_.enableDeflate(*params, options_->deflate);
   return true;
 }
 
@@ -149,8 +154,9 @@ void WebSocketCodec::encodeError(std::uint16_t code, std::string_view reason, st
 }
 
 CodecFactory webSocketCodecFactory(const WebSocketOptions& options) {
-  return [options](const CodecLimits& limits) -> std::unique_ptr<Codec> {
-    return std::make_unique<WebSocketCodec>(limits, options);
+  auto shared = std::make_shared<const WebSocketOptions>(options);
+  return [shared](const CodecLimits& limits) -> std::unique_ptr<Codec> {
+    return std::make_unique<WebSocketCodec>(limits, shared);
   };
 }
 

@@ -60,6 +60,9 @@ class WebSocketCodec final : public Codec {
   // Messages (after reassembly and decompression) may be at most limits.max_package_size
   // bytes; frame headers do not count.
   explicit WebSocketCodec(const CodecLimits& limits = {}, const WebSocketOptions& options = {});
+  // The same with options shared by every codec of a listener (webSocketCodecFactory), so a
+  // connection holds a pointer to them rather than a copy. `options` must not be null.
+  WebSocketCodec(const CodecLimits& limits, std::shared_ptr<const WebSocketOptions> options);
   ~WebSocketCodec() override;
 
   // See the class comment for the phases. Never throws: an allocation failure is an Error
@@ -74,7 +77,7 @@ class WebSocketCodec final : public Codec {
                   std::string_view& tail) override;
 
   // WebSocketOptions::default_kind (text unless configured otherwise).
-  MessageKind defaultKind() const override { return options_.default_kind; }
+  MessageKind defaultKind() const override { return options_->default_kind; }
 
   // True between the first and the last fragment of a fragmented message.
   bool inMessage() const override { return session_.inMessage(); }
@@ -114,18 +117,20 @@ class WebSocketCodec final : public Codec {
   DecodeResult fail(std::uint16_t code, std::string_view reason);
   bool openDeflate(const HandshakeRequest& request);
 
-  WebSocketOptions options_;
-  Phase phase_ = Phase::Request;
-  bool open_ = false;
-  // The Error decode() repeats once failed (kept as two fields: a DecodeResult is 56 bytes).
-  std::uint16_t failure_code_ = 0;
-  std::string_view failure_reason_{};
+  // Shared, read-only: one copy per listener, not per connection.
+  std::shared_ptr<const WebSocketOptions> options_;
 
   // Handshake phase only; freed once answered so an open connection does not keep it.
   std::unique_ptr<HttpRequestParser> request_parser_;
 
-  // The open phase, shared with the client role.
-  ws::FrameSession session_;
+  // The Error decode() repeats once failed (kept as two fields: a DecodeResult is 56 bytes).
+  std::string_view failure_reason_{};
+
+  // The open phase, shared with the client role. Its tail padding holds the fields below.
+  [[no_unique_address]] ws::FrameSession session_;
+  Phase phase_ = Phase::Request;
+  bool open_ = false;
+  std::uint16_t failure_code_ = 0;
 };
 
 // A registry factory for websocket codecs with `options` (the built-in "websocket" uses the

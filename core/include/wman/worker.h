@@ -14,6 +14,7 @@
 #include "wman/config.h"
 #include "wman/connection.h"
 #include "wman/connection_events.h"
+#include "wman/connection_map.h"
 #include "wman/message.h"
 #include "wman/resolve.h"
 #include "wman/worker_limits.h"
@@ -98,7 +99,7 @@ class Worker : public ConnectionEvents {
   void setProtocol(std::string name);
 
   // The connections this worker process holds now, by id.
-  const std::unordered_map<ConnectionId, Connection*>& connections() const;
+  const ConnectionMap& connections() const;
   // The connection with `id`, or nullptr once it is gone.
   Connection* connection(ConnectionId id) const;
   // Sends to a connection by id; NotConnected if it is gone.

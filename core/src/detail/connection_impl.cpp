@@ -154,7 +154,7 @@ void ConnectionImpl::opened() {
   silent_ = false;
   if (handshaking_) {
     handshaking_ = false;
-    runtime_->handshakeEnded();
+    runtime_->handshakeEnded(*this);
   }
   if (outbound_ && !outbound_->linkOpened(*this)) return;
   dispatch(
@@ -398,7 +398,7 @@ void ConnectionImpl::close(std::string_view data) {
   state_ = ConnectionState::Closing;
   if (outbound_) outbound_->linkClosing(*this);
   closing_since_ = runtime_->loop().now();
-  runtime_->partials().remove(*this);
+  partial_since_ = 0;
   uv_read_stop(&h_.stream);
   log().debug("conn={} closing, {} bytes to flush", id_, buffered());
   if (buffered() == 0 && !tls_) {
@@ -443,7 +443,7 @@ void ConnectionImpl::startClose() {
     runtime_->loop().cancelContinue(this);
     continue_scheduled_ = false;
   }
-  runtime_->partials().remove(*this);
+  partial_since_ = 0;
   uv_close(&h_.handle, &ConnectionImpl::onClosed);
 }
 
@@ -453,7 +453,7 @@ void ConnectionImpl::onClosed(uv_handle_t* h) {
   if (c->handshaking_) {
     c->handshaking_ = false;
     c->silent_ = true;
-    c->runtime_->handshakeEnded();
+    c->runtime_->handshakeEnded(*c);
   }
   log().debug("conn={} closed", c->id_);
   c->runtime_->forget(*c);

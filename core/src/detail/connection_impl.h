@@ -9,6 +9,7 @@
 #include <string>
 #include <system_error>
 
+#include "detail/deadline_wheel.h"
 #include "wman/codec.h"
 #include "wman/connection.h"
 #include "wman/connection_events.h"
@@ -21,7 +22,8 @@ class TlsSession;
 class TlsContext;
 class Outbound;
 
-class ConnectionImpl final : public Connection {
+// A DeadlineLink so that the runtime's deadline wheel holds it without an allocation.
+class ConnectionImpl final : public Connection, public DeadlineLink {
  public:
   // Wraps `fd`, an already connected stream socket. Returns nullptr and sets `ec` on failure,
   // leaving `fd` open.
@@ -95,6 +97,10 @@ class ConnectionImpl final : public Connection {
   std::uint64_t lastActive() const { return last_active_; }
   std::uint64_t acceptedAt() const { return accepted_at_; }
   bool handshaking() const { return handshaking_; }
+  // When the unfinished message started (0 = none), for limits.message_timeout.
+  std::uint64_t partialSince() const { return partial_since_; }
+  // A heartbeat ping awaits any input from the peer.
+  bool pingSent() const { return ping_sent_; }
   std::uint64_t closingSince() const { return closing_since_; }
   WorkerRuntime& runtime() const { return *runtime_; }
   uv_stream_t* stream() { return &h_.stream; }
@@ -205,11 +211,7 @@ class ConnectionImpl final : public Connection {
   std::uint64_t budget_pass_ = 0;
   std::size_t pass_bytes_ = 0;
   std::uint32_t pass_steps_ = 0;
-  // PartialInputList: when the unfinished message started (0 = none), and the links.
-  friend class PartialInputList;
-  std::uint64_t partial_since_ = 0;
-  ConnectionImpl* partial_prev_ = nullptr;
-  ConnectionImpl* partial_next_ = nullptr;
+  std::uint64_t partial_since_ = 0;  // see partialSince()
   MessageKind reply_kind_;
   bool is_pipe_ = false;
   bool writing_ = false;

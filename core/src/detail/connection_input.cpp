@@ -156,7 +156,7 @@ std::size_t ConnectionImpl::deliver(ByteSpan input) {
         runtime_->stats().messages++;
         reply_kind_ = r.kind;
         // The message is complete: whatever follows starts a new unfinished-message clock.
-        runtime_->partials().remove(*this);
+        partial_since_ = 0;
         dispatch(
             id_, "onMessage", events().onMessage, [this] { runtime_->callbackFailed(*this); },
             face(), Message(r.payload, r.kind));
@@ -224,14 +224,17 @@ void ConnectionImpl::notePartial() {
   // A handshake is bounded by handshake_timeout, and a paused connection's held input is
   // the application's choice, not the peer's.
   if (handshaking_ || paused_ || (in_.empty() && !codec_->inMessage())) {
-    runtime_->partials().remove(*this);
+    partial_since_ = 0;
     return;
   }
-  runtime_->partials().add(*this, runtime_->loop().now());
+  if (partial_since_ != 0) return;  // the clock runs from the message's first bytes
+  // 0 means "none", and a loop clock that reads 0 is possible right after start.
+  partial_since_ = std::max<std::uint64_t>(runtime_->loop().now(), 1);
+  runtime_->trackDeadlines(*this);
 }
 
 void ConnectionImpl::messageTimedOut(std::uint64_t timeout_ms) {
-  runtime_->partials().remove(*this);
+  partial_since_ = 0;
   if (state_ != ConnectionState::Established) return;
   runtime_->stats().protocol_errors++;
   runtime_->peerLog(PeerCause::Timeout, spdlog::level::info, *this,
@@ -263,7 +266,7 @@ void ConnectionImpl::protocolError(const DecodeResult& r) {
 void ConnectionImpl::pause() {
   if (paused_) return;
   paused_ = true;
-  runtime_->partials().remove(*this);
+  partial_since_ = 0;
   if (state_ == ConnectionState::Established) uv_read_stop(&h_.stream);
 }
 

@@ -22,12 +22,9 @@ constexpr int kBacklog = 1024;
 constexpr std::uint64_t kSweepIntervalMs = 1000;
 // The sweep never runs more often than this, however short a deadline.
 constexpr std::uint64_t kMinSweepIntervalMs = 25;
-
-std::uint64_t pingIntervalMs(const Worker& w) {
-  if (w.protocol() != "websocket") return 0;
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(w.websocket.ping_interval).count());
-}
+// Most slots of the deadline wheel (16 bytes each): with a 1 s tick, deadlines up to an hour
+// away are visited once, later ones once per turn.
+constexpr std::size_t kMaxWheelSlots = 4096;
 
 }  // namespace
 
@@ -160,14 +157,7 @@ void WorkerRuntime::startTimers(EventLoop& loop) {
   soon_idle_ = new uv_idle_t;
   uv_idle_init(loop.raw(), soon_idle_);
   uv_unref(reinterpret_cast<uv_handle_t*>(soon_idle_));
-  // Deadlines are checked a quarter of the shortest one apart (at most once a second), so
-  // a ping or a handshake timeout fires at most a quarter late.
-  std::uint64_t period = kSweepIntervalMs;
-  const auto handshake = static_cast<std::uint64_t>(worker_.limits.handshake_timeout.count());
-  const auto message = static_cast<std::uint64_t>(worker_.limits.message_timeout.count());
-  for (std::uint64_t deadline : {pingIntervalMs(worker_), handshake, message}) {
-    if (deadline > 0) period = std::min(period, std::max(deadline / 4, kMinSweepIntervalMs));
-  }
+  const std::uint64_t period = setupDeadlines(loop.now());
   uv_timer_start(
       sweep_timer_,
       [](uv_timer_t* t) {
@@ -177,6 +167,30 @@ void WorkerRuntime::startTimers(EventLoop& loop) {
         if (!uv_is_active(reinterpret_cast<uv_handle_t*>(self->soon_check_))) self->sweep();
       },
       period, period);
+}
+
+std::uint64_t WorkerRuntime::setupDeadlines(std::uint64_t now) {
+  // Deadlines are checked a quarter of the shortest one apart (at most once a second), so
+  // a ping or a handshake timeout fires at most a quarter late.
+  const Worker& w = worker_;
+  auto ms = [](auto d) {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+  };
+  deadlines_ = Deadlines{ms(w.limits.handshake_timeout), ms(w.limits.idle_timeout),
+                         w.protocol() == "websocket" ? ms(w.websocket.ping_interval) : 0,
+                         ms(w.limits.message_timeout)};
+  std::uint64_t period = kSweepIntervalMs;
+  for (std::uint64_t deadline : {deadlines_.ping, deadlines_.handshake, deadlines_.message}) {
+    if (deadline > 0) period = std::min(period, std::max(deadline / 4, kMinSweepIntervalMs));
+  }
+  // An unanswered ping closes after two intervals.
+  const std::uint64_t longest =
+      std::max({kCloseFlushTimeoutMs, deadlines_.handshake, deadlines_.idle, 2 * deadlines_.ping,
+                deadlines_.message});
+  wheel_ = std::make_unique<DeadlineWheel>(
+      period, std::min<std::size_t>(longest / period + 2, kMaxWheelSlots), now);
+  return period;
 }
 
 std::error_code WorkerRuntime::abandonStart(std::error_code ec) {
@@ -212,8 +226,9 @@ Connection* WorkerRuntime::adopt(int fd, std::error_code& ec) {
   ConnectionImpl* c = ConnectionImpl::open(*this, fd, next_id_ + 1, ec);
   if (!c) return nullptr;
   ++next_id_;
-  conns_.emplace(c->id(), c);
+  conns_.insert(c);
   c->start();
+  trackDeadlines(*c);
   return c;
 }
 
@@ -239,13 +254,15 @@ void WorkerRuntime::accept(int fd, bool is_pipe) {
     c->reject();
     return;
   }
-  conns_.emplace(c->id(), c);
+  conns_.insert(c);
   stats_.accepted++;
   c->start();
+  trackDeadlines(*c);
 }
 
 void WorkerRuntime::adoptLink(ConnectionImpl& c) {
-  conns_.emplace(c.id(), &c);
+  conns_.insert(&c);
+  trackDeadlines(c);
 }
 
 void WorkerRuntime::acceptFailed(int uv_error) {
@@ -316,7 +333,7 @@ bool WorkerRuntime::admitLog(PeerCause cause, spdlog::level::level_enum level) {
 
 void WorkerRuntime::handshakeStarted(ConnectionImpl& c) {
   ++handshaking_;
-  handshake_queue_.emplace_back(c.id(), c.acceptedAt());
+  trackDeadlines(c);
 }
 
 std::uint16_t WorkerRuntime::port() const {
@@ -324,8 +341,7 @@ std::uint16_t WorkerRuntime::port() const {
 }
 
 Connection* WorkerRuntime::find(ConnectionId id) const {
-  auto it = conns_.find(id);
-  return it == conns_.end() ? nullptr : it->second;
+  return conns_.find(id);
 }
 
 void WorkerRuntime::forget(ConnectionImpl& c) {
@@ -333,12 +349,8 @@ void WorkerRuntime::forget(ConnectionImpl& c) {
   if ((paused_ & kPauseFds) != 0 && !stopping_) retryAcceptingIn(0);
   released_bytes_ += c.heldBytes();
   conns_.erase(c.id());
-  closing_.erase(c.id());
+  c.unlink();  // from the deadline wheel
   checkStopped();
-}
-
-void WorkerRuntime::watchClosing(ConnectionImpl& c) {
-  closing_.emplace(c.id(), &c);
 }
 
 void WorkerRuntime::callbackFailed(ConnectionImpl& c) {
@@ -376,7 +388,7 @@ void WorkerRuntime::stop(bool graceful, std::function<void()> done) {
   stopAccepting();
   std::vector<ConnectionImpl*> all;
   all.reserve(conns_.size());
-  for (auto& [id, conn] : conns_) all.push_back(ConnectionImpl::from(*conn));
+  for (const auto& [id, conn] : conns_) all.push_back(ConnectionImpl::from(*conn));
   for (ConnectionImpl* c : all) {
     if (graceful && c->handshaking() && c->state() == ConnectionState::Established) {
       // Dropping it would lose a client that did nothing wrong (its upgrade request may

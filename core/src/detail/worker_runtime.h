@@ -1,11 +1,11 @@
 // Serves one Worker inside one process: its listener, its connections (by id), its
-// counters, its rate-limited peer log and its periodic sweep (deadlines in bounded batches,
-// the memory budget, returning freed memory to the OS).
+// counters, its rate-limited peer log and its periodic sweep (the connections' deadlines
+// from a timer wheel in bounded batches, the memory budget, returning freed memory to the
+// OS).
 #pragma once
 
 #include <uv.h>
 
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -13,12 +13,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "detail/deadline_wheel.h"
 #include "detail/listener.h"
 #include "detail/log.h"
 #include "detail/log_limiter.h"
-#include "detail/partial_input.h"
 #include "wman/codec.h"
 #include "wman/connection.h"
+#include "wman/connection_map.h"
 #include "wman/protocol_registry.h"
 #include "wman/worker.h"
 
@@ -83,19 +84,25 @@ class WorkerRuntime {
   // A udp:// worker's sockets (udp_endpoint.h), nullptr for other workers.
   UdpEndpoint* udp() const { return udp_.get(); }
 
-  const std::unordered_map<ConnectionId, Connection*>& connections() const { return conns_; }
+  const ConnectionMap& connections() const { return conns_; }
   Connection* find(ConnectionId id) const;
 
   // Called by ConnectionImpl.
   void forget(ConnectionImpl& c);
-  void watchClosing(ConnectionImpl& c);
   void callbackFailed(ConnectionImpl& c);
-  // Connections of handshake protocols that have not completed their handshake; `c` joins
-  // the handshake deadline queue.
+  // Connections of handshake protocols that have not completed their handshake.
   void handshakeStarted(ConnectionImpl& c);
-  void handshakeEnded() { --handshaking_; }
-  // Connections holding an unfinished message, for limits.message_timeout.
-  PartialInputList& partials() { return partials_; }
+  // Its handshake deadline is gone: `c` moves on to its other deadlines (if any).
+  void handshakeEnded(ConnectionImpl& c) {
+    --handshaking_;
+    trackDeadlines(c);
+  }
+  // Places `c` in the deadline wheel at the earliest of its deadlines (handshake, idle,
+  // ping, unfinished message, flush on close). Needed only when a deadline may have moved
+  // earlier (accepted, handshake started, message started, closing); activity that moves
+  // one later is found when the old one comes due, so reads never touch the wheel.
+  void trackDeadlines(ConnectionImpl& c);
+  void watchClosing(ConnectionImpl& c) { trackDeadlines(c); }
 
   // Writes one per-peer failure line naming the worker, the connection and its remote
   // address, unless the cause's rate limit suppressed it (then only counted).
@@ -117,9 +124,12 @@ class WorkerRuntime {
   static constexpr std::uint16_t kInternalError = 1011;
   // RFC 6455 7.4.1: what a connection shed by the memory budget hears.
   static constexpr std::uint16_t kTryAgainLater = 1013;
-  // Most connections one sweep pass closes (per deadline kind); the rest follow in the next
-  // loop iteration, so a mass expiry never stalls the loop for the neighbours.
+  // Most connections one sweep pass closes; the rest follow in the next loop iteration, so a
+  // mass expiry never stalls the loop for the neighbours.
   static constexpr std::size_t kSweepBatch = 64;
+  // Most deadlines one sweep pass looks at (a ping is a write): a million connections
+  // accepted in the same second are pinged over many passes, with I/O in between.
+  static constexpr std::size_t kSweepVisits = 1024;
   // After accept() failed for lack of fds, accepting pauses until a connection of this
   // worker closes, or until a probe this often finds a free fd.
   static constexpr std::uint64_t kAcceptRetryMs = 200;
@@ -146,25 +156,33 @@ class WorkerRuntime {
   void forEachListener(const std::function<void(Listener&)>& fn);
   void stopAccepting();
   std::error_code abandonStart(std::error_code ec);
-  // The sweep (worker_runtime_sweep.cpp): each part closes at most kSweepBatch and returns
-  // true when it left expired connections for the next pass.
+  // The sweep (worker_runtime_sweep.cpp): visits the deadlines that came due (at most
+  // kSweepVisits, closing at most kSweepBatch) and schedules itself soon when it left some.
   void sweep();
   void scheduleSweepSoon();
-  bool sweepClosing(std::uint64_t now);
-  bool sweepHandshakes(std::uint64_t now);
-  bool sweepIdle(std::uint64_t now);
+  // The deadlines of [worker.limits] and ping_interval in ms (0 = off), fixed at start().
+  struct Deadlines {
+    std::uint64_t handshake = 0;
+    std::uint64_t idle = 0;
+    std::uint64_t ping = 0;
+    std::uint64_t message = 0;
+  };
+  // When the next deadline of `c` comes (0 = none).
+  std::uint64_t nextDeadline(const ConnectionImpl& c, std::uint64_t now) const;
+  // Acts on what is due for `c` at `now` (a ping, a close); true if it closed `c`.
+  bool expire(ConnectionImpl& c, std::uint64_t now);
   void sweepMemory(std::uint64_t now);
   void shedLargest();
   void startTimers(EventLoop& loop);
+  // Reads the deadlines from the worker's config and makes the wheel; returns the sweep
+  // period (the wheel's tick).
+  std::uint64_t setupDeadlines(std::uint64_t now);
   void checkStopped();
   void setupCodecs();
   std::error_code setupTls();
   void closeSweep();
   template <class Handle>
   static void closeHandle(Handle*& h);
-  // limits.message_timeout: closes connections whose unfinished message is too old, one
-  // batch at a time; true when more may be left.
-  bool expireUnfinishedMessages(std::uint64_t now);
 
   Worker& worker_;
   EventLoop* loop_ = nullptr;
@@ -174,15 +192,13 @@ class WorkerRuntime {
   CodecFactory codec_factory_;  // set by start(); the registry's factory otherwise
   CodecLimits codec_limits_;
   std::vector<std::unique_ptr<Listener>> extra_listeners_;
-  std::unordered_map<ConnectionId, Connection*> conns_;
-  std::unordered_map<ConnectionId, ConnectionImpl*> closing_;
+  ConnectionMap conns_;
   WorkerStats stats_;
   ConnectionId next_id_ = 0;
   std::size_t handshaking_ = 0;
-  // Handshaking connections in accept order, which is handshake-deadline order (one
-  // timeout for all): the sweep pops expired ones from the front instead of walking all.
-  std::deque<std::pair<ConnectionId, std::uint64_t>> handshake_queue_;
-  PartialInputList partials_;
+  Deadlines deadlines_;
+  // Every connection with a deadline sits here once, at its earliest one (created at start()).
+  std::unique_ptr<DeadlineWheel> wheel_;
   uv_timer_t* sweep_timer_ = nullptr;
   uv_check_t* soon_check_ = nullptr;    // re-runs the sweep after the next poll for the rest
   uv_idle_t* soon_idle_ = nullptr;      // keeps that poll from blocking meanwhile

@@ -1,10 +1,9 @@
-// WorkerRuntime's periodic sweep: close deadlines (flush on close, unfinished message,
-// handshake, idle, ping) in
-// bounded batches, the memory budget, and handing freed memory back to the OS.
+// WorkerRuntime's periodic sweep: the connections' deadlines (handshake, idle, ping,
+// unfinished message, flush on close) from the deadline wheel in bounded batches, the memory
+// budget, and handing freed memory back to the OS.
 #include <malloc.h>
 
 #include <algorithm>
-#include <chrono>
 
 #include "detail/connection_impl.h"
 #include "detail/event_loop.h"
@@ -13,32 +12,86 @@
 #include "wman/process_memory.h"
 
 namespace wman::detail {
-namespace {
-
-std::uint64_t pingMs(const Worker& w) {
-  if (w.protocol() != "websocket") return 0;
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(w.websocket.ping_interval).count());
-}
-
-}  // namespace
 
 void WorkerRuntime::sweep() {
   const std::uint64_t now = loop_->now();
   peer_log_.flush(now);
   stats_.log_suppressed = peer_log_.suppressed();
-  bool more = sweepClosing(now);
-  more = expireUnfinishedMessages(now) || more;
-  more = sweepHandshakes(now) || more;
-  more = sweepIdle(now) || more;
+  std::size_t visits = 0;
+  std::size_t closed = 0;
+  const bool more = wheel_ && wheel_->advance(now, [&](DeadlineLink& link) {
+    auto& c = static_cast<ConnectionImpl&>(link);
+    closed += expire(c, now) ? 1 : 0;
+    return DeadlineVisit{nextDeadline(c, now), ++visits == kSweepVisits || closed == kSweepBatch};
+  });
   sweepMemory(now);
   if (more) scheduleSweepSoon();
 }
 
-bool WorkerRuntime::expireUnfinishedMessages(std::uint64_t now) {
-  // The list is oldest first, so this costs only the connections it closes.
-  return partials_.expire(now, static_cast<std::uint64_t>(worker_.limits.message_timeout.count()),
-                          kSweepBatch);
+void WorkerRuntime::trackDeadlines(ConnectionImpl& c) {
+  if (!wheel_) return;
+  const std::uint64_t due = nextDeadline(c, loop_->now());
+  if (due == 0) {
+    c.unlink();
+  } else {
+    wheel_->schedule(c, due);
+  }
+}
+
+std::uint64_t WorkerRuntime::nextDeadline(const ConnectionImpl& c, std::uint64_t now) const {
+  if (c.state() == ConnectionState::Closing) return c.closingSince() + kCloseFlushTimeoutMs;
+  if (c.state() != ConnectionState::Established) return 0;
+  std::uint64_t due = 0;
+  auto earliest = [&due](std::uint64_t at) { due = due == 0 ? at : std::min(due, at); };
+  const Deadlines& d = deadlines_;
+  if (c.handshaking() && d.handshake > 0) earliest(c.acceptedAt() + d.handshake);
+  if (c.partialSince() != 0 && d.message > 0) earliest(c.partialSince() + d.message);
+  if (d.idle > 0) earliest(c.lastActive() + d.idle);
+  // Heartbeat: a peer quiet for one interval is pinged; one that stays quiet for a second
+  // interval (no pong, no data) is closed. A ping that could not go out (the peer reads
+  // nothing) is not retried: the second interval closes the peer all the same.
+  if (d.ping > 0 && !c.handshaking()) {
+    const std::uint64_t pinged_at = c.lastActive() + d.ping;
+    earliest(c.pingSent() || now >= pinged_at ? pinged_at + d.ping : pinged_at);
+  }
+  return due;
+}
+
+bool WorkerRuntime::expire(ConnectionImpl& c, std::uint64_t now) {
+  const Deadlines& d = deadlines_;
+  if (c.state() == ConnectionState::Closing) {
+    if (now - c.closingSince() < kCloseFlushTimeoutMs) return false;
+    peerLog(PeerCause::Timeout, spdlog::level::info, c,
+            "did not flush within {} ms of close; dropping it", kCloseFlushTimeoutMs);
+    c.destroy();
+    return true;
+  }
+  if (c.state() != ConnectionState::Established) return false;
+  if (c.handshaking() && d.handshake > 0 && now - c.acceptedAt() >= d.handshake) {
+    peerLog(PeerCause::Timeout, spdlog::level::info, c, "handshake not done within {} ms; closing",
+            d.handshake);
+    c.destroy();
+    return true;
+  }
+  if (c.partialSince() != 0 && d.message > 0 && now - c.partialSince() >= d.message) {
+    c.messageTimedOut(d.message);
+    return true;
+  }
+  const std::uint64_t quiet = now - c.lastActive();
+  if (d.idle > 0 && quiet >= d.idle) {
+    peerLog(PeerCause::Timeout, spdlog::level::debug, c, "idle for {} ms; closing", d.idle);
+    c.close({});
+    return true;
+  }
+  if (d.ping == 0 || c.handshaking() || quiet < d.ping) return false;
+  if (quiet < 2 * d.ping) {
+    c.ping();
+    return false;
+  }
+  peerLog(PeerCause::Timeout, spdlog::level::debug, c, "answered no ping within {} ms; closing",
+          d.ping);
+  c.close(kGoingAway, "ping timeout");
+  return true;
 }
 
 void WorkerRuntime::scheduleSweepSoon() {
@@ -54,87 +107,6 @@ void WorkerRuntime::scheduleSweepSoon() {
     uv_idle_stop(self->soon_idle_);
     self->sweep();
   });
-}
-
-bool WorkerRuntime::sweepClosing(std::uint64_t now) {
-  if (closing_.empty()) return false;
-  std::vector<ConnectionImpl*> expired;
-  bool more = false;
-  for (auto& [id, c] : closing_) {
-    if (now - c->closingSince() < kCloseFlushTimeoutMs) continue;
-    if (expired.size() == kSweepBatch) {
-      more = true;
-      break;
-    }
-    expired.push_back(c);
-  }
-  for (ConnectionImpl* c : expired) {
-    peerLog(PeerCause::Timeout, spdlog::level::info, *c,
-            "did not flush within {} ms of close; dropping it", kCloseFlushTimeoutMs);
-    closing_.erase(c->id());
-    c->destroy();
-  }
-  return more;
-}
-
-bool WorkerRuntime::sweepHandshakes(std::uint64_t now) {
-  const auto timeout = static_cast<std::uint64_t>(worker_.limits.handshake_timeout.count());
-  std::size_t closed = 0;
-  while (!handshake_queue_.empty()) {
-    const auto [id, accepted_at] = handshake_queue_.front();
-    auto it = conns_.find(id);
-    auto* c = it == conns_.end() ? nullptr : ConnectionImpl::from(*it->second);
-    if (!c || !c->handshaking() || c->state() != ConnectionState::Established) {
-      handshake_queue_.pop_front();  // finished, closed or closing: no deadline left
-      continue;
-    }
-    if (timeout == 0 || now - accepted_at < timeout) return false;  // the rest are younger
-    if (closed == kSweepBatch) return true;
-    handshake_queue_.pop_front();
-    ++closed;
-    peerLog(PeerCause::Timeout, spdlog::level::info, *c, "handshake not done within {} ms; closing",
-            timeout);
-    c->destroy();
-  }
-  return false;
-}
-
-bool WorkerRuntime::sweepIdle(std::uint64_t now) {
-  const auto idle = static_cast<std::uint64_t>(worker_.limits.idle_timeout.count());
-  const std::uint64_t ping = pingMs(worker_);
-  if (idle == 0 && ping == 0) return false;
-  std::vector<ConnectionImpl*> expired;
-  std::vector<ConnectionImpl*> unanswered;
-  bool more = false;
-  for (auto& [id, conn] : conns_) {
-    auto* c = ConnectionImpl::from(*conn);
-    if (c->state() != ConnectionState::Established) continue;
-    const std::uint64_t quiet = now - c->lastActive();
-    // Heartbeat: a peer quiet for one interval is pinged; one that stays quiet for a second
-    // interval (no pong, no data) is closed.
-    const bool idle_expired = idle > 0 && quiet >= idle;
-    const bool pinged = ping > 0 && !c->handshaking();
-    const bool ping_expired = !idle_expired && pinged && quiet >= 2 * ping;
-    if (idle_expired || ping_expired) {
-      if (expired.size() + unanswered.size() == kSweepBatch) {
-        more = true;
-        continue;
-      }
-      (idle_expired ? expired : unanswered).push_back(c);
-    } else if (pinged && quiet >= ping) {
-      c->ping();
-    }
-  }
-  for (ConnectionImpl* c : unanswered) {
-    peerLog(PeerCause::Timeout, spdlog::level::debug, *c, "answered no ping within {} ms; closing",
-            ping);
-    c->close(kGoingAway, "ping timeout");
-  }
-  for (ConnectionImpl* c : expired) {
-    peerLog(PeerCause::Timeout, spdlog::level::debug, *c, "idle for {} ms; closing", idle);
-    c->close({});
-  }
-  return more;
 }
 
 void WorkerRuntime::sweepMemory(std::uint64_t now) {
@@ -169,7 +141,7 @@ void WorkerRuntime::sweepMemory(std::uint64_t now) {
 
 void WorkerRuntime::shedLargest() {
   std::vector<std::pair<std::size_t, ConnectionImpl*>> holders;
-  for (auto& [id, conn] : conns_) {
+  for (const auto& [id, conn] : conns_) {
     auto* c = ConnectionImpl::from(*conn);
     const std::size_t held = c->heldBytes();
     if (held >= kShedMinBytes && c->state() != ConnectionState::Closed)
