@@ -102,13 +102,18 @@ class UdpProcessTest(unittest.TestCase):
             ["count = 2", "reuse_port = true", 'app = "echo"', 'protocol = "text"']))
         r = self.w.cli("check")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.w.write_config(None, raw=self.config(
-            ['app = "echo"', 'transport = "tls"', "[worker.limits]", "idle_timeout = \"5s\""]))
+        text = self.config(
+            ['app = "echo"', 'transport = "tls"', "[worker.limits]", "idle_timeout = \"5s\""])
+        self.w.write_config(None, raw=text)
         r = self.w.cli("check")
         self.assertNotEqual(r.returncode, 0)
         out = r.stdout + r.stderr
-        self.assertIn("wman.toml:10:13: udp:// cannot use TLS (DTLS is not supported)", out)
-        self.assertIn("wman.toml:12:16: idle_timeout does not apply to udp://", out)
+        lines = text.splitlines()
+        tls_line = lines.index('transport = "tls"') + 1
+        idle_line = lines.index('idle_timeout = "5s"') + 1
+        self.assertIn("wman.toml:%d:13: udp:// cannot use TLS (DTLS is not supported)" % tls_line,
+                      out)
+        self.assertIn("wman.toml:%d:16: idle_timeout does not apply to udp://" % idle_line, out)
 
     def test_echo_on_both_slots_then_a_burst(self):
         self.w.write_config(None, raw=self.config(

@@ -188,25 +188,19 @@ SendStatus ConnectionImpl::queue(std::string_view data, MessageKind kind, bool r
   }
   SendStatus status = writing_ ? SendStatus::Buffered : SendStatus::Ok;
   runtime_->stats().messages_out++;
-  if (!raw && !writing_ && !tls_ && data.size() >= kGatherMin && sendGathered(data, kind)) {
-    if (state_ != ConnectionState::Established || out_.empty()) return status;
-    if (buffered() >= face().maxSendBuffer) {
-      buffer_full_ = true;
-      dispatch(
-          id_, "onBufferFull", events().onBufferFull, [this] { runtime_->callbackFailed(*this); },
-          face());
+  const bool gathered =
+      !raw && !writing_ && !tls_ && data.size() >= kGatherMin && sendGathered(data, kind);
+  if (!gathered) {
+    // Room for the message and a frame header (at most 14 bytes in any codec of ours).
+    buffers().provide(out_, out_.size() + data.size() + 16);
+    if (raw) {
+      out_.append(data);
+    } else {
+      codec_->encode(asBytes(data), kind, out_);
     }
-    return status;
+    scheduleFlush();
   }
-  // Room for the message and a frame header (at most 14 bytes in any codec of ours).
-  buffers().provide(out_, out_.size() + data.size() + 16);
-  if (raw) {
-    out_.append(data);
-  } else {
-    codec_->encode(asBytes(data), kind, out_);
-  }
-  scheduleFlush();
-  if (buffered() >= face().maxSendBuffer) {
+  if (state_ == ConnectionState::Established && buffered() >= face().maxSendBuffer) {
     buffer_full_ = true;
     dispatch(
         id_, "onBufferFull", events().onBufferFull, [this] { runtime_->callbackFailed(*this); },
