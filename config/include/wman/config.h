@@ -89,6 +89,24 @@ struct WebSocketConfig {
   std::string binary_type = "text";
 };
 
+// [worker.http]: http:// and https:// listeners (docs/http.md).
+struct HttpConfig {
+  // Directory of static files served to requests the application leaves unanswered ("" =
+  // none: such requests get 404). Absolute after loading (relative to the config file).
+  std::string root;
+  std::vector<std::string> index = {"index.html"};  // tried for a directory path
+  // Paths whose upgrade requests become WebSocket sessions of the worker's app, with every
+  // [worker.websocket] setting ("/chat"; exact match, query excluded).
+  std::vector<std::string> websocket;
+  std::size_t max_header_size = 8 * 1024;        // request line + headers: 431 beyond
+  std::size_t max_body_size = 10 * 1024 * 1024;  // de-chunked body: 413 beyond
+  Duration header_timeout{60000};   // a started head must be complete within: 408
+  Duration body_timeout{60000};     // a body must be complete within, from its head: 408
+  Duration keepalive_timeout{75000};  // an idle keep-alive connection is closed after
+  // Bodies reach the application in pieces (onRequestBody) instead of whole.
+  bool stream_body = false;
+};
+
 // A scalar from [worker.options], kept as text plus its TOML type name, so apps can read it
 // without depending on the TOML library.
 struct OptionValue {
@@ -123,6 +141,7 @@ struct WorkerConfig {
   WorkerLimits limits;
   TlsConfig tls;
   WebSocketConfig websocket;
+  HttpConfig http;
   std::map<std::string, OptionValue> options;
   std::optional<ForwardOptions> forward;  // set when app is the built-in "forward"
   int line = 0;                           // where the table starts in the file, for later messages
