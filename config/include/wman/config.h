@@ -89,20 +89,32 @@ struct WebSocketConfig {
   std::string binary_type = "text";
 };
 
-// [worker.http]: http:// and https:// listeners (docs/http.md).
+// [worker.http]: http:// and https:// listeners (docs/http.md). The loader enforces the
+// bounds noted here (docs/config.md#workerhttp).
 struct HttpConfig {
   // Directory of static files served to requests the application leaves unanswered ("" =
-  // none: such requests get 404). Absolute after loading (relative to the config file).
+  // none: such requests get 404). Absolute after loading (relative to the config file); a
+  // readable directory when ConfigCheck::check_files is on.
   std::string root;
-  std::vector<std::string> index = {"index.html"};  // tried for a directory path
+  // File names tried, in order, for a directory path under `root` (each one name: no '/',
+  // not "." or ".."). Empty = none, so a directory path finds no file.
+  std::vector<std::string> index = {"index.html"};
   // Paths whose upgrade requests become WebSocket sessions of the worker's app, with every
-  // [worker.websocket] setting ("/chat"; exact match, query excluded).
+  // [worker.websocket] setting ("/chat"; exact match, query excluded). Each starts with '/'
+  // and has no '?', '#', space or control character; no duplicates. Empty = no upgrades.
   std::vector<std::string> websocket;
-  std::size_t max_header_size = 8 * 1024;        // request line + headers: 431 beyond
-  std::size_t max_body_size = 10 * 1024 * 1024;  // de-chunked body: 413 beyond
-  Duration header_timeout{60000};   // a started head must be complete within: 408
-  Duration body_timeout{60000};     // a body must be complete within, from its head: 408
-  Duration keepalive_timeout{75000};  // an idle keep-alive connection is closed after
+  // Request line + headers: 431 beyond. 1 KiB..1 MiB (0 is refused).
+  std::size_t max_header_size = 8 * 1024;
+  // De-chunked body: 413 beyond. 0 is a limit like any other: any request with a non-empty
+  // body gets 413. No upper bound.
+  std::size_t max_body_size = 10 * 1024 * 1024;
+  // A started head must be complete within: 408. > 0 (0 is refused: no slow-head protection).
+  Duration header_timeout{60000};
+  // A body must be complete within, from its head: 408. > 0 (0 is refused).
+  Duration body_timeout{60000};
+  // An idle keep-alive connection is closed after this. 0 = no keep-alive limit: an idle
+  // connection stays open (only [worker.limits] idle_timeout, if set, closes it).
+  Duration keepalive_timeout{75000};
   // Bodies reach the application in pieces (onRequestBody) instead of whole.
   bool stream_body = false;
 };

@@ -77,6 +77,20 @@ void FieldReader::requireReadableFile(const toml::node& where, std::string_view 
   }
 }
 
+void FieldReader::requireReadableDirectory(const toml::node& where, std::string_view what,
+                                           const std::string& path) {
+  if (!check_.check_files) return;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    error(where.source(), std::string(what) + " " + quote(path) + ": " + std::strerror(errno));
+  } else if (!S_ISDIR(st.st_mode)) {
+    error(where.source(), std::string(what) + " " + quote(path) + " is not a directory");
+  } else if (::access(path.c_str(), R_OK | X_OK) != 0) {
+    error(where.source(), std::string(what) + " " + quote(path) +
+                              " is not a readable directory: " + std::strerror(errno));
+  }
+}
+
 std::optional<std::string> FieldReader::string(std::string_view key, const toml::node& node) {
   if (const auto* s = node.as_string()) {
     // TOML allows "\u0000"; a NUL would silently cut paths and names short in every C API

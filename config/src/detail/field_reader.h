@@ -54,6 +54,10 @@ class FieldReader {
   // When check_files is on, reports `path` (named `what` in messages) unless it is a
   // readable regular file.
   void requireReadableFile(const toml::node& where, std::string_view what, const std::string& path);
+  // When check_files is on, reports `path` unless it is a directory whose entries can be
+  // listed and opened (read and search permission).
+  void requireReadableDirectory(const toml::node& where, std::string_view what,
+                                const std::string& path);
 
   // Scalar conversions. Each returns nullopt after reporting a type or range error at
   // `node`, whose key is `key` (used in the message).

@@ -21,7 +21,7 @@ const Section kSections[] = {
       "control_idle_timeout", "metrics", "metrics_token", "metrics_cert", "metrics_key"}},
     {"[[worker]]",
      {"name", "listen", "count", "reuse_port", "app", "protocol", "transport", "limits", "tls",
-      "websocket", "options"}},
+      "websocket", "http", "options"}},
     {"[worker.limits]",
      {"max_connections", "max_package_size", "max_send_buffer", "handshake_timeout", "idle_timeout",
       "max_memory", "message_timeout"}},
@@ -32,6 +32,9 @@ const Section kSections[] = {
     {"[worker.websocket]",
      {"allowed_origins", "ping_interval", "permessage_deflate", "max_message_size", "binary_type",
       "server_max_window_bits", "client_max_window_bits", "mem_level"}},
+    {"[worker.http]",
+     {"root", "index", "websocket", "max_header_size", "max_body_size", "header_timeout",
+      "body_timeout", "keepalive_timeout", "stream_body"}},
     // Only the keys of built-in apps: [worker.options] is otherwise free-form.
     {"[worker.options]",
      {"upstream", "upstream_ca", "upstream_tls_verify", "upstream_connect_timeout"}},

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "detail/forward_reader.h"
+#include "detail/http_reader.h"
 #include "detail/tls_reader.h"
 #include "wman/protocol_registry.h"
 
@@ -63,6 +64,20 @@ void readWebSocket(FieldReader& r, const toml::table& t, WebSocketConfig& ws) {
                    {"client_max_window_bits", asInt(&ws.client_max_window_bits, 8, 15)},
                    {"mem_level", asInt(&ws.mem_level, 1, 9)},
                });
+}
+
+// `websocket` in [[worker]] is the [worker.websocket] table; paths written there instead
+// were meant for [worker.http], so say where they go.
+void readWebSocketTable(FieldReader& r, std::string_view key, const toml::node& node,
+                        WebSocketConfig& ws) {
+  const auto* array = node.as_array();
+  if (node.is_string() || (array && array->is_homogeneous(toml::node_type::string))) {
+    r.error(node.source(), std::string(key) + " must be a table ([worker." + std::string(key) +
+                               "]), got " + std::string(typeName(node)) +
+                               "; the WebSocket paths of an http worker go in [worker.http]");
+    return;
+  }
+  if (const auto* t = subTable(r, key, node)) readWebSocket(r, *t, ws);
 }
 
 // [worker.options] is the app's business: keep every value, typed, as text.
@@ -199,15 +214,21 @@ void checkTransport(FieldReader& r, WorkerEntry& e) {
   }
 }
 
-// Reports a worker option that makes no sense for this listener.
+// Reports a worker option that makes no sense for this listener. An http worker takes
+// [worker.websocket] too: it configures the sessions upgraded on [worker.http] websocket paths.
 void checkApplicability(FieldReader& r, WorkerEntry& e) {
   if (!e.listen_ok) return;
+  const std::string& protocol = e.config.url.protocol;
   const toml::node* ws = e.table->get("websocket");
-  if (ws && ws->is_table() && e.config.url.protocol != "websocket")
+  if (ws && ws->is_table() && protocol != "websocket" && protocol != "http")
     r.error(ws->source(),
-            "[worker.websocket] only applies to websocket://, ws:// and wss:// "
-            "listeners, not " +
+            "[worker.websocket] only applies to websocket://, ws://, wss://, http:// and "
+            "https:// listeners, not " +
                 e.config.url.scheme + "://");
+  const toml::node* http = e.table->get("http");
+  if (http && http->is_table() && protocol != "http")
+    r.error(http->source(), "[worker.http] only applies to http:// and https:// listeners, not " +
+                                e.config.url.scheme + "://");
   const toml::node* reuse = e.table->get("reuse_port");
   if (reuse && e.config.reuse_port && e.config.url.isUnix())
     r.error(reuse->source(), "reuse_port cannot be used with unix:// sockets");
@@ -297,6 +318,24 @@ void checkListenConflicts(FieldReader& r, const std::vector<WorkerEntry>& worker
   }
 }
 
+// The rules that tie one worker's keys together, once they are all read.
+void checkWorker(FieldReader& r, WorkerEntry& e) {
+  checkListen(r, e);
+  checkProtocol(r, e);
+  checkApp(r, e);
+  if (e.listen_ok && e.config.url.udp) {
+    checkUdp(r, e);
+  } else {
+    checkTransport(r, e);
+  }
+  checkApplicability(r, e);
+  if (e.config.count == 0) {
+    // hardware_concurrency() may return 0 when it cannot tell; one worker is then the
+    // only safe guess.
+    e.config.count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+}
+
 }  // namespace
 
 WorkerEntry readWorker(FieldReader& r, const toml::table& table) {
@@ -335,28 +374,18 @@ WorkerEntry readWorker(FieldReader& r, const toml::table& table) {
                     }},
                    {"websocket",
                     [&w](FieldReader& fr, std::string_view key, const toml::node& node) {
-                      if (const auto* t = subTable(fr, key, node))
-                        readWebSocket(fr, *t, w.websocket);
+                      readWebSocketTable(fr, key, node, w.websocket);
+                    }},
+                   {"http",
+                    [&w](FieldReader& fr, std::string_view key, const toml::node& node) {
+                      if (const auto* t = subTable(fr, key, node)) readHttp(fr, *t, w.http);
                     }},
                    {"options",
                     [&w](FieldReader& fr, std::string_view key, const toml::node& node) {
                       if (const auto* t = subTable(fr, key, node)) readOptions(*t, w.options);
                     }},
                });
-  checkListen(r, e);
-  checkProtocol(r, e);
-  checkApp(r, e);
-  if (e.listen_ok && e.config.url.udp) {
-    checkUdp(r, e);
-  } else {
-    checkTransport(r, e);
-  }
-  checkApplicability(r, e);
-  if (w.count == 0) {
-    // hardware_concurrency() may return 0 when it cannot tell; one worker is then the
-    // only safe guess.
-    w.count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  }
+  checkWorker(r, e);
   return e;
 }
 

@@ -308,8 +308,8 @@ TEST_CASE("TLS and protocol-specific tables", "[config][errors]") {
        true},
       {"websocket table on a text listener",
        kWorker + "[worker.websocket]\nping_interval = 5\n",
-       {"bad.toml:4:1: [worker.websocket] only applies to websocket://, ws:// and wss:// "
-        "listeners, not text://"}},
+       {"bad.toml:4:1: [worker.websocket] only applies to websocket://, ws://, wss://, "
+        "http:// and https:// listeners, not text://"}},
   });
 }
 

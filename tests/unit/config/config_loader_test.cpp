@@ -428,9 +428,22 @@ TEST_CASE("config/examples/full.toml is valid and spells out the defaults", "[co
   CHECK(c.bus.redis == b.redis);
   CHECK(c.bus.max_queue == b.max_queue);
   CHECK(c.bus.query_timeout == b.query_timeout);
-  REQUIRE(c.workers.size() == 3);
+  REQUIRE(c.workers.size() == 4);
   CHECK(c.workers[2].url.udp);
   CHECK(c.workers[2].url.protocol == "tcp");
+  // The fourth worker shows [worker.http], every key at its default.
+  const wman::WorkerConfig& web = c.workers[3];
+  const wman::HttpConfig h;
+  CHECK(web.url.protocol == "http");
+  CHECK(web.http.root == h.root);
+  CHECK(web.http.index == h.index);
+  CHECK(web.http.websocket == h.websocket);
+  CHECK(web.http.max_header_size == h.max_header_size);
+  CHECK(web.http.max_body_size == h.max_body_size);
+  CHECK(web.http.header_timeout == h.header_timeout);
+  CHECK(web.http.body_timeout == h.body_timeout);
+  CHECK(web.http.keepalive_timeout == h.keepalive_timeout);
+  CHECK(web.http.stream_body == h.stream_body);
   const wman::WorkerConfig& w = c.workers[0];
   const wman::WorkerLimits l;
   CHECK(w.limits.max_connections == l.max_connections);

@@ -66,8 +66,8 @@ TEST_CASE("settings that make no sense for udp:// are refused", "[config][udp][e
        {"bad.toml:4:1: [worker.tls] does not apply to udp:// (DTLS is not supported)"}},
       {"a [worker.websocket] table",
        udpWorker("[worker.websocket]\nping_interval = \"5s\"\n"),
-       {"bad.toml:4:1: [worker.websocket] only applies to websocket://, ws:// and wss:// "
-        "listeners, not udp://"}},
+       {"bad.toml:4:1: [worker.websocket] only applies to websocket://, ws://, wss://, "
+        "http:// and https:// listeners, not udp://"}},
       {"connection limits",
        udpWorker("[worker.limits]\nmax_connections = 10\nidle_timeout = \"5s\"\n"),
        {"bad.toml:5:19: max_connections does not apply to udp:// (no connections, nothing "
