@@ -111,6 +111,7 @@ class WorkerProcess {
     worker.limits = t.limits;
     worker.options = t.options;
     worker.websocket = t.websocket;
+    worker.http = t.http;
     // unix:// and udp:// listeners may speak another codec than their scheme's raw bytes.
     if (t.url.protocol != worker.protocol()) worker.setProtocol(t.url.protocol);
     if (t.transport == "tls") worker.tls = t.tls;

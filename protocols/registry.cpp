@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "frame/frame_codec.h"
+#include "http/http_server_codec.h"
 #include "tcp/raw_codec.h"
 #include "text/text_codec.h"
 #include "websocket/websocket_codec.h"
@@ -30,6 +31,7 @@ struct Registry {
     factories.emplace("text", builtin<TextCodec>());
     factories.emplace("frame", builtin<FrameCodec>());
     factories.emplace("websocket", webSocketCodecFactory(WebSocketOptions{}));
+    factories.emplace("http", httpCodecFactory(std::make_shared<HttpServerOptions>()));
   }
 };
 
@@ -39,6 +41,16 @@ struct Registry {
 Registry& registry() {
   static Registry r;
   return r;
+}
+
+WebSocketOptions webSocketOptions(const WebSocketSettings& s) {
+  WebSocketOptions o;
+  o.permessage_deflate = s.permessage_deflate;
+  o.default_kind = s.default_kind;
+  o.deflate.server_max_window_bits = s.server_max_window_bits;
+  o.deflate.client_max_window_bits = s.client_max_window_bits;
+  o.deflate.mem_level = s.mem_level;
+  return o;
 }
 
 // URL schemes per RFC 3986 ("ALPHA *( ALPHA / DIGIT / '+' / '-' / '.' )"), restricted to
@@ -70,6 +82,10 @@ bool ProtocolRegistry::contains(std::string_view name) {
   return r.factories.find(name) != r.factories.end();
 }
 
+bool ProtocolRegistry::serverOnly(std::string_view name) {
+  return name == "http";
+}
+
 CodecFactory ProtocolRegistry::factory(std::string_view name) {
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
@@ -81,6 +97,29 @@ std::unique_ptr<Codec> ProtocolRegistry::create(std::string_view name, const Cod
   // The factory runs without the lock so a user factory may itself use the registry.
   CodecFactory f = factory(name);
   return f ? f(limits) : nullptr;
+}
+
+ListenerCodecFactory ProtocolRegistry::configured(std::string_view name,
+                                                  const ProtocolOptions& options) {
+  if (name == "websocket") {
+    const CodecLimits limits{options.websocket.max_message_size};
+    return [f = webSocketCodecFactory(webSocketOptions(options.websocket)), limits] {
+      return f(limits);
+    };
+  }
+  if (name == "http") {
+    auto http = std::make_shared<HttpServerOptions>();
+    http->decoder.max_header_size = options.http.max_header_size;
+    http->decoder.max_body_size = options.http.max_body_size;
+    http->decoder.stream_body = options.http.stream_body;
+    http->websocket_paths = options.http.websocket_paths;
+    http->websocket = webSocketCodecFactory(webSocketOptions(options.websocket));
+    http->websocket_limits = CodecLimits{options.websocket.max_message_size};
+    return [f = httpCodecFactory(std::move(http)), limits = options.limits] { return f(limits); };
+  }
+  CodecFactory f = factory(name);
+  if (!f) return {};
+  return [f = std::move(f), limits = options.limits] { return f(limits); };
 }
 
 std::vector<std::string> ProtocolRegistry::names() {

@@ -117,6 +117,16 @@ bool HttpResponseEncoder::encodeBody(std::string_view data, std::string& out) {
   return false;
 }
 
+bool HttpResponseEncoder::countBody(std::uint64_t bytes) {
+  if (!sends_body_ || bytes == 0) return true;
+  if (chunked_ || remaining_ < 0 || bytes > static_cast<std::uint64_t>(remaining_)) {
+    keep_alive_ = false;  // framing the caller bypassed cannot be trusted any more
+    return false;
+  }
+  remaining_ -= static_cast<std::int64_t>(bytes);
+  return true;
+}
+
 void HttpResponseEncoder::encodeEnd(std::string& out) {
   if (chunked_) {
     out.append("0\r\n\r\n");

@@ -42,6 +42,9 @@ class HttpResponseEncoder {
   // nothing, since an empty chunk would end the body). Returns false if the piece goes past
   // the fixed Content-Length: only what fits is written and the connection must close.
   bool encodeBody(std::string_view data, std::string& out);
+  // The caller sent `bytes` of a fixed-length body itself (a file handed to the kernel):
+  // they count against Content-Length like encodeBody()'s. False if they go past it.
+  bool countBody(std::uint64_t bytes);
   // Ends a streamed body: the last chunk ("0\r\n\r\n") when chunked. A fixed-length body cut
   // short cannot be completed, so the connection will not be kept alive.
   void encodeEnd(std::string& out);

@@ -58,6 +58,8 @@ class WebSocketClientCodec final : public Codec {
   bool inMessage() const override { return session_.inMessage(); }
   // True once decode() returned Handshake, and from then on.
   bool isOpen() const override { return open_; }
+  // The heartbeat may ping an open session.
+  bool pings() const override { return open_; }
 
   // Once open: appends a masked Ping, Pong or Close frame (rules as the server codec's).
   void encodeControl(DecodeResult::Status kind, std::uint16_t code, ByteSpan payload,

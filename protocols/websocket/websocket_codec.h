@@ -84,6 +84,8 @@ class WebSocketCodec final : public Codec {
 
   // True once answerHandshake() accepted the session, and from then on.
   bool isOpen() const override { return open_; }
+  // The heartbeat may ping an open session.
+  bool pings() const override { return open_; }
 
   // After a Handshake result and until answerHandshake(): the request (views into the codec).
   const HandshakeRequest* handshakeRequest() const override;

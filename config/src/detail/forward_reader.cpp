@@ -32,6 +32,12 @@ void readUpstream(FieldReader& r, const std::string& who, const toml::node& node
                                " (registered: " + registeredProtocols() + ")");
     return;
   }
+  if (ProtocolRegistry::serverOnly(url->protocol)) {
+    r.error(node.source(), prefix + "protocol " + quote(url->protocol) +
+                               " has no client side in wman (forward to tcp, text, frame, "
+                               "websocket or a registered codec)");
+    return;
+  }
   f.url = std::move(*url);
 }
 

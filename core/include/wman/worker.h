@@ -15,6 +15,7 @@
 #include "wman/connection.h"
 #include "wman/connection_events.h"
 #include "wman/connection_map.h"
+#include "wman/http_server.h"
 #include "wman/message.h"
 #include "wman/resolve.h"
 #include "wman/worker_limits.h"
@@ -45,6 +46,9 @@ struct WorkerStats {
   std::uint64_t udp_in = 0;
   std::uint64_t udp_out = 0;
   std::uint64_t udp_dropped = 0;
+  // http:// workers only: responses sent, by status class (1xx, 2xx, 3xx, 4xx, 5xx; a
+  // refused request's 400/408/413/431 included).
+  std::uint64_t http_responses[5] = {0, 0, 0, 0, 0};
   // False while the worker's listener is paused (out of fds, over max_memory) or stopping.
   bool accepting = true;
 };
@@ -87,6 +91,19 @@ class Worker : public ConnectionEvents {
   // max_message_size, binary_type). max_message_size replaces limits.max_package_size for
   // WebSocket messages. Read when the worker starts.
   WebSocketConfig websocket;
+
+  // http:// and https:// only (docs/http.md). One request, in order per connection; answer
+  // it through `res` now or later. Unset: the static files of http.root answer, or 404.
+  // Connections of an http:// worker reach onConnect, onMessage and onClose only once a
+  // WebSocket path (http.websocket) opened a session on them.
+  std::function<void(Request& req, Response& res)> onRequest;
+  // With http.stream_body: onRequest runs at the head of a request with a body (req.body
+  // empty), then this runs for each piece as it arrives; `last` is true on the final call
+  // (whose piece may be empty).
+  std::function<void(Response& res, std::string_view piece, bool last)> onRequestBody;
+  // [worker.http] (root, index, websocket paths, limits and timeouts). Read when the worker
+  // starts.
+  HttpConfig http;
 
   const std::string& url() const { return url_; }
   const ListenUrl& listenUrl() const { return listen_; }

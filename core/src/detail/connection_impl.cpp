@@ -310,6 +310,10 @@ BufferPool& ConnectionImpl::buffers() const {
 
 void ConnectionImpl::afterWrite() {
   if (buffered() != 0) return;
+  if (sending_file_ && state_ == ConnectionState::Established) {
+    pumpFile();
+    if (buffered() != 0) return;
+  }
   if (buffer_full_) {
     buffer_full_ = false;
     dispatch(

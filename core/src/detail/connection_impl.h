@@ -5,6 +5,7 @@
 
 #include <uv.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -13,6 +14,7 @@
 #include "wman/codec.h"
 #include "wman/connection.h"
 #include "wman/connection_events.h"
+#include "wman/request_session.h"
 
 namespace wman::detail {
 
@@ -94,10 +96,28 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   void orphan();
   const Codec& codec() const { return *codec_; }
 
+  // Request/response protocols (connection_http.cpp). The request session of the codec,
+  // or nullptr (another protocol, or upgraded to one).
+  RequestSession* requests() const { return codec_->requests(); }
+  // Appends part of the current response with `step` and flushes it; ends the exchange
+  // when the response is complete. Dropped when the send queue is full (like queue()),
+  // NotConnected when there is no request being answered.
+  SendStatus respond(const std::function<void(RequestSession&, std::string&)>& step);
+  // The deadline of what the session waits for passed: 408 for a request that did not
+  // arrive in time, a quiet close for an idle keep-alive connection.
+  void requestTimedOut(RequestSession::Wait wait, std::uint64_t timeout_ms);
+  // A graceful stop: an idle connection closes now, a busy one after its response.
+  void finishRequests();
+  // The response body is `length` bytes of `fd` from `offset` (the head is sent): handed to
+  // the kernel with sendfile() on plain streams, else read into the send queue piece by
+  // piece as it drains. Takes ownership of `fd`.
+  void sendFileBody(int fd, std::uint64_t offset, std::uint64_t length);
+
   std::uint64_t lastActive() const { return last_active_; }
   std::uint64_t acceptedAt() const { return accepted_at_; }
   bool handshaking() const { return handshaking_; }
-  // When the unfinished message started (0 = none), for limits.message_timeout.
+  // When the unfinished message started (0 = none), for limits.message_timeout; for a
+  // request session, when what it waits for (RequestSession::wait()) began.
   std::uint64_t partialSince() const { return partial_since_; }
   // A heartbeat ping awaits any input from the peer.
   bool pingSent() const { return ping_sent_; }
@@ -155,6 +175,13 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   bool controlFits(const char* what);
   // Handshake, Ping, Pong and Close results of session protocols (connection_session.cpp).
   void sessionEvent(const DecodeResult& r);
+  // Request and Body results of request/response protocols (connection_http.cpp).
+  void requestEvent(const DecodeResult& r);
+  void responseEnded(RequestSession& s);
+  // Starts the clock of what the request session now waits for, when that changed.
+  void noteRequestWait();
+  // Sends more of a file body while the send queue is empty; ends the response after it.
+  void pumpFile();
   void opened();
   void scheduleFlush();
   void flush();
@@ -219,10 +246,14 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   bool yielded_ = false;             // reading stopped by the read budget until continueInput()
   bool continue_scheduled_ = false;  // continueInput() runs in the next loop pass
   bool buffer_full_ = false;
-  bool silent_ = false;       // refused at accept: the application never hears of it
-  bool close_sent_ = false;   // a session protocol's close message is already queued
-  bool handshaking_ = false;  // counted in the runtime's handshaking_ until open or closed
-  bool ping_sent_ = false;    // a heartbeat ping awaits any input from the peer
+  bool silent_ = false;        // refused at accept: the application never hears of it
+  bool close_sent_ = false;    // a session protocol's close message is already queued
+  bool handshaking_ = false;   // counted in the runtime's handshaking_ until open or closed
+  bool ping_sent_ = false;     // a heartbeat ping awaits any input from the peer
+  bool sending_file_ = false;  // a file body is being sent (WorkerRuntime::fileBody)
+  // Request sessions: reading stopped while a response is owed and pipelined input piles up.
+  bool awaiting_response_ = false;
+  std::uint8_t request_wait_ = 0xff;  // the RequestSession::Wait whose clock runs
   // Told the peer why it is closed (a Close frame, an HTTP error): after the flush, shut the
   // send side down and read until the peer closes, so its unread data cannot turn the close
   // into a reset that destroys the message before the peer reads it.

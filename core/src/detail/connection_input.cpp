@@ -167,6 +167,10 @@ std::size_t ConnectionImpl::deliver(ByteSpan input) {
       case DecodeResult::Status::Error:
         protocolError(r);
         return offset;
+      case DecodeResult::Status::Request:
+      case DecodeResult::Status::Body:
+        requestEvent(r);
+        break;
       default:
         sessionEvent(r);
         break;
@@ -221,6 +225,8 @@ void ConnectionImpl::continueInput() {
 }
 
 void ConnectionImpl::notePartial() {
+  // A request session's clocks depend on what it waits for, not on held bytes.
+  if (requests()) return noteRequestWait();
   // A handshake is bounded by handshake_timeout, and a paused connection's held input is
   // the application's choice, not the peer's.
   if (handshaking_ || paused_ || (in_.empty() && !codec_->inMessage())) {
@@ -257,6 +263,7 @@ void ConnectionImpl::protocolError(const DecodeResult& r) {
   if (state_ != ConnectionState::Established) return;
   // The peer learns why (a WebSocket close code, an HTTP status) before the close; what the
   // application queued earlier is flushed with it.
+  if (requests()) runtime_->countResponse(r.code);
   codec_->encodeError(r.code, r.reason, out_);
   close_sent_ = true;
   linger_ = true;

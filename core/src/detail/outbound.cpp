@@ -94,6 +94,9 @@ void Outbound::setupCodec() {
     if (!ProtocolRegistry::contains(target_.protocol)) {
       throw std::invalid_argument("unknown protocol '" + target_.protocol + "'");
     }
+    if (ProtocolRegistry::serverOnly(target_.protocol)) {
+      throw std::invalid_argument("protocol '" + target_.protocol + "' has no client side in wman");
+    }
     codec_factory_ = ProtocolRegistry::factory(target_.protocol);
   }
   default_kind_ = codec_factory_(codec_limits_)->defaultKind();

@@ -11,9 +11,9 @@
 #include "detail/dispatch.h"
 #include "detail/event_loop.h"
 #include "detail/log.h"
+#include "detail/static_files.h"
 #include "detail/tls_context.h"
 #include "detail/udp_endpoint.h"
-#include "websocket/websocket_codec.h"
 #include "wman/process_memory.h"
 
 namespace wman::detail {
@@ -51,24 +51,29 @@ void WorkerRuntime::closeSweep() {
 }
 
 void WorkerRuntime::setupCodecs() {
+  // Every protocol's settings go to the registry, which applies those of the worker's
+  // protocol: the runtime does not need to know which one it is.
   codec_limits_ = CodecLimits{worker_.limits.max_package_size};
-  if (protocol() != "websocket") {
-    codec_factory_ = ProtocolRegistry::factory(protocol());
-    return;
-  }
   const WebSocketConfig& ws = worker_.websocket;
-  WebSocketOptions options;
-  options.permessage_deflate = ws.permessage_deflate;
-  options.default_kind = ws.binary_type == "binary" ? MessageKind::Binary : MessageKind::Text;
-  options.deflate.server_max_window_bits = ws.server_max_window_bits;
-  options.deflate.client_max_window_bits = ws.client_max_window_bits;
-  options.deflate.mem_level = ws.mem_level;
-  codec_limits_.max_package_size = ws.max_message_size;
-  codec_factory_ = webSocketCodecFactory(options);
+  const HttpConfig& http = worker_.http;
+  ProtocolOptions options;
+  options.limits = codec_limits_;
+  options.websocket.permessage_deflate = ws.permessage_deflate;
+  options.websocket.default_kind =
+      ws.binary_type == "binary" ? MessageKind::Binary : MessageKind::Text;
+  options.websocket.server_max_window_bits = ws.server_max_window_bits;
+  options.websocket.client_max_window_bits = ws.client_max_window_bits;
+  options.websocket.mem_level = ws.mem_level;
+  options.websocket.max_message_size = ws.max_message_size;
+  options.http.max_header_size = http.max_header_size;
+  options.http.max_body_size = http.max_body_size;
+  options.http.stream_body = http.stream_body;
+  options.http.websocket_paths = http.websocket;
+  codec_factory_ = ProtocolRegistry::configured(protocol(), options);
 }
 
 std::unique_ptr<Codec> WorkerRuntime::createCodec() const {
-  if (codec_factory_) return codec_factory_(codec_limits_);
+  if (codec_factory_) return codec_factory_();
   // Not started yet (or an unknown protocol): the registry decides.
   return ProtocolRegistry::create(protocol(), codec_limits_);
 }
@@ -108,6 +113,7 @@ std::error_code WorkerRuntime::start(EventLoop& loop, int inherited_fd) {
   residentKiB();
   setupCodecs();
   if (auto ec = setupTls()) return abandonStart(ec);
+  if (auto ec = setupStatic()) return abandonStart(ec);
   std::error_code ec;
   if (worker_.hasListener() && worker_.listenUrl().udp) {
     udp_ = std::make_unique<UdpEndpoint>(*this);
@@ -177,17 +183,22 @@ std::uint64_t WorkerRuntime::setupDeadlines(std::uint64_t now) {
     return static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
   };
-  deadlines_ = Deadlines{ms(w.limits.handshake_timeout), ms(w.limits.idle_timeout),
-                         w.protocol() == "websocket" ? ms(w.websocket.ping_interval) : 0,
-                         ms(w.limits.message_timeout)};
+  // Pings go only to sessions whose codec has them (Codec::pings()).
+  deadlines_ = Deadlines{
+      ms(w.limits.handshake_timeout),
+      ms(w.limits.idle_timeout),
+      ms(w.websocket.ping_interval),
+      ms(w.limits.message_timeout),
+      {ms(w.http.keepalive_timeout), ms(w.http.header_timeout), ms(w.http.body_timeout), 0}};
   std::uint64_t period = kSweepIntervalMs;
-  for (std::uint64_t deadline : {deadlines_.ping, deadlines_.handshake, deadlines_.message}) {
+  for (std::uint64_t deadline : {deadlines_.ping, deadlines_.handshake, deadlines_.message,
+                                 deadlines_.request[1], deadlines_.request[2]}) {
     if (deadline > 0) period = std::min(period, std::max(deadline / 4, kMinSweepIntervalMs));
   }
   // An unanswered ping closes after two intervals.
-  const std::uint64_t longest =
-      std::max({kCloseFlushTimeoutMs, deadlines_.handshake, deadlines_.idle, 2 * deadlines_.ping,
-                deadlines_.message});
+  const std::uint64_t longest = std::max(
+      {kCloseFlushTimeoutMs, deadlines_.handshake, deadlines_.idle, 2 * deadlines_.ping,
+       deadlines_.message, deadlines_.request[0], deadlines_.request[1], deadlines_.request[2]});
   wheel_ = std::make_unique<DeadlineWheel>(
       period, std::min<std::size_t>(longest / period + 2, kMaxWheelSlots), now);
   return period;
@@ -348,6 +359,7 @@ void WorkerRuntime::forget(ConnectionImpl& c) {
   // Its fd is about to be freed: a worker paused for lack of fds tries again at once.
   if ((paused_ & kPauseFds) != 0 && !stopping_) retryAcceptingIn(0);
   released_bytes_ += c.heldBytes();
+  if (!file_bodies_.empty()) file_bodies_.erase(c.id());
   conns_.erase(c.id());
   c.unlink();  // from the deadline wheel
   checkStopped();
@@ -390,6 +402,12 @@ void WorkerRuntime::stop(bool graceful, std::function<void()> done) {
   all.reserve(conns_.size());
   for (const auto& [id, conn] : conns_) all.push_back(ConnectionImpl::from(*conn));
   for (ConnectionImpl* c : all) {
+    if (graceful && c->requests()) {
+      // Idle request connections close now; one being answered gets its response, with
+      // Connection: close, then closes.
+      c->finishRequests();
+      continue;
+    }
     if (graceful && c->handshaking() && c->state() == ConnectionState::Established) {
       // Dropping it would lose a client that did nothing wrong (its upgrade request may
       // already be on its way): it finishes its handshake, bounded by handshake_timeout

@@ -29,6 +29,7 @@ class EventLoop;
 class ConnectionImpl;
 class TlsContext;
 class UdpEndpoint;
+class StaticRoot;
 
 class WorkerRuntime {
  public:
@@ -86,6 +87,33 @@ class WorkerRuntime {
 
   const ConnectionMap& connections() const { return conns_; }
   Connection* find(ConnectionId id) const;
+
+  // Request/response protocols (worker_runtime_http.cpp). A request for the application:
+  // onRequest, or the static files when it is unset; `failed` runs if onRequest throws.
+  void serveRequest(ConnectionImpl& c, Request& req, Response& res,
+                    const std::function<void()>& failed);
+  // Answers the current request of `c` from [worker.http] root (404 without one).
+  SendStatus serveStatic(ConnectionImpl& c);
+  // The Date header's value, formatted at most once a second.
+  std::string_view httpDate();
+  // Counts a response by status class for stats().http_responses.
+  void countResponse(int status);
+  // A file body being sent (ConnectionImpl::sendFileBody), kept here rather than in every
+  // connection since few connections ever send one.
+  struct FileBody {
+    FileBody() = default;
+    FileBody(int fd, std::uint64_t offset, std::uint64_t length)
+        : fd(fd), offset(offset), remaining(length) {}
+    FileBody(FileBody&& o) noexcept { *this = std::move(o); }
+    FileBody& operator=(FileBody&& o) noexcept;
+    ~FileBody();
+    int fd = -1;
+    std::uint64_t offset = 0;
+    std::uint64_t remaining = 0;
+  };
+  FileBody& fileBody(ConnectionImpl& c);
+  FileBody* findFileBody(ConnectionId id);
+  void dropFileBody(ConnectionId id) { file_bodies_.erase(id); }
 
   // Called by ConnectionImpl.
   void forget(ConnectionImpl& c);
@@ -166,11 +194,15 @@ class WorkerRuntime {
     std::uint64_t idle = 0;
     std::uint64_t ping = 0;
     std::uint64_t message = 0;
+    // Request sessions: by what they wait for (RequestSession::Wait order; 0 = none).
+    std::uint64_t request[4] = {0, 0, 0, 0};
   };
   // When the next deadline of `c` comes (0 = none).
   std::uint64_t nextDeadline(const ConnectionImpl& c, std::uint64_t now) const;
   // Acts on what is due for `c` at `now` (a ping, a close); true if it closed `c`.
   bool expire(ConnectionImpl& c, std::uint64_t now);
+  // expire() for a request session: the deadline of what it waits for, idle_timeout.
+  bool expireRequest(ConnectionImpl& c, const RequestSession& s, std::uint64_t now);
   void sweepMemory(std::uint64_t now);
   void shedLargest();
   void startTimers(EventLoop& loop);
@@ -179,6 +211,8 @@ class WorkerRuntime {
   std::uint64_t setupDeadlines(std::uint64_t now);
   void checkStopped();
   void setupCodecs();
+  // Opens [worker.http] root; an error when it is set but unusable.
+  std::error_code setupStatic();
   std::error_code setupTls();
   void closeSweep();
   template <class Handle>
@@ -189,8 +223,12 @@ class WorkerRuntime {
   std::unique_ptr<Listener> listener_;
   std::unique_ptr<UdpEndpoint> udp_;  // instead of listener_ for udp://
   std::shared_ptr<TlsContext> tls_;
-  CodecFactory codec_factory_;  // set by start(); the registry's factory otherwise
+  ListenerCodecFactory codec_factory_;  // set by start(); the registry's factory otherwise
   CodecLimits codec_limits_;
+  std::unique_ptr<StaticRoot> static_root_;  // [worker.http] root, opened at start()
+  std::unordered_map<ConnectionId, FileBody> file_bodies_;
+  std::string http_date_;
+  std::int64_t http_date_second_ = -1;
   std::vector<std::unique_ptr<Listener>> extra_listeners_;
   ConnectionMap conns_;
   WorkerStats stats_;

@@ -44,13 +44,19 @@ std::uint64_t WorkerRuntime::nextDeadline(const ConnectionImpl& c, std::uint64_t
   std::uint64_t due = 0;
   auto earliest = [&due](std::uint64_t at) { due = due == 0 ? at : std::min(due, at); };
   const Deadlines& d = deadlines_;
+  if (const RequestSession* s = c.requests()) {
+    const std::uint64_t wait = d.request[static_cast<std::size_t>(s->wait())];
+    if (wait > 0 && c.partialSince() != 0) earliest(c.partialSince() + wait);
+    if (d.idle > 0) earliest(c.lastActive() + d.idle);
+    return due;
+  }
   if (c.handshaking() && d.handshake > 0) earliest(c.acceptedAt() + d.handshake);
   if (c.partialSince() != 0 && d.message > 0) earliest(c.partialSince() + d.message);
   if (d.idle > 0) earliest(c.lastActive() + d.idle);
   // Heartbeat: a peer quiet for one interval is pinged; one that stays quiet for a second
   // interval (no pong, no data) is closed. A ping that could not go out (the peer reads
   // nothing) is not retried: the second interval closes the peer all the same.
-  if (d.ping > 0 && !c.handshaking()) {
+  if (d.ping > 0 && !c.handshaking() && c.codec().pings()) {
     const std::uint64_t pinged_at = c.lastActive() + d.ping;
     earliest(c.pingSent() || now >= pinged_at ? pinged_at + d.ping : pinged_at);
   }
@@ -67,6 +73,7 @@ bool WorkerRuntime::expire(ConnectionImpl& c, std::uint64_t now) {
     return true;
   }
   if (c.state() != ConnectionState::Established) return false;
+  if (const RequestSession* s = c.requests()) return expireRequest(c, *s, now);
   if (c.handshaking() && d.handshake > 0 && now - c.acceptedAt() >= d.handshake) {
     peerLog(PeerCause::Timeout, spdlog::level::info, c, "handshake not done within {} ms; closing",
             d.handshake);
@@ -83,7 +90,7 @@ bool WorkerRuntime::expire(ConnectionImpl& c, std::uint64_t now) {
     c.close({});
     return true;
   }
-  if (d.ping == 0 || c.handshaking() || quiet < d.ping) return false;
+  if (d.ping == 0 || c.handshaking() || !c.codec().pings() || quiet < d.ping) return false;
   if (quiet < 2 * d.ping) {
     c.ping();
     return false;
@@ -92,6 +99,22 @@ bool WorkerRuntime::expire(ConnectionImpl& c, std::uint64_t now) {
           d.ping);
   c.close(kGoingAway, "ping timeout");
   return true;
+}
+
+bool WorkerRuntime::expireRequest(ConnectionImpl& c, const RequestSession& s, std::uint64_t now) {
+  const RequestSession::Wait wait = s.wait();
+  const std::uint64_t timeout = deadlines_.request[static_cast<std::size_t>(wait)];
+  if (timeout > 0 && c.partialSince() != 0 && now - c.partialSince() >= timeout) {
+    c.requestTimedOut(wait, timeout);
+    return true;
+  }
+  if (deadlines_.idle > 0 && now - c.lastActive() >= deadlines_.idle) {
+    peerLog(PeerCause::Timeout, spdlog::level::debug, c, "idle for {} ms; closing",
+            deadlines_.idle);
+    c.close({});
+    return true;
+  }
+  return false;
 }
 
 void WorkerRuntime::scheduleSweepSoon() {

@@ -13,6 +13,8 @@
 
 namespace wman {
 
+class RequestSession;
+
 using ByteSpan = std::span<const std::byte>;
 
 // How a message's payload is meant to be read. Text/frame/tcp codecs always produce one kind;
@@ -70,8 +72,22 @@ struct HandshakeAnswer {
 //  - Close: the peer started or answered the close handshake; `code` and `payload` (the
 //    reason) carry what it sent (code 1005 when it sent none). The caller answers with
 //    encodeControl(Close, ...) unless it already sent one, then closes after flushing.
+//  Request/response protocols (http) add, through requests():
+//  - Request: a request is ready to be answered: complete, or only its head when its body
+//    is streamed (RequestSession::bodyStreamed()) or the client waits for a 100 Continue.
+//  - Body: the next piece of a streamed request body in `payload`; `code` is 1 on the last.
 struct DecodeResult {
-  enum class Status : std::uint8_t { NeedMore, Message, Error, Handshake, Ping, Pong, Close };
+  enum class Status : std::uint8_t {
+    NeedMore,
+    Message,
+    Error,
+    Handshake,
+    Ping,
+    Pong,
+    Close,
+    Request,
+    Body
+  };
 
   Status status = Status::NeedMore;
   std::size_t consumed = 0;
@@ -148,6 +164,14 @@ class Codec {
   // Appends what the peer should receive before the connection closes on a decode Error
   // (a WebSocket close frame with the code, an HTTP 400...). Nothing by default.
   virtual void encodeError(std::uint16_t code, std::string_view reason, std::string& out) {}
+  // True while the runtime's heartbeat may ping this session (encodeControl(Ping) means
+  // something to the peer): an open WebSocket session.
+  virtual bool pings() const { return false; }
+
+  // Request/response protocols (http): the server side of the exchange while the connection
+  // carries requests (wman/request_session.h); nullptr for every other protocol, and once an
+  // upgrade handed the connection over to another one.
+  virtual RequestSession* requests() { return nullptr; }
 };
 
 inline ByteSpan asBytes(std::string_view s) {

@@ -9,10 +9,13 @@
 #include <vector>
 
 #include "wman/codec.h"
+#include "wman/protocol_options.h"
 
 namespace wman {
 
 using CodecFactory = std::function<std::unique_ptr<Codec>(const CodecLimits&)>;
+// A factory with a listener's settings bound: one fresh codec per call.
+using ListenerCodecFactory = std::function<std::unique_ptr<Codec>()>;
 
 class ProtocolRegistry {
  public:
@@ -24,12 +27,21 @@ class ProtocolRegistry {
   // True if `name` is registered (built-in or added).
   static bool contains(std::string_view name);
 
+  // True for a built-in protocol that has only a server side ("http"): outbound connections
+  // cannot speak it.
+  static bool serverOnly(std::string_view name);
+
   // The factory registered under `name`, or an empty function if it is unknown (for callers
   // that create many codecs of one protocol).
   static CodecFactory factory(std::string_view name);
 
   // A fresh codec for one connection, or nullptr if `name` is unknown.
   static std::unique_ptr<Codec> create(std::string_view name, const CodecLimits& limits);
+
+  // The factory for a listener of protocol `name` with its settings applied: the built-in
+  // "websocket" and "http" read theirs from `options`, every other protocol is the plain
+  // factory with options.limits. Empty if `name` is unknown.
+  static ListenerCodecFactory configured(std::string_view name, const ProtocolOptions& options);
 
   // Every registered name, sorted.
   static std::vector<std::string> names();

@@ -1,0 +1,220 @@
+// The parts of a connection only request/response protocols (http) use: handing requests to
+// the application, writing its responses, the clocks of what the session waits for, and
+// file bodies sent with sendfile().
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "detail/buffer_pool.h"
+#include "detail/connection_impl.h"
+#include "detail/dispatch.h"
+#include "detail/event_loop.h"
+#include "detail/log.h"
+#include "detail/worker_runtime.h"
+#include "wman/http_server.h"
+#include "wman/worker.h"
+
+namespace wman::detail {
+namespace {
+
+// Pipelined input held while a response is owed; past it, reading stops until the response
+// ends, so a client cannot queue unbounded requests behind a slow one.
+constexpr std::size_t kPipelineHold = 64 * 1024;
+// A file body read into the send queue (TLS, or a socket that is full) goes in pieces of
+// this size, each after the previous one drained.
+constexpr std::size_t kFilePiece = 64 * 1024;
+// Most bytes one sendfile() call is asked for, so one large file does not hold the loop.
+constexpr std::size_t kSendfileMax = 1024 * 1024;
+
+}  // namespace
+
+void ConnectionImpl::requestEvent(const DecodeResult& r) {
+  RequestSession* s = requests();
+  if (!s) return;
+  Response res(runtime_, id_, s->requestNumber());
+  auto failed = [this] {
+    runtime_->stats().callback_errors++;
+    requestTimedOut(RequestSession::Wait::Response, 0);
+  };
+  if (r.status == DecodeResult::Status::Body) {
+    dispatch(id_, "onRequestBody", worker_->onRequestBody, failed, res, asString(r.payload),
+             r.code == 1);
+    noteRequestWait();
+    return;
+  }
+  if (!s->requestComplete()) {
+    // The client waits for the go-ahead before it sends the body.
+    const std::size_t before = out_.size();
+    s->encodeContinue(out_);
+    if (out_.size() != before) scheduleFlush();
+    if (!s->bodyStreamed()) return noteRequestWait();
+  }
+  runtime_->stats().messages++;
+  runtime_->serveRequest(*this, s->request(), res, failed);
+  if (state_ != ConnectionState::Established) return;
+  noteRequestWait();
+  if (s->answering() && s->requestComplete() && in_.size() >= kPipelineHold &&
+      !awaiting_response_) {
+    awaiting_response_ = true;
+    uv_read_stop(&h_.stream);
+  }
+}
+
+SendStatus ConnectionImpl::respond(const std::function<void(RequestSession&, std::string&)>& step) {
+  RequestSession* s = requests();
+  if (state_ != ConnectionState::Established || !s || !s->answering()) {
+    return SendStatus::NotConnected;
+  }
+  if (buffer_full_ || buffered() >= face().maxSendBuffer) {
+    runtime_->stats().send_fail++;
+    dispatch(
+        id_, "onError", events().onError, [] {}, face(), error_code::kSendFail,
+        std::string_view("send buffer full, response data dropped"));
+    return SendStatus::Dropped;
+  }
+  const SendStatus status = writing_ ? SendStatus::Buffered : SendStatus::Ok;
+  const bool started = s->responseStarted();
+  const int code = s->responseHead().status;
+  step(*s, out_);
+  // Counted once, when the head goes out.
+  if (!started && (s->responseStarted() || !s->answering())) runtime_->countResponse(code);
+  scheduleFlush();
+  if (!s->answering()) {
+    responseEnded(*s);
+  } else if (buffered() >= face().maxSendBuffer) {
+    buffer_full_ = true;
+    dispatch(
+        id_, "onBufferFull", events().onBufferFull, [this] { runtime_->callbackFailed(*this); },
+        face());
+  }
+  return status;
+}
+
+void ConnectionImpl::responseEnded(RequestSession& s) {
+  if (!s.keepAlive()) {
+    // Connection: close (asked by the client or the application, HTTP/1.0, or a stop):
+    // linger so that the peer reads the whole response before the connection goes.
+    linger_ = true;
+    close({});
+    return;
+  }
+  // Pipelined requests held in in_ are answered from the next loop pass (not from inside
+  // the application's end() call, which may itself be inside onRequest).
+  if (awaiting_response_ || !in_.empty()) {
+    awaiting_response_ = false;
+    scheduleContinue();
+  }
+  if (runtime_->stopping() && s.wait() == RequestSession::Wait::Idle && in_.empty()) {
+    close({});
+    return;
+  }
+  noteRequestWait();
+}
+
+void ConnectionImpl::noteRequestWait() {
+  RequestSession* s = requests();
+  if (!s || state_ != ConnectionState::Established) return;
+  const auto wait = static_cast<std::uint8_t>(s->wait());
+  if (wait == request_wait_ && partial_since_ != 0) return;
+  request_wait_ = wait;
+  partial_since_ = std::max<std::uint64_t>(runtime_->loop().now(), 1);
+  runtime_->trackDeadlines(*this);
+}
+
+void ConnectionImpl::requestTimedOut(RequestSession::Wait wait, std::uint64_t timeout_ms) {
+  RequestSession* s = requests();
+  if (state_ != ConnectionState::Established || !s) return;
+  if (wait == RequestSession::Wait::Idle) {
+    log().debug("conn={} keep-alive idle for {} ms; closing", id_, timeout_ms);
+    close({});
+    return;
+  }
+  if (wait == RequestSession::Wait::Response) {
+    // A callback threw: 500 unless part of a response is out already.
+    const std::size_t before = out_.size();
+    s->encodeFailure(500, "internal error\n", runtime_->httpDate(), out_);
+    if (out_.size() != before) runtime_->countResponse(500);
+  } else {
+    runtime_->stats().protocol_errors++;
+    runtime_->peerLog(PeerCause::Timeout, spdlog::level::info, *this,
+                      "request {} not complete after {} ms; answered 408",
+                      wait == RequestSession::Wait::Head ? "head" : "body", timeout_ms);
+    const std::size_t before = out_.size();
+    s->encodeFailure(408, "request timeout\n", runtime_->httpDate(), out_);
+    if (out_.size() != before) runtime_->countResponse(408);
+  }
+  linger_ = true;
+  close({});
+}
+
+void ConnectionImpl::finishRequests() {
+  RequestSession* s = requests();
+  if (!s || state_ != ConnectionState::Established) return;
+  if (s->wait() == RequestSession::Wait::Idle && in_.empty()) {
+    close({});
+    return;
+  }
+  // The request in progress is answered, with Connection: close.
+  s->closeAfterResponse();
+}
+
+void ConnectionImpl::sendFileBody(int fd, std::uint64_t offset, std::uint64_t length) {
+  runtime_->fileBody(*this) = WorkerRuntime::FileBody(fd, offset, length);
+  sending_file_ = true;
+  pumpFile();
+}
+
+void ConnectionImpl::pumpFile() {
+  RequestSession* s = requests();
+  WorkerRuntime::FileBody* body = runtime_->findFileBody(id_);
+  if (!body || !s || state_ != ConnectionState::Established) return;
+  while (body->remaining > 0 && buffered() == 0) {
+    if (!tls_ && !writing_ && !is_pipe_) {
+      int sock = -1;
+      uv_fileno(&h_.handle, &sock);
+      off_t off = static_cast<off_t>(body->offset);
+      const auto want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(body->remaining, kSendfileMax));
+      const ssize_t n = ::sendfile(sock, body->fd, &off, want);
+      if (n > 0) {
+        countWritten(static_cast<std::uint64_t>(n));
+        s->respondBodySent(static_cast<std::uint64_t>(n));
+        body->offset += static_cast<std::uint64_t>(n);
+        body->remaining -= static_cast<std::uint64_t>(n);
+        continue;
+      }
+      if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        log().debug("conn={} sendfile failed: {}", id_, std::strerror(errno));
+        runtime_->dropFileBody(id_);
+        return destroy();
+      }
+      if (n == 0) body->remaining = 0;  // the file shrank: the response cannot be completed
+      if (n == 0) break;
+    }
+    // The socket is full (or TLS): one piece through the send queue, whose drain calls
+    // back here (afterWrite).
+    const auto piece =
+        static_cast<std::size_t>(std::min<std::uint64_t>(body->remaining, kFilePiece));
+    std::string data(piece, '\0');
+    const ssize_t got = ::pread(body->fd, data.data(), piece, static_cast<off_t>(body->offset));
+    if (got <= 0) {
+      body->remaining = 0;  // read error or a shrunken file: cut short, the connection ends
+      break;
+    }
+    data.resize(static_cast<std::size_t>(got));
+    body->offset += static_cast<std::uint64_t>(got);
+    body->remaining -= static_cast<std::uint64_t>(got);
+    s->respondBody(data, out_);
+    scheduleFlush();
+    if (body->remaining > 0) return;  // afterWrite() calls back once it drained
+  }
+  if (body->remaining > 0) return;
+  runtime_->dropFileBody(id_);
+  sending_file_ = false;
+  respond([](RequestSession& session, std::string& out) { session.respondEnd(out); });
+}
+
+}  // namespace wman::detail
