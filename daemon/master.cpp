@@ -52,7 +52,8 @@ Master::Master(MasterOptions options)
           }}),
       metrics_(loop_, MetricsServer::Hooks{[this] { return metricsText(); },
                                            [this] { return readiness(); }}),
-      master_lag_(std::chrono::milliseconds(kTickMs)) {
+      master_lag_(std::chrono::milliseconds(kTickMs)),
+      stall_guard_(kTickMs) {
   channels_.setProtocol("frame");
   channels_.name = "channels";
   channels_.onMessage = [this](Connection& c, Message m) { onChannelMessage(c, m.view()); };
@@ -116,6 +117,7 @@ int Master::run() {
     return 1;
   }
   Timer::add(static_cast<double>(kTickMs) / 1000.0, [this] { tick(); });
+  stall_guard_.start(monotonicMs());
   if (auto every = opts_.notifier.watchdogInterval(); every.count() > 0) {
     log().info("systemd watchdog: pinging every {} ms", every.count() / 1000);
     Timer::add(static_cast<double>(every.count()) / 1e6,
@@ -238,6 +240,13 @@ void Master::closeUnusedActivated() {
 void Master::tick() {
   const std::uint64_t now = loop_.now();
   master_lag_us_ = master_lag_.tick();
+  const auto timeout = static_cast<std::uint64_t>(ms(config_->daemon.heartbeat_timeout));
+  const std::uint64_t fresh = monotonicMs();
+  if (const std::uint64_t stalled = stall_guard_.tick(fresh, timeout); stalled >= 1000) {
+    // It could not read the workers' channels meanwhile: their silence may be ours.
+    log().warn("the master's loop was blocked for {} ms; workers are not judged for {} ms", stalled,
+               stall_guard_.graceUntil() - fresh);
+  }
   superviseTick(now);
   if (now - last_extend_ms_ >= kExtendEveryMs) extendTimeout();
   conn_queries_.poll(now);
@@ -253,6 +262,9 @@ void Master::onChannelMessage(Connection& c, std::string_view frame) {
   auto it = procs_.find(pid_it->second);
   if (it == procs_.end()) return;
   Proc& p = it->second;
+  // Whatever it says, even a frame we cannot read, the worker's loop is running. Stamped
+  // with a fresh clock: the loop's cached time is from before this pass's other callbacks.
+  p.last_heard = monotonicMs();
   std::string why;
   std::optional<ipc::Message> msg = ipc::decode(frame, &why);
   if (!msg) {
@@ -262,9 +274,7 @@ void Master::onChannelMessage(Connection& c, std::string_view frame) {
     p.warned = true;
     return;
   }
-  const std::uint64_t now = loop_.now();
-  p.last_heartbeat = now;
-  onWorkerMessage(p, *msg, now);
+  onWorkerMessage(p, *msg, loop_.now());
 }
 
 void Master::onWorkerMessage(Proc& p, const ipc::Message& msg, std::uint64_t now) {

@@ -18,6 +18,7 @@
 #include "ipc.h"
 #include "json_doc.h"
 #include "listen_socket.h"
+#include "liveness.h"
 #include "loop_lag.h"
 #include "metrics_format.h"
 #include "metrics_server.h"
@@ -82,7 +83,9 @@ class Master {
     bool retiring = false;  // replaced by a reload or being stopped: its exit is expected
     bool accepting = true;  // false once it said it closed its listeners ("retired")
     std::uint64_t started_at = 0;
-    std::uint64_t last_heartbeat = 0;
+    // monotonicMs() when the master last read anything from it (or forked it): any message
+    // is a sign of life, not only a heartbeat.
+    std::uint64_t last_heard = 0;
     std::uint64_t abort_sent_at = 0;
     std::string failure;  // what the worker reported before exiting during start-up
     bool warned = false;  // an unreadable message from it was logged (once per process)
@@ -143,6 +146,8 @@ class Master {
   void tick();
   // The supervision part of tick(): respawns due, heartbeats, the reload and stop deadlines.
   void superviseTick(std::uint64_t now);
+  // Aborts the ready workers judgeWorker() finds hung (liveness.h).
+  void abortHungWorkers(std::uint64_t now);
   void sendStop(Proc& p, const std::string& mode, std::int64_t timeout_ms);
   void sendTo(const Proc& p, const ipc::Message& msg);
   void onChannelMessage(Connection& c, std::string_view frame);
@@ -249,6 +254,8 @@ class Master {
   std::uint64_t reloads_failed_ = 0;
   LoopLag master_lag_;
   std::int64_t master_lag_us_ = 0;
+  // The master's own stalls: after one, workers get a grace before they are judged.
+  MasterStallGuard stall_guard_;
 };
 
 }  // namespace wman::daemon

@@ -59,7 +59,8 @@ bool Master::spawn(const std::shared_ptr<Group>& group, int slot, int generation
   p.group = group;
   p.slot = slot;
   p.generation = generation;
-  p.started_at = p.last_heartbeat = loop_.now();
+  p.started_at = loop_.now();
+  p.last_heard = monotonicMs();
   if (c) {
     p.channel = c->id();
     channel_pids_[c->id()] = pid;
@@ -151,19 +152,7 @@ void Master::superviseTick(std::uint64_t now) {
       }
     }
   }
-  const auto heartbeat = static_cast<std::uint64_t>(ms(config_->daemon.heartbeat_timeout));
-  for (auto& [pid, p] : procs_) {
-    if (p.abort_sent_at != 0) {
-      if (now - p.abort_sent_at >= kAbortGraceMs) ::kill(pid, SIGKILL);
-      continue;
-    }
-    if (heartbeat > 0 && p.state == ProcState::Ready && now - p.last_heartbeat > heartbeat) {
-      log().error("worker {} slot {} pid {} sent no heartbeat for {} ms; aborting it",
-                  p.group->spec.name, p.slot, pid, now - p.last_heartbeat);
-      p.abort_sent_at = now;
-      ::kill(pid, SIGABRT);
-    }
-  }
+  abortHungWorkers(now);
   answerSwaps(now);
   superviseBus(now);
   if (reload_ && now >= reload_->deadline) {
@@ -179,6 +168,26 @@ void Master::superviseTick(std::uint64_t now) {
   if (stopping_ && now - last_stop_report_ms_ >= kStopReportEveryMs) {
     last_stop_report_ms_ = now;
     for (ConnectionId w : stop_waiters_) reportStopProgress(w);
+  }
+}
+
+void Master::abortHungWorkers(std::uint64_t now) {
+  const auto timeout = static_cast<std::uint64_t>(ms(config_->daemon.heartbeat_timeout));
+  // Read now, not the loop's time from before this pass: a silence is never overstated.
+  const std::uint64_t fresh = monotonicMs();
+  for (auto& [pid, p] : procs_) {
+    if (p.abort_sent_at != 0) {
+      if (now - p.abort_sent_at >= kAbortGraceMs) ::kill(pid, SIGKILL);
+      continue;
+    }
+    if (p.state != ProcState::Ready ||
+        judgeWorker(p.last_heard, fresh, timeout, stall_guard_.graceUntil()) != Liveness::Hung) {
+      continue;
+    }
+    log().error("worker {} slot {} pid {} sent no heartbeat for {} ms; aborting it",
+                p.group->spec.name, p.slot, pid, fresh - p.last_heard);
+    p.abort_sent_at = now;
+    ::kill(pid, SIGABRT);
   }
 }
 

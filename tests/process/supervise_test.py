@@ -2,8 +2,8 @@
 """Supervision by the real wman master: a killed or crashed worker is respawned in the same
 slot (and Worker::id() tells it which) while the others keep serving, a worker that crashes at
 every start is respawned with back-off, a slot whose process cannot even be forked retries
-with back-off and shows in `status`, and a worker stuck in a loop is killed after
-heartbeat_timeout.
+with back-off and shows in `status`, a worker stuck in a loop or stopped is killed after
+heartbeat_timeout, and a master whose own loop stalled does not take that for hung workers.
 
 usage: supervise_test.py WMAN_BINARY TEST_APP_SO
 """
@@ -199,6 +199,44 @@ class Supervise(unittest.TestCase):
         self.assertTrue(conns[victim][0].closed_by_server(timeout=2.0))
         self.assertEqual(conns[other][0].ask("ok"), "ok")
         self.assertEqual(self.slot_row(self.w.status(), 1)["pid"], other)
+
+    def test_stopped_worker_is_killed_after_heartbeat_timeout_and_respawned(self):
+        doc = self.start(count=2, heartbeat_timeout="2s")
+        victim, other = self.slot_row(doc, 0)["pid"], self.slot_row(doc, 1)["pid"]
+        os.kill(victim, signal.SIGSTOP)
+        t0 = time.monotonic()
+        # SIGABRT stays pending on a stopped process: the SIGKILL 5 s later ends it.
+        self.wait_respawned(0, victim, timeout=WAIT + 10)
+        elapsed = time.monotonic() - t0
+        print("\nstopped worker replaced after %.2f s (heartbeat_timeout 2s)" % elapsed,
+              file=sys.stderr)
+        self.assertGreaterEqual(elapsed, 1.0, "killed before heartbeat_timeout")
+        log = self.w.log_text()
+        self.assertRegex(log, r"pid %d sent no heartbeat" % victim)
+        self.assertRegex(log, r"pid %d killed by signal (6|9)" % victim)
+        assert_all_gone(self, [victim], timeout=1.0, what="stopped worker")
+        self.assertEqual(self.slot_row(self.w.status(), 1)["pid"], other)
+
+    def test_stalled_master_does_not_take_its_own_silence_for_hung_workers(self):
+        # The master's loop blocked for longer than heartbeat_timeout (here it is stopped)
+        # cannot read the heartbeats waiting in the channels meanwhile; that is no reason to
+        # abort workers that kept sending them.
+        doc = self.start(count=2, heartbeat_timeout="2s")
+        master, pids = doc["pid"], sorted(w["pid"] for w in doc["workers"])
+        os.kill(master, signal.SIGSTOP)
+        try:
+            time.sleep(3.0)  # the stall under test, not a wait for an event
+        finally:
+            os.kill(master, signal.SIGCONT)
+        stall = re.compile(r"the master's loop was blocked for \d+ ms")
+        wait_until(lambda: stall.search(self.w.log_text()), what="the master to log its stall")
+        # An abort would come at the latest when the grace (2 s here) ends; absence can only
+        # be watched for a while.
+        time.sleep(3.0)
+        self.assertNotRegex(self.w.log_text(), r"sent no heartbeat", self.w.log_tail())
+        self.assertEqual(sorted(w["pid"] for w in self.w.status()["workers"]), pids)
+        for pid in pids:
+            self.assertTrue(pid_alive(pid), "worker %d gone" % pid)
 
     def test_failed_spawn_backs_off_is_logged_and_shown_then_recovers(self):
         # socketpair() fails in the master while `fault` exists (LD_PRELOAD fault injection:

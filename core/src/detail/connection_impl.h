@@ -114,6 +114,8 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   void sendFileBody(int fd, std::uint64_t offset, std::uint64_t length);
 
   std::uint64_t lastActive() const { return last_active_; }
+  // The sweep saw input from the peer waiting unread in the kernel: it counts as activity.
+  void noteActive(std::uint64_t now) { last_active_ = now; }
   std::uint64_t acceptedAt() const { return accepted_at_; }
   bool handshaking() const { return handshaking_; }
   // When the unfinished message started (0 = none), for limits.message_timeout; for a

@@ -2,6 +2,7 @@
 // unfinished message, flush on close) from the deadline wheel in bounded batches, the memory
 // budget, and handing freed memory back to the OS.
 #include <malloc.h>
+#include <sys/ioctl.h>
 
 #include <algorithm>
 
@@ -12,6 +13,20 @@
 #include "wman/process_memory.h"
 
 namespace wman::detail {
+namespace {
+
+// True when the kernel holds bytes from the peer that this worker has not read yet. A
+// worker starved of CPU (or busy for seconds in one pass) reads late, so its last processed
+// input says nothing about whether the peer is alive; bytes waiting in the socket say it is.
+// One ioctl, asked only of a connection about to be closed as silent.
+bool inputWaiting(ConnectionImpl& c) {
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(c.stream()), &fd) != 0) return false;
+  int unread = 0;
+  return ::ioctl(fd, FIONREAD, &unread) == 0 && unread > 0;
+}
+
+}  // namespace
 
 void WorkerRuntime::sweep() {
   const std::uint64_t now = loop_->now();
@@ -85,7 +100,15 @@ bool WorkerRuntime::expire(ConnectionImpl& c, std::uint64_t now) {
     return true;
   }
   const std::uint64_t quiet = now - c.lastActive();
-  if (d.idle > 0 && quiet >= d.idle) {
+  const bool idle_due = d.idle > 0 && quiet >= d.idle;
+  const bool ping_due = d.ping > 0 && !c.handshaking() && quiet >= 2 * d.ping;
+  if ((idle_due || ping_due) && inputWaiting(c)) {
+    // Its input (a pong, say) arrived while this worker could not read: not silent. Counted
+    // as active now, its deadlines move on; the read that follows delivers the input.
+    c.noteActive(now);
+    return false;
+  }
+  if (idle_due) {
     peerLog(PeerCause::Timeout, spdlog::level::debug, c, "idle for {} ms; closing", d.idle);
     c.close({});
     return true;

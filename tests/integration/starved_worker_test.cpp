@@ -1,0 +1,113 @@
+// A worker too busy to read (starved of CPU, or one long pass over thousands of sockets)
+// must not close a peer as silent while that peer's input waits in the kernel: the ping
+// and idle deadlines count input that arrived, not only input that was processed.
+//
+// Deterministic: the loop is held (TestServer::whileLoopHeld) while the peer sends, and is
+// let go only after the deadline and a sweep tick have passed. The sweep is a timer, and
+// libuv runs timers before it polls, so the sweep sees the deadline before the read.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <thread>
+
+#include "test_client.h"
+#include "test_server.h"
+#include "wman/serve.h"
+#include "ws_test_client.h"
+
+using namespace wman;
+using namespace wman::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Stands for the starvation under test: the loop cannot run until `until`. Not a wait for
+// an event; no event says "the worker was busy long enough".
+void busyUntil(Clock::time_point until) {
+  std::this_thread::sleep_until(until);
+}
+
+// The next frame that is not a ping (one may go out before the loop is held on a slow
+// machine; it needs no answer here).
+WsFrame nextNonPing(TestClient& c) {
+  for (;;) {
+    WsFrame f = wsReadFrame(c);
+    if (!f.ok || f.opcode() != 9) return f;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("starved worker: a pong waiting unread does not close the peer for ping timeout") {
+  constexpr auto kPing = 500ms;
+  Worker w("websocket://127.0.0.1:0");
+  installBuiltinApp("echo", w);
+  w.websocket.ping_interval = kPing;
+  TestServer server({&w});
+
+  TestClient c(w.port());
+  c.send(wsUpgrade());
+  REQUIRE(wsReadHead(c).rfind("HTTP/1.1 101", 0) == 0);
+  // The worker read the upgrade before this point: its last input is older than this.
+  const Clock::time_point last_input = Clock::now();
+  server.whileLoopHeld([&] {
+    c.send(wsFrame(0x81, "still here"));
+    // Two intervals of silence as far as the worker processed input, plus a sweep tick
+    // (a quarter of the interval) and a margin.
+    busyUntil(last_input + 2 * kPing + kPing / 4 + 200ms);
+  });
+  WsFrame f = nextNonPing(c);
+  REQUIRE(f.ok);
+  INFO("close code " << f.closeCode() << " " << f.closeReason());
+  CHECK(f.opcode() == 1);
+  CHECK(f.payload == "still here");
+
+  // Input that was read keeps the heartbeat going as before: a ping, a pong, no close.
+  WsFrame ping = wsReadFrame(c);
+  REQUIRE(ping.ok);
+  REQUIRE(ping.opcode() == 9);
+  c.send(wsFrame(0x8a, ping.payload));
+  c.send(wsFrame(0x81, "after the pong"));
+  f = nextNonPing(c);
+  REQUIRE(f.ok);
+  CHECK(f.payload == "after the pong");
+}
+
+TEST_CASE("starved worker: a peer silent for real is still closed for ping timeout") {
+  constexpr auto kPing = 200ms;
+  Worker w("websocket://127.0.0.1:0");
+  installBuiltinApp("echo", w);
+  w.websocket.ping_interval = kPing;
+  TestServer server({&w});
+
+  TestClient c(w.port());
+  c.send(wsUpgrade());
+  REQUIRE(wsReadHead(c).rfind("HTTP/1.1 101", 0) == 0);
+  server.whileLoopHeld([&] { busyUntil(Clock::now() + 2 * kPing + kPing / 4 + 200ms); });
+  WsFrame close = nextNonPing(c);
+  REQUIRE(close.ok);
+  CHECK(close.opcode() == 8);
+  CHECK(close.closeCode() == 1001);
+  CHECK(close.closeReason() == "ping timeout");
+}
+
+TEST_CASE("starved worker: input waiting unread does not close the peer for idle_timeout") {
+  constexpr auto kIdle = 300ms;
+  constexpr auto kSweepTick = 1000ms;  // idle_timeout alone: the sweep runs once a second
+  Worker w("text://127.0.0.1:0");
+  installBuiltinApp("echo", w);
+  w.limits.idle_timeout = kIdle;
+  TestServer server({&w});
+
+  TestClient c(w.port());
+  c.send("hello\n");
+  REQUIRE(c.recvLine() == "hello\n");
+  const Clock::time_point last_input = Clock::now();
+  server.whileLoopHeld([&] {
+    c.send("late\n");
+    busyUntil(last_input + kIdle + kSweepTick + 200ms);
+  });
+  CHECK(c.recvLine() == "late\n");
+}
