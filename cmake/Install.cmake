@@ -85,6 +85,12 @@ string(REGEX REPLACE "\nrun_dir = \"[^\"]*\"" "\nrun_dir = \"/run/wman\""
 if(WMAN_INSTALLED_CONFIG STREQUAL WMAN_DEFAULT_CONFIG)
   message(FATAL_ERROR "config/wman.toml has no run_dir line for the installed config")
 endif()
+# The demo worker's files: the installed demo page, named relative to the config's directory
+# so that the path also holds in a staged (DESTDIR) tree.
+file(RELATIVE_PATH WMAN_INSTALLED_DEMO ${CMAKE_INSTALL_FULL_SYSCONFDIR}/wman
+  ${CMAKE_INSTALL_FULL_DATADIR}/wman/demo)
+string(REPLACE "\nroot = \"../docs/demo\"" "\nroot = \"${WMAN_INSTALLED_DEMO}\""
+  WMAN_INSTALLED_CONFIG "${WMAN_INSTALLED_CONFIG}")
 file(CONFIGURE OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/installed/wman.toml
   CONTENT "${WMAN_INSTALLED_CONFIG}" @ONLY)
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS

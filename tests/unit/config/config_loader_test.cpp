@@ -378,12 +378,19 @@ TEST_CASE("the shipped config/wman.toml is valid", "[config][loader]") {
   const auto result = wman::loadConfig(WMAN_SOURCE_DIR "/config/wman.toml");
   INFO(formatErrors(result));
   REQUIRE(result.ok());
-  const auto& w = result.config->workers;
-  REQUIRE(w.size() == 4);
+  auto w = result.config->workers;
+  REQUIRE(w.size() == 5);
   CHECK(result.config->daemon.run_dir == "/tmp/wman");
   CHECK(result.config->daemon.log_file == "stderr");
-  CHECK(w[0].url.protocol == "websocket");
+  // The demo page and its chat socket on one port.
+  CHECK(w[0].url.protocol == "http");
   CHECK(w[0].url.port == 8080);
+  CHECK(w[0].app == "chat");
+  CHECK(w[0].http.websocket == std::vector<std::string>{"/chat"});
+  CHECK(w[0].http.root == WMAN_SOURCE_DIR "/docs/demo");
+  w.erase(w.begin());
+  CHECK(w[0].url.protocol == "websocket");
+  CHECK(w[0].url.port == 8084);
   CHECK(w[0].app == "echo");
   CHECK(w[0].websocket.permessage_deflate);
   CHECK(w[1].url.protocol == "websocket");
