@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "event_counter.h"
+#include "http_smuggling_shapes.h"
 #include "http_test_client.h"
 #include "test_client.h"
 #include "test_server.h"
@@ -270,4 +271,22 @@ TEST_CASE("http: a graceful stop closes idle connections and ends a busy one aft
   CHECK(r.body == "finished");
   CHECK(r.header("Connection") == "close");
   CHECK(busy.closedWithin(5s));
+}
+
+TEST_CASE("http: every refused request shape gets its status on a real socket and closes") {
+  Worker w("http://127.0.0.1:0");
+  installMirror(w);
+  TestServer server({&w});
+  for (const SmugglingShape& shape : allRefusedShapes()) {
+    INFO(shape.what);
+    TestClient c(w.port());
+    c.send(shape.input);
+    HttpReply r = httpRead(c);
+    CHECK(r.status == shape.status);
+    CHECK(r.header("Connection") == "close");
+    CHECK(c.closedWithin(5s));
+  }
+  TestClient good(w.port());
+  good.send(httpGet("/still"));
+  CHECK(httpRead(good).body == "GET /still? ");
 }
