@@ -85,12 +85,6 @@ string(REGEX REPLACE "\nrun_dir = \"[^\"]*\"" "\nrun_dir = \"/run/wman\""
 if(WMAN_INSTALLED_CONFIG STREQUAL WMAN_DEFAULT_CONFIG)
   message(FATAL_ERROR "config/wman.toml has no run_dir line for the installed config")
 endif()
-# The demo worker's files: the installed demo page, named relative to the config's directory
-# so that the path also holds in a staged (DESTDIR) tree.
-file(RELATIVE_PATH WMAN_INSTALLED_DEMO ${CMAKE_INSTALL_FULL_SYSCONFDIR}/wman
-  ${CMAKE_INSTALL_FULL_DATADIR}/wman/demo)
-string(REPLACE "\nroot = \"../docs/demo\"" "\nroot = \"${WMAN_INSTALLED_DEMO}\""
-  WMAN_INSTALLED_CONFIG "${WMAN_INSTALLED_CONFIG}")
 file(CONFIGURE OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/installed/wman.toml
   CONTENT "${WMAN_INSTALLED_CONFIG}" @ONLY)
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
@@ -111,11 +105,26 @@ string(CONFIGURE [[
     endif()
     set(_wman_units "${CMAKE_INSTALL_PREFIX}/lib/systemd/system")
   endif()
-  file(INSTALL DESTINATION "${_wman_etc}/wman" TYPE FILE FILES "@WMAN_INSTALL_CONFIG_FILE@")
-  file(INSTALL DESTINATION "${_wman_units}" TYPE FILE FILES @WMAN_INSTALL_UNIT_FILES@)
-
   # A name per destination: concurrent installs of one build tree must not share it.
   string(MD5 _wman_key "$ENV{DESTDIR}${CMAKE_INSTALL_PREFIX}")
+
+  # The demo worker's root becomes the installed demo page, named relative to the config's
+  # directory so that it holds in a staged (DESTDIR) tree as well as once installed.
+  file(READ "@WMAN_INSTALL_CONFIG_FILE@" _wman_conf)
+  set(_wman_data "@CMAKE_INSTALL_DATADIR@")
+  if(NOT IS_ABSOLUTE "${_wman_data}")
+    set(_wman_data "${CMAKE_INSTALL_PREFIX}/${_wman_data}")
+  endif()
+  file(RELATIVE_PATH _wman_demo "${_wman_etc}/wman" "${_wman_data}/wman/demo")
+  string(REPLACE "\nroot = \"../docs/demo\"" "\nroot = \"${_wman_demo}\"" _wman_conf
+    "${_wman_conf}")
+  set(_wman_conf_file "@WMAN_INSTALL_BINARY_DIR@/wman.toml.${_wman_key}/wman.toml")
+  file(WRITE "${_wman_conf_file}" "${_wman_conf}")
+  file(INSTALL DESTINATION "${_wman_etc}/wman" TYPE FILE FILES "${_wman_conf_file}")
+  get_filename_component(_wman_conf_dir "${_wman_conf_file}" DIRECTORY)
+  file(REMOVE_RECURSE "${_wman_conf_dir}")
+  file(INSTALL DESTINATION "${_wman_units}" TYPE FILE FILES @WMAN_INSTALL_UNIT_FILES@)
+
   set(_wman_pc "@WMAN_INSTALL_BINARY_DIR@/wman.pc.${_wman_key}/wman.pc")
   configure_file("@WMAN_INSTALL_BINARY_DIR@/wman.pc.in" "${_wman_pc}" @ONLY)
   file(INSTALL DESTINATION "${CMAKE_INSTALL_PREFIX}/@CMAKE_INSTALL_LIBDIR@/pkgconfig"

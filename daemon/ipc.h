@@ -57,6 +57,12 @@ struct Heartbeat {
   std::int64_t udp_in = 0;
   std::int64_t udp_out = 0;
   std::int64_t udp_dropped = 0;
+  // http:// workers: responses sent by status class (WorkerStats::http_responses).
+  std::int64_t http_1xx = 0;
+  std::int64_t http_2xx = 0;
+  std::int64_t http_3xx = 0;
+  std::int64_t http_4xx = 0;
+  std::int64_t http_5xx = 0;
   static constexpr auto fields() {
     using H = Heartbeat;
     return std::tuple{field("memory_kb", &H::memory_kb),
@@ -79,7 +85,12 @@ struct Heartbeat {
                       field("loop_lag_us", &H::loop_lag_us),
                       field("udp_in", &H::udp_in),
                       field("udp_out", &H::udp_out),
-                      field("udp_dropped", &H::udp_dropped)};
+                      field("udp_dropped", &H::udp_dropped),
+                      field("http_1xx", &H::http_1xx),
+                      field("http_2xx", &H::http_2xx),
+                      field("http_3xx", &H::http_3xx),
+                      field("http_4xx", &H::http_4xx),
+                      field("http_5xx", &H::http_5xx)};
   }
 };
 

@@ -193,6 +193,20 @@ void Master::workerMetrics(MetricsText& m) const {
       if (p.stats) m.sample(labels(p), (*p.stats).*metric.field);
     }
   }
+  m.family("wman_http_responses_total", C,
+           "Responses of http:// workers by status class, refused requests (400, 408, 413, "
+           "431...) included.");
+  constexpr std::int64_t ipc::Heartbeat::*kHttp[] = {
+      &ipc::Heartbeat::http_1xx, &ipc::Heartbeat::http_2xx, &ipc::Heartbeat::http_3xx,
+      &ipc::Heartbeat::http_4xx, &ipc::Heartbeat::http_5xx};
+  for (const auto& [pid, p] : procs_) {
+    if (!p.stats) continue;
+    for (std::size_t i = 0; i < 5; ++i) {
+      MetricLabels l = labels(p);
+      l.emplace_back("code", std::to_string(i + 1) + "xx");
+      m.sample(l, (*p.stats).*kHttp[i]);
+    }
+  }
   m.family("wman_accepting", G, "1 while the worker accepts; 0 while its listener is paused.");
   for (const auto& [pid, p] : procs_) {
     if (p.stats) m.sample(labels(p), std::int64_t{p.stats->accepting ? 1 : 0});

@@ -233,6 +233,20 @@ std::string datagramNote(const Json& w) {
          ", dropped " + cell(member(w, "udp_dropped"));
 }
 
+// An http:// or https:// worker's responses by status class; nothing before a heartbeat.
+std::string responseNote(const Json& w) {
+  const std::string_view listen = asString(member(w, "listen"));
+  if (!(listen.starts_with("http://") || listen.starts_with("https://")) ||
+      !isInt(member(w, "http_2xx")))
+    return {};
+  std::string note = "responses";
+  for (const char* code : {"1xx", "2xx", "3xx", "4xx", "5xx"}) {
+    note += std::string(code[0] == '1' ? " " : ", ") + code + " " +
+            cell(member(w, std::string("http_") + code));
+  }
+  return note;
+}
+
 // One line per worker or slot with something the table has no room for: how its last process
 // ended, a paused listener, connections shed by the memory budget, suppressed log lines, a
 // udp:// worker's datagram counters.
@@ -241,6 +255,7 @@ std::string workerNotes(const Json& workers) {
   for (const Json& w : elements(workers)) {
     std::vector<std::string> notes;
     if (std::string udp = datagramNote(w); !udp.empty()) notes.push_back(std::move(udp));
+    if (std::string http = responseNote(w); !http.empty()) notes.push_back(std::move(http));
     if (!asString(member(w, "last_exit")).empty()) {
       notes.push_back("last exit: " + sanitize(asString(member(w, "last_exit"))));
     }

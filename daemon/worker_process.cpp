@@ -174,6 +174,8 @@ class WorkerProcess {
     hb.udp_in = static_cast<std::int64_t>(st.udp_in);
     hb.udp_out = static_cast<std::int64_t>(st.udp_out);
     hb.udp_dropped = static_cast<std::int64_t>(st.udp_dropped);
+    std::int64_t* http[] = {&hb.http_1xx, &hb.http_2xx, &hb.http_3xx, &hb.http_4xx, &hb.http_5xx};
+    for (std::size_t i = 0; i < 5; ++i) *http[i] = static_cast<std::int64_t>(st.http_responses[i]);
     hb.accepting = st.accepting;
     hb.accepted = static_cast<std::int64_t>(st.accepted);
     hb.messages_out = static_cast<std::int64_t>(st.messages_out);

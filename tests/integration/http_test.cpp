@@ -5,9 +5,11 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "event_counter.h"
+#include "http_smuggling_shapes.h"
 #include "http_test_client.h"
 #include "test_client.h"
 #include "test_server.h"
@@ -270,4 +272,72 @@ TEST_CASE("http: a graceful stop closes idle connections and ends a busy one aft
   CHECK(r.body == "finished");
   CHECK(r.header("Connection") == "close");
   CHECK(busy.closedWithin(5s));
+}
+
+TEST_CASE("http: every refused request shape gets its status on a real socket and closes") {
+  Worker w("http://127.0.0.1:0");
+  installMirror(w);
+  TestServer server({&w});
+  for (const SmugglingShape& shape : allRefusedShapes()) {
+    INFO(shape.what);
+    TestClient c(w.port());
+    c.send(shape.input);
+    HttpReply r = httpRead(c);
+    CHECK(r.status == shape.status);
+    CHECK(r.header("Connection") == "close");
+    CHECK(c.closedWithin(5s));
+  }
+  TestClient good(w.port());
+  good.send(httpGet("/still"));
+  CHECK(httpRead(good).body == "GET /still? ");
+}
+
+TEST_CASE("http: the keep-alive clock restarts after every response") {
+  Worker w("http://127.0.0.1:0");
+  installMirror(w);
+  w.http.keepalive_timeout = 1000ms;
+  TestServer server({&w});
+  TestClient c(w.port());
+  // Four requests 400 ms apart span 1.6 s on one connection: each is within the timeout of
+  // the answer before it, though not of the first.
+  for (int i = 0; i < 4; ++i) {
+    if (i > 0) std::this_thread::sleep_for(400ms);  // the time that passes is the subject
+    c.send(httpGet("/" + std::to_string(i)));
+    HttpReply r = httpRead(c);
+    REQUIRE(r.ok);
+    CHECK(r.body == "GET /" + std::to_string(i) + "? ");
+  }
+}
+
+TEST_CASE("http: a flood of pipelined requests behind a slow answer is held, then answered") {
+  Worker w("http://127.0.0.1:0");
+  std::vector<Response> parked;
+  EventCounter slow_seen;
+  std::size_t answered = 0;
+  w.onRequest = [&](Request& req, Response& res) {
+    if (req.path == "/slow") {
+      parked.push_back(res);
+      return slow_seen.add();
+    }
+    ++answered;
+    res.end("k");
+  };
+  TestServer server({&w});
+  TestClient c(w.port());
+  std::string flood = httpGet("/slow");
+  const int n = 5000;  // about 150 KiB of requests, past what is held before reading stops
+  for (int i = 0; i < n; ++i) flood += httpGet("/f");
+  c.send(flood);
+  REQUIRE(slow_seen.waitFor(1));
+  server.onLoop([&] {
+    CHECK(answered == 0);
+    parked[0].end("slow");
+  });
+  CHECK(httpRead(c).body == "slow");
+  for (int i = 0; i < n; ++i) {
+    HttpReply r = httpRead(c);
+    REQUIRE(r.ok);
+    REQUIRE(r.body == "k");
+  }
+  server.onLoop([&] { CHECK(answered == static_cast<std::size_t>(n)); });
 }

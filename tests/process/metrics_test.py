@@ -139,6 +139,41 @@ class MetricsTest(unittest.TestCase):
             for c in clients:
                 c.close()
 
+    def test_http_responses_by_class_in_metrics_and_status(self):
+        self.w.write_config([])
+        root = os.path.join(self.w.dir, "www")
+        os.mkdir(root)
+        with open(os.path.join(root, "index.html"), "w") as f:
+            f.write("<p>hi</p>")
+        with open(self.w.config_path, "a") as f:
+            f.write('\n[[worker]]\nname = "web"\nlisten = "http://127.0.0.1:%d"\ncount = 2\n'
+                    'app = "echo"\n[worker.http]\nroot = "%s"\n' % (self.port, root))
+        self.set_metrics("127.0.0.1:0")
+        self.w.start_daemon()
+        self.w.wait_settled(2)
+        mport = self.metrics_port()
+        codes = {"/": 200, "/missing": 404, "/../x": 400}
+        for path, code in codes.items():
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=WAIT)
+            conn.putrequest("GET", path, skip_accept_encoding=True)
+            conn.endheaders()
+            self.assertEqual(conn.getresponse().status, code, path)
+            conn.close()
+
+        def counted():
+            v = samples(self.scrape(mport))
+            by = {c: sum(x for (n, lab), x in v.items()
+                         if n == "wman_http_responses_total" and 'code="%s"' % c in lab)
+                  for c in ("2xx", "4xx")}
+            return v if by["2xx"] >= 1 and by["4xx"] >= 2 else None
+        wait_until(counted, what="responses counted in /metrics")
+        promtool = shutil.which("promtool")
+        check = subprocess.run([promtool, "check", "metrics"], input=self.scrape(mport),
+                               capture_output=True, text=True, timeout=60)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        text = self.w.cli("status").stdout
+        self.assertRegex(text, r"worker web slot \d.*responses 1xx 0, 2xx")
+
     def test_scrape_never_waits_for_workers(self):
         mport = self.start()
         self.wait_heartbeats(mport, 8)

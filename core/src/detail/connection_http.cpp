@@ -54,13 +54,7 @@ void ConnectionImpl::requestEvent(const DecodeResult& r) {
   }
   runtime_->stats().messages++;
   runtime_->serveRequest(*this, s->request(), res, failed);
-  if (state_ != ConnectionState::Established) return;
   noteRequestWait();
-  if (s->answering() && s->requestComplete() && in_.size() >= kPipelineHold &&
-      !awaiting_response_) {
-    awaiting_response_ = true;
-    uv_read_stop(&h_.stream);
-  }
 }
 
 SendStatus ConnectionImpl::respond(const std::function<void(RequestSession&, std::string&)>& step) {
@@ -111,13 +105,24 @@ void ConnectionImpl::responseEnded(RequestSession& s) {
     close({});
     return;
   }
+  // Whatever comes next (idle, or the next pipelined request) starts a fresh clock, even
+  // if the connection was idle before this request too.
+  request_wait_ = kNoWait;
   noteRequestWait();
 }
 
 void ConnectionImpl::noteRequestWait() {
   RequestSession* s = requests();
   if (!s || state_ != ConnectionState::Established) return;
-  const auto wait = static_cast<std::uint8_t>(s->wait());
+  const RequestSession::Wait now_waiting = s->wait();
+  // Pipelined requests wait unread behind a response that is owed; past a bound, reading
+  // stops until it ends, so a client cannot queue requests without limit.
+  if (now_waiting == RequestSession::Wait::Response && in_.size() >= kPipelineHold &&
+      !awaiting_response_) {
+    awaiting_response_ = true;
+    uv_read_stop(&h_.stream);
+  }
+  const auto wait = static_cast<std::uint8_t>(now_waiting);
   if (wait == request_wait_ && partial_since_ != 0) return;
   request_wait_ = wait;
   partial_since_ = std::max<std::uint64_t>(runtime_->loop().now(), 1);

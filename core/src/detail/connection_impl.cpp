@@ -147,6 +147,9 @@ void ConnectionImpl::start() {
   } else {
     handshaking_ = true;
     runtime_->handshakeStarted(*this);
+    // A request session's first clock (keep-alive idle) runs from the accept, so a peer
+    // that never sends a request (or never finishes its TLS handshake) is bounded too.
+    if (requests()) noteRequestWait();
   }
 }
 

@@ -255,7 +255,8 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   bool sending_file_ = false;  // a file body is being sent (WorkerRuntime::fileBody)
   // Request sessions: reading stopped while a response is owed and pipelined input piles up.
   bool awaiting_response_ = false;
-  std::uint8_t request_wait_ = 0xff;  // the RequestSession::Wait whose clock runs
+  static constexpr std::uint8_t kNoWait = 0xff;
+  std::uint8_t request_wait_ = kNoWait;  // the RequestSession::Wait whose clock runs
   // Told the peer why it is closed (a Close frame, an HTTP error): after the flush, shut the
   // send side down and read until the peer closes, so its unread data cannot turn the close
   // into a reset that destroys the message before the peer reads it.

@@ -392,6 +392,13 @@ void WorkerRuntime::stopAccepting() {
 void WorkerRuntime::drain(std::function<void()> done) {
   if (done) stopped_ = std::move(done);
   stopAccepting();
+  // Request connections end by themselves only at a response that says Connection: close:
+  // idle ones close now, busy ones after the response in progress.
+  std::vector<ConnectionImpl*> requests;
+  for (const auto& [id, conn] : conns_) {
+    if (ConnectionImpl::from(*conn)->requests()) requests.push_back(ConnectionImpl::from(*conn));
+  }
+  for (ConnectionImpl* c : requests) c->finishRequests();
   checkStopped();
 }
 
