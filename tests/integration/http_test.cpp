@@ -247,7 +247,8 @@ TEST_CASE("http: a throwing onRequest answers 500 and closes only that connectio
   CHECK(w.stats().callback_errors == 1);
 }
 
-TEST_CASE("http: a graceful stop closes idle connections and ends a busy one after its answer") {
+TEST_CASE(
+    "http: a graceful stop ends idle connections after a grace, busy ones after their answer") {
   Worker w("http://127.0.0.1:0");
   std::vector<Response> parked;
   EventCounter busy_seen;
@@ -262,10 +263,19 @@ TEST_CASE("http: a graceful stop closes idle connections and ends a busy one aft
   TestClient idle(w.port());
   idle.send(httpGet("/"));
   CHECK(httpRead(idle).status == 200);
+  TestClient late(w.port());
+  late.send(httpGet("/"));
+  CHECK(httpRead(late).status == 200);
   TestClient busy(w.port());
   busy.send(httpGet("/busy"));
   REQUIRE(busy_seen.waitFor(1));
   server.onLoop([&] { w.runtime().stop(true, nullptr); });
+  // A request already on its way when the stop began is answered, not cut off.
+  late.send(httpGet("/after"));
+  HttpReply after = httpRead(late);
+  CHECK(after.status == 200);
+  CHECK(after.header("Connection") == "close");
+  CHECK(late.closedWithin(5s));
   CHECK(idle.closedWithin(5s));
   server.onLoop([&] { parked[0].end("finished"); });
   HttpReply r = httpRead(busy);

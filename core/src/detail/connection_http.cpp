@@ -158,12 +158,13 @@ void ConnectionImpl::requestTimedOut(RequestSession::Wait wait, std::uint64_t ti
 void ConnectionImpl::finishRequests() {
   RequestSession* s = requests();
   if (!s || state_ != ConnectionState::Established) return;
-  if (s->wait() == RequestSession::Wait::Idle && in_.empty()) {
-    close({});
-    return;
-  }
-  // The request in progress is answered, with Connection: close.
+  // The request in progress, or the next one, is answered with Connection: close. Closing
+  // an idle connection at once would race with a request the client is sending on it
+  // right now, which it would then see fail: an idle connection gets a short grace instead
+  // (WorkerRuntime::requestTimeout while stopping), from now.
   s->closeAfterResponse();
+  request_wait_ = kNoWait;
+  noteRequestWait();
 }
 
 void ConnectionImpl::sendFileBody(int fd, std::uint64_t offset, std::uint64_t length) {
