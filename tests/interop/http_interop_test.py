@@ -8,8 +8,8 @@ files from a temp root, /chat upgraded to the chat's WebSocket sessions):
 - Python's http.client: several requests on one connection, a chunked upload, HEAD, the
   100 KiB binary file byte-exact;
 - headless Chromium: a page from the root fetches a file, embeds the demo page (which must
-  report its /chat socket connected) and says a line on /chat that the chat should echo
-  (marked as an expected failure: see test_chromium_chat_round_trip);
+  report its /chat socket connected) and says a line on /chat that the chat echoes to the
+  room through the bus;
 - wrk: 50 keep-alive connections for 2 s with no socket error and no non-2xx answer.
 
 usage: http_interop_test.py WMAN_BINARY [unittest args]
@@ -355,12 +355,8 @@ class HttpInteropTest(unittest.TestCase):
         self.assertEqual(checks["demo"], "ok: connected to ws://127.0.0.1:%d/chat" % self.port,
                          context)
 
-    # wman bug (reported; core is being changed elsewhere): messages the bus routes to a
-    # connection upgraded on an http:// worker's websocket path (sendToGroup, sendToUid,
-    # `wman send --group`) are encoded with the worker's http codec and never reach the
-    # client, so the chat never answers on /chat (websocket:// chat workers do). Remove the
-    # marker once that is fixed: an unexpected success fails the suite.
-    @unittest.expectedFailure
+    # The chat answers through the bus (sendToGroup), which encodes once per worker: this
+    # proves that path reaches sessions upgraded on an http:// worker.
     def test_chromium_chat_round_trip(self):
         context, checks = self.chromium_checks()
         self.assertRegex(checks["chat"] or "", r"^ok: guest\S*: interop-", context)
