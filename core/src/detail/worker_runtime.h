@@ -234,6 +234,9 @@ class WorkerRuntime {
   CodecLimits codec_limits_;
   std::unique_ptr<StaticRoot> static_root_;  // [worker.http] root, opened at start()
   std::unordered_map<ConnectionId, FileBody> file_bodies_;
+  // Files up to this size are read and sent with their head in one write.
+  static constexpr std::uint64_t kInlineFileMax = 16 * 1024;
+  std::string inline_file_;  // their bytes, reused from one request to the next
   std::string http_date_;
   std::int64_t http_date_second_ = -1;
   std::vector<std::unique_ptr<Listener>> extra_listeners_;
