@@ -184,17 +184,27 @@ void HttpServerCodec::encodeFailure(int status, std::string_view message, std::s
   answering_ = false;
 }
 
+Codec* HttpServerCodec::sessionCodec() const {
+  if (upgraded_) return upgraded_.get();
+  if (!session_template_ && options_->websocket) {
+    session_template_ = options_->websocket(options_->websocket_limits);
+  }
+  return session_template_.get();
+}
+
 void HttpServerCodec::encode(ByteSpan payload, MessageKind kind, std::string& out) {
-  if (upgraded_) upgraded_->encode(payload, kind, out);
+  if (Codec* session = sessionCodec()) session->encode(payload, kind, out);
 }
 
 bool HttpServerCodec::encodeHead(ByteSpan payload, MessageKind kind, std::string& head,
                                  std::string_view& tail) {
-  return upgraded_ && upgraded_->encodeHead(payload, kind, head, tail);
+  Codec* session = sessionCodec();
+  return session && session->encodeHead(payload, kind, head, tail);
 }
 
 MessageKind HttpServerCodec::defaultKind() const {
-  return upgraded_ ? upgraded_->defaultKind() : MessageKind::Text;
+  const Codec* session = sessionCodec();
+  return session ? session->defaultKind() : MessageKind::Text;
 }
 
 bool HttpServerCodec::inMessage() const {

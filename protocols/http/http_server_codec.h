@@ -36,8 +36,11 @@ class HttpServerCodec final : public Codec, public RequestSession {
   // Requests (Status::Request / Body / Error with code = the HTTP status) until an upgrade;
   // then whatever the WebSocket codec reports, from its Handshake on.
   DecodeResult decode(ByteSpan input) override;
-  // Messages exist only on an upgraded connection; before that nothing is appended (the
-  // runtime does not send messages to a connection that is not open).
+  // Messages exist only on the WebSocket sessions of an upgraded connection. A codec that
+  // has not upgraded writes a message as a fresh session of its WebSocket paths would
+  // (nothing without one): the runtime encodes a message to many connections once, with a
+  // codec of the worker's protocol, and sends those bytes to each open session. (It never
+  // sends messages to a connection that is not open.)
   void encode(ByteSpan payload, MessageKind kind, std::string& out) override;
   bool encodeHead(ByteSpan payload, MessageKind kind, std::string& head,
                   std::string_view& tail) override;
@@ -83,6 +86,9 @@ class HttpServerCodec final : public Codec, public RequestSession {
   // WebSocket codec. Returns nullopt when the request is plain HTTP.
   std::optional<DecodeResult> tryUpgrade(ByteSpan input);
   bool isWebSocketPath(std::string_view path) const;
+  // The codec messages are written with: the upgraded session's, else a template of the
+  // sessions this connection would upgrade to (made on first use), else nullptr.
+  Codec* sessionCodec() const;
   DecodeResult decodeRequest(ByteSpan input);
   void startResponse();
   void finishResponse();
@@ -90,6 +96,7 @@ class HttpServerCodec final : public Codec, public RequestSession {
   std::shared_ptr<const HttpServerOptions> options_;
   std::unique_ptr<HttpRequestDecoder> decoder_;
   std::unique_ptr<Codec> upgraded_;
+  mutable std::unique_ptr<Codec> session_template_;
   std::optional<HttpResponseEncoder> encoder_;  // the response being sent
   HttpResponseHead head_;
   std::uint64_t number_ = 0;

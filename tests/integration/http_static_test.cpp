@@ -165,3 +165,22 @@ TEST_CASE("http: WebSocket paths upgrade to the app's sessions on the same port"
   CHECK(wsReadFrame(c).opcode() == 0x8);
   REQUIRE(closes.waitFor(1));
 }
+
+TEST_CASE("http: the chat app works unchanged on a WebSocket path (bus sends reach it)") {
+  Worker w("http://127.0.0.1:0");
+  w.http.websocket = {"/chat"};
+  installBuiltinApp("chat", w);
+  TestServer server({&w});
+  TestClient c(w.port());
+  c.send(wsUpgrade());
+  CHECK(wsReadHead(c).rfind("HTTP/1.1 101", 0) == 0);
+  // The chat greets the room through the bus, whose fan-out encodes once per worker.
+  WsFrame joined = wsReadFrame(c);
+  REQUIRE(joined.ok);
+  CHECK(joined.opcode() == 0x1);
+  CHECK(joined.payload.find(" joined") != std::string::npos);
+  c.send(wsFrame(0x81, "hi"));
+  WsFrame said = wsReadFrame(c);
+  REQUIRE(said.ok);
+  CHECK(said.payload.ends_with(": hi"));
+}

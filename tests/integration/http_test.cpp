@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "event_counter.h"
@@ -246,7 +247,8 @@ TEST_CASE("http: a throwing onRequest answers 500 and closes only that connectio
   CHECK(w.stats().callback_errors == 1);
 }
 
-TEST_CASE("http: a graceful stop closes idle connections and ends a busy one after its answer") {
+TEST_CASE(
+    "http: a graceful stop ends idle connections after a grace, busy ones after their answer") {
   Worker w("http://127.0.0.1:0");
   std::vector<Response> parked;
   EventCounter busy_seen;
@@ -261,10 +263,19 @@ TEST_CASE("http: a graceful stop closes idle connections and ends a busy one aft
   TestClient idle(w.port());
   idle.send(httpGet("/"));
   CHECK(httpRead(idle).status == 200);
+  TestClient late(w.port());
+  late.send(httpGet("/"));
+  CHECK(httpRead(late).status == 200);
   TestClient busy(w.port());
   busy.send(httpGet("/busy"));
   REQUIRE(busy_seen.waitFor(1));
   server.onLoop([&] { w.runtime().stop(true, nullptr); });
+  // A request already on its way when the stop began is answered, not cut off.
+  late.send(httpGet("/after"));
+  HttpReply after = httpRead(late);
+  CHECK(after.status == 200);
+  CHECK(after.header("Connection") == "close");
+  CHECK(late.closedWithin(5s));
   CHECK(idle.closedWithin(5s));
   server.onLoop([&] { parked[0].end("finished"); });
   HttpReply r = httpRead(busy);
@@ -289,4 +300,54 @@ TEST_CASE("http: every refused request shape gets its status on a real socket an
   TestClient good(w.port());
   good.send(httpGet("/still"));
   CHECK(httpRead(good).body == "GET /still? ");
+}
+
+TEST_CASE("http: the keep-alive clock restarts after every response") {
+  Worker w("http://127.0.0.1:0");
+  installMirror(w);
+  w.http.keepalive_timeout = 1000ms;
+  TestServer server({&w});
+  TestClient c(w.port());
+  // Four requests 400 ms apart span 1.6 s on one connection: each is within the timeout of
+  // the answer before it, though not of the first.
+  for (int i = 0; i < 4; ++i) {
+    if (i > 0) std::this_thread::sleep_for(400ms);  // the time that passes is the subject
+    c.send(httpGet("/" + std::to_string(i)));
+    HttpReply r = httpRead(c);
+    REQUIRE(r.ok);
+    CHECK(r.body == "GET /" + std::to_string(i) + "? ");
+  }
+}
+
+TEST_CASE("http: a flood of pipelined requests behind a slow answer is held, then answered") {
+  Worker w("http://127.0.0.1:0");
+  std::vector<Response> parked;
+  EventCounter slow_seen;
+  std::size_t answered = 0;
+  w.onRequest = [&](Request& req, Response& res) {
+    if (req.path == "/slow") {
+      parked.push_back(res);
+      return slow_seen.add();
+    }
+    ++answered;
+    res.end("k");
+  };
+  TestServer server({&w});
+  TestClient c(w.port());
+  std::string flood = httpGet("/slow");
+  const int n = 5000;  // about 150 KiB of requests, past what is held before reading stops
+  for (int i = 0; i < n; ++i) flood += httpGet("/f");
+  c.send(flood);
+  REQUIRE(slow_seen.waitFor(1));
+  server.onLoop([&] {
+    CHECK(answered == 0);
+    parked[0].end("slow");
+  });
+  CHECK(httpRead(c).body == "slow");
+  for (int i = 0; i < n; ++i) {
+    HttpReply r = httpRead(c);
+    REQUIRE(r.ok);
+    REQUIRE(r.body == "k");
+  }
+  server.onLoop([&] { CHECK(answered == static_cast<std::size_t>(n)); });
 }

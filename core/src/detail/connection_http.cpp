@@ -55,13 +55,7 @@ void ConnectionImpl::requestEvent(const DecodeResult& r) {
   }
   runtime().stats().messages++;
   runtime().serveRequest(*this, s->request(), res, failed);
-  if (state_ != ConnectionState::Established) return;
   noteRequestWait();
-  if (s->answering() && s->requestComplete() && inputHeld() >= kPipelineHold &&
-      !has(kAwaitingResponse)) {
-    set(kAwaitingResponse);
-    uv_read_stop(&h_.stream);
-  }
 }
 
 SendStatus ConnectionImpl::respond(const std::function<void(RequestSession&, std::string&)>& step) {
@@ -108,13 +102,24 @@ void ConnectionImpl::responseEnded(RequestSession& s) {
     close({});
     return;
   }
+  // Whatever comes next (idle, or the next pipelined request) starts a fresh clock, even
+  // if the connection was idle before this request too.
+  request_wait_ = kNoWait;
   noteRequestWait();
 }
 
 void ConnectionImpl::noteRequestWait() {
   RequestSession* s = requests();
   if (!s || state_ != ConnectionState::Established) return;
-  const auto wait = static_cast<std::uint8_t>(s->wait());
+  const RequestSession::Wait now_waiting = s->wait();
+  // Pipelined requests wait unread behind a response that is owed; past a bound, reading
+  // stops until it ends, so a client cannot queue requests without limit.
+  if (now_waiting == RequestSession::Wait::Response && inputHeld() >= kPipelineHold &&
+      !has(kAwaitingResponse)) {
+    set(kAwaitingResponse);
+    uv_read_stop(&h_.stream);
+  }
+  const auto wait = static_cast<std::uint8_t>(now_waiting);
   if (wait == request_wait_ && since_ != 0) return;
   request_wait_ = wait;
   since_ = std::max<std::uint64_t>(runtime().loop().now(), 1);
@@ -151,12 +156,13 @@ void ConnectionImpl::requestTimedOut(RequestSession::Wait wait, std::uint64_t ti
 void ConnectionImpl::finishRequests() {
   RequestSession* s = requests();
   if (!s || state_ != ConnectionState::Established) return;
-  if (s->wait() == RequestSession::Wait::Idle && !holdsInput()) {
-    close({});
-    return;
-  }
-  // The request in progress is answered, with Connection: close.
+  // The request in progress, or the next one, is answered with Connection: close. Closing
+  // an idle connection at once would race with a request the client is sending on it
+  // right now, which it would then see fail: an idle connection gets a short grace instead
+  // (WorkerRuntime::requestTimeout while stopping), from now.
   s->closeAfterResponse();
+  request_wait_ = kNoWait;
+  noteRequestWait();
 }
 
 void ConnectionImpl::sendFileBody(int fd, std::uint64_t offset, std::uint64_t length) {

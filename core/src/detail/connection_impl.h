@@ -321,7 +321,8 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   std::uint16_t flags_ = 0;
   Stage stage_ = Stage::Open;
   Opening opening_ = Opening::NotStarted;
-  std::uint8_t request_wait_ = 0xff;  // the RequestSession::Wait whose clock runs
+  static constexpr std::uint8_t kNoWait = 0xff;
+  std::uint8_t request_wait_ = kNoWait;  // the RequestSession::Wait whose clock runs
   MessageKind reply_kind_;
 };
 

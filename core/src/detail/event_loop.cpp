@@ -135,20 +135,34 @@ void EventLoop::continueAll() {
     if (ConnectionImpl* c = continuing_[i]) c->continueInput();
   }
   continuing_.clear();
-  if (continue_list_.empty()) uv_idle_stop(&idle_);
+  if (continue_list_.empty() && flush_list_.empty()) uv_idle_stop(&idle_);
 }
 
 void EventLoop::flushAll() {
   // A flush may run user callbacks (onBufferDrain, onMessage for resumed input) that queue
   // more connections; swap so those land in the next round instead of this iteration's
-  // list, and repeat until nothing is left so no send waits a whole poll.
-  while (!flush_list_.empty()) {
+  // list, and repeat so no send waits a whole poll. At most kFlushBatch connections per
+  // pass, though: a message to every one of a million connections is then written over
+  // many passes, with timers (the heartbeat, deadlines) and I/O served between them
+  // instead of after all of it.
+  std::size_t budget = kFlushBatch;
+  while (!flush_list_.empty() && budget > 0) {
     flushing_.swap(flush_list_);
-    for (std::size_t i = 0; i < flushing_.size(); ++i) {
+    std::size_t i = 0;
+    for (; i < flushing_.size() && budget > 0; ++i, --budget) {
       if (ConnectionImpl* c = flushing_[i]) c->flushScheduled();
     }
+    // What the budget did not reach goes first in the next pass, in its order.
+    flush_list_.insert(flush_list_.begin(), flushing_.begin() + static_cast<std::ptrdiff_t>(i),
+                       flushing_.end());
     flushing_.clear();
   }
+  if (!flush_list_.empty()) {
+    // The rest is written in the next pass; the idle handle keeps its poll from blocking.
+    uv_idle_start(&idle_, [](uv_idle_t*) {});
+    return;
+  }
+  if (continue_list_.empty()) uv_idle_stop(&idle_);
   uv_unref(reinterpret_cast<uv_handle_t*>(&prepare_));
 }
 

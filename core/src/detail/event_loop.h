@@ -75,6 +75,8 @@ class EventLoop {
   std::size_t timerCount() const { return timers_.size(); }
 
   static constexpr std::size_t kReadBufferSize = 64 * 1024;
+  // Most connections one pass flushes (one write each); the rest go in the next pass.
+  static constexpr std::size_t kFlushBatch = 1024;
 
  private:
   struct TimerEntry;

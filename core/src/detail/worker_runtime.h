@@ -21,6 +21,7 @@
 #include "wman/connection.h"
 #include "wman/connection_map.h"
 #include "wman/protocol_registry.h"
+#include "wman/request_session.h"
 #include "wman/worker.h"
 
 namespace wman::detail {
@@ -144,6 +145,9 @@ class WorkerRuntime {
   // The rate limiter behind peerLog, for lines without a connection (accept failures).
   bool admitLog(PeerCause cause, spdlog::level::level_enum level);
 
+  // A stop or reload leaves an idle request connection this long for the request its
+  // client may be sending right then (answered with Connection: close), then closes it.
+  static constexpr std::uint64_t kStopIdleGraceMs = 1000;
   // A connection closing with unsent data gets this long to flush before it is dropped.
   static constexpr std::uint64_t kCloseFlushTimeoutMs = 10000;
   // RFC 6455 7.4.1: what a connection closed by a stop, reload or heartbeat failure hears.
@@ -201,6 +205,9 @@ class WorkerRuntime {
   std::uint64_t nextDeadline(const ConnectionImpl& c, std::uint64_t now) const;
   // Acts on what is due for `c` at `now` (a ping, a close); true if it closed `c`.
   bool expire(ConnectionImpl& c, std::uint64_t now);
+  // The deadline of what a request session waits for (0 = none); while stopping, an idle
+  // one gets at most kStopIdleGraceMs.
+  std::uint64_t requestTimeout(RequestSession::Wait wait) const;
   // expire() for a request session: the deadline of what it waits for, idle_timeout.
   bool expireRequest(ConnectionImpl& c, const RequestSession& s, std::uint64_t now);
   void sweepMemory(std::uint64_t now);

@@ -49,7 +49,12 @@ SendStatus WorkerRuntime::serveStatic(ConnectionImpl& c) {
     });
   }
   StaticReply reply = static_root_->serve(s->request(), static_cast<std::int64_t>(::time(nullptr)));
-  s->responseHead() = std::move(reply.head);
+  // Headers the application set before falling back to the files (Cache-Control, say)
+  // stay, unless the file's answer sets the same ones.
+  HttpResponseHead& head = s->responseHead();
+  head.status = reply.head.status;
+  head.reason = reply.head.reason;
+  for (const auto& [name, value] : reply.head.headers) head.set(name, value);
   if (!reply.file) {
     return c.respond([this, &reply](RequestSession& session, std::string& out) {
       session.respond(reply.body, httpDate(), out);

@@ -60,7 +60,7 @@ std::uint64_t WorkerRuntime::nextDeadline(const ConnectionImpl& c, std::uint64_t
   auto earliest = [&due](std::uint64_t at) { due = due == 0 ? at : std::min(due, at); };
   const Deadlines& d = deadlines_;
   if (const RequestSession* s = c.requests()) {
-    const std::uint64_t wait = d.request[static_cast<std::size_t>(s->wait())];
+    const std::uint64_t wait = requestTimeout(s->wait());
     if (wait > 0 && c.partialSince() != 0) earliest(c.partialSince() + wait);
     if (d.idle > 0) earliest(c.lastActive() + d.idle);
     return due;
@@ -124,9 +124,15 @@ bool WorkerRuntime::expire(ConnectionImpl& c, std::uint64_t now) {
   return true;
 }
 
+std::uint64_t WorkerRuntime::requestTimeout(RequestSession::Wait wait) const {
+  const std::uint64_t timeout = deadlines_.request[static_cast<std::size_t>(wait)];
+  if (!stopping_ || wait != RequestSession::Wait::Idle) return timeout;
+  return timeout == 0 ? kStopIdleGraceMs : std::min(timeout, kStopIdleGraceMs);
+}
+
 bool WorkerRuntime::expireRequest(ConnectionImpl& c, const RequestSession& s, std::uint64_t now) {
   const RequestSession::Wait wait = s.wait();
-  const std::uint64_t timeout = deadlines_.request[static_cast<std::size_t>(wait)];
+  const std::uint64_t timeout = requestTimeout(wait);
   if (timeout > 0 && c.partialSince() != 0 && now - c.partialSince() >= timeout) {
     c.requestTimedOut(wait, timeout);
     return true;
