@@ -10,9 +10,9 @@
 #include <utility>
 #include <vector>
 
-#include "redis/redis_codec.h"
-#include "redis/redis_url.h"
 #include "wman/logging.h"
+#include "wman/redis_codec.h"
+#include "wman/redis_url.h"
 
 namespace wman::bus {
 namespace {

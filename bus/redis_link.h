@@ -13,8 +13,8 @@
 #include <string>
 #include <string_view>
 
-#include "redis/redis_reply.h"
 #include "wman/async_connection.h"
+#include "wman/redis_reply.h"
 
 namespace wman::bus {
 

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "http/http_request_parser.h"
-#include "websocket/websocket_handshake.h"
+#include "wman/http.h"
+#include "wman/http_head_reader.h"
 #include "wman/protocol_registry.h"
 
 namespace wman::daemon {
@@ -11,25 +11,25 @@ namespace {
 
 class OpsRequestCodec final : public Codec {
  public:
-  explicit OpsRequestCodec(std::size_t max_head) : parser_(max_head) {}
+  explicit OpsRequestCodec(std::size_t max_head) : reader_(max_head) {}
 
   DecodeResult decode(ByteSpan input) override {
-    const HttpRequestParser::Result r = parser_.feed(input);
+    const HttpHeadResult r = reader_.feed(input);
     switch (r.status) {
-      case HttpRequestParser::Result::Status::NeedMore:
+      case HttpHeadResult::Status::NeedMore:
         partial_ = partial_ || r.consumed > 0;
         return DecodeResult::needMore(r.consumed);
-      case HttpRequestParser::Result::Status::Error:
+      case HttpHeadResult::Status::Error:
         status_ = r.http_status;
         return DecodeResult::error(
             r.http_status == 431 ? codec_error::kTooLarge : codec_error::kMalformed, r.reason);
-      case HttpRequestParser::Result::Status::Done:
+      case HttpHeadResult::Status::Done:
         break;
     }
-    const HandshakeRequest& req = parser_.request();
+    const HandshakeRequest& req = reader_.request();
     message_ = encodeOpsRequest(OpsRequest{std::string(req.method), std::string(req.path),
                                            std::string(req.header("authorization"))});
-    parser_.reset();
+    reader_.reset();
     partial_ = false;
     return DecodeResult::message(r.consumed, asBytes(message_), MessageKind::Text);
   }
@@ -48,7 +48,7 @@ class OpsRequestCodec final : public Codec {
   }
 
  private:
-  HttpRequestParser parser_;
+  HttpHeadReader reader_;
   std::string message_;
   bool partial_ = false;
   int status_ = 0;
@@ -79,8 +79,9 @@ void registerOpsProtocol() {
 
 std::string opsResponse(int status, std::string_view content_type, std::string_view body,
                         std::string_view extra) {
+  const std::string_view phrase = httpReasonPhrase(status);
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " +
-                    std::string(ws::reasonPhrase(status)) +
+                    std::string(phrase.empty() ? "Error" : phrase) +
                     "\r\nContent-Type: " + std::string(content_type) +
                     "\r\nContent-Length: " + std::to_string(body.size()) +
                     "\r\nCache-Control: no-store\r\nConnection: close\r\n";

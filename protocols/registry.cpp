@@ -6,6 +6,7 @@
 #include "http/http_server_codec.h"
 #include "tcp/raw_codec.h"
 #include "text/text_codec.h"
+#include "websocket/websocket_client_codec.h"
 #include "websocket/websocket_codec.h"
 #include "wman/protocol_registry.h"
 
@@ -27,7 +28,7 @@ struct Registry {
   // units: a static library only links objects something refers to, and nothing would refer
   // to a self-registering codec file.
   Registry() {
-    factories.emplace("tcp", builtin<RawCodec>());
+    factories.emplace(std::string(ProtocolRegistry::kRawBytes), builtin<RawCodec>());
     factories.emplace("text", builtin<TextCodec>());
     factories.emplace("frame", builtin<FrameCodec>());
     factories.emplace("websocket", webSocketCodecFactory(WebSocketOptions{}));
@@ -50,6 +51,22 @@ WebSocketOptions webSocketOptions(const WebSocketSettings& s) {
   o.deflate.server_max_window_bits = s.server_max_window_bits;
   o.deflate.client_max_window_bits = s.client_max_window_bits;
   o.deflate.mem_level = s.mem_level;
+  return o;
+}
+
+WebSocketClientOptions webSocketClientOptions(const ClientSettings& s) {
+  WebSocketClientOptions o;
+  o.host = s.host;
+  o.port = s.port;
+  o.secure = s.secure;
+  o.target = s.target.empty() ? "/" : s.target;
+  o.origin = s.origin;
+  o.subprotocols = s.subprotocols;
+  o.headers = s.headers;
+  o.permessage_deflate = s.permessage_deflate;
+  o.deflate.client_max_window_bits = s.client_max_window_bits;
+  // Masking keys and Sec-WebSocket-Key must be unpredictable (RFC 6455 10.3).
+  o.random = s.random;
   return o;
 }
 
@@ -120,6 +137,17 @@ ListenerCodecFactory ProtocolRegistry::configured(std::string_view name,
   CodecFactory f = factory(name);
   if (!f) return {};
   return [f = std::move(f), limits = options.limits] { return f(limits); };
+}
+
+ListenerCodecFactory ProtocolRegistry::configuredClient(std::string_view name,
+                                                        const ClientSettings& settings) {
+  if (serverOnly(name)) return {};
+  // webSocketClientCodecFactory checks the options and throws when they cannot be used.
+  CodecFactory f = name == "websocket"
+                       ? webSocketClientCodecFactory(webSocketClientOptions(settings))
+                       : factory(name);
+  if (!f) return {};
+  return [f = std::move(f), limits = settings.limits] { return f(limits); };
 }
 
 std::vector<std::string> ProtocolRegistry::names() {

@@ -21,7 +21,7 @@ Worker::Worker(std::string url) : url_(std::move(url)) {
 }
 
 Worker::Worker() {
-  listen_.scheme = listen_.protocol = "tcp";
+  listen_.scheme = listen_.protocol = std::string(ProtocolRegistry::kRawBytes);
   runtime_ = std::make_unique<detail::WorkerRuntime>(*this);
   detail::registeredWorkers().push_back(this);
 }

@@ -13,6 +13,7 @@
 
 #include "http/http_head_collector.h"
 #include "wman/codec.h"
+#include "wman/http_head_reader.h"
 
 struct llhttp__internal_s;  // llhttp_t, kept out of this header
 
@@ -29,16 +30,9 @@ class HttpRequestParser {
   // What the head starts with: a request line or a status line.
   enum class Kind : std::uint8_t { Request, Response };
 
-  struct Result {
-    enum class Status : std::uint8_t { NeedMore, Done, Error };
-    Status status = Status::NeedMore;
-    // NeedMore: every input byte (they are stored); Done: the head's bytes up to and
-    // including its final "\r\n"; Error: 0.
-    std::size_t consumed = 0;
-    // Error only: 400 (malformed) or 431 (head too large), for requests and responses alike.
-    int http_status = 0;
-    std::string_view reason{};  // Error only: a static string
-  };
+  // NeedMore / Done / Error with the bytes used, and for an Error the status (400 malformed,
+  // 431 head too large, for requests and responses alike) and a static reason.
+  using Result = HttpHeadResult;
 
   // `max_header_size` bounds the head; a head still incomplete after that many bytes is an
   // Error with status 431. A Response parser leaves method, path and query empty and

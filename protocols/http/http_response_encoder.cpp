@@ -148,46 +148,4 @@ void encodeErrorResponse(int status, std::string_view message, std::string_view 
   encoder.encodeWhole(head, message, date, out);
 }
 
-// Calendar arithmetic by hand (the days-to-civil conversion of the proleptic Gregorian
-// calendar, in 400-year eras) rather than <chrono>, which protocols/ keeps out as a clock.
-std::string formatHttpDate(std::int64_t unix_seconds) {
-  static constexpr std::string_view kDays[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
-  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  constexpr std::int64_t kDay = 86400;
-  std::int64_t days = unix_seconds / kDay;
-  std::int64_t secs = unix_seconds % kDay;
-  if (secs < 0) {
-    secs += kDay;
-    --days;
-  }
-  const std::int64_t z = days + 719468;  // days since 0000-03-01
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const std::int64_t doe = z - era * 146097;
-  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::int64_t mp = (5 * doy + 2) / 153;
-  const std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
-  const std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
-  const std::int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-
-  auto two = [](std::int64_t v, std::string& out) {
-    out.push_back(static_cast<char>('0' + v / 10));
-    out.push_back(static_cast<char>('0' + v % 10));
-  };
-  std::string out;
-  out.append(kDays[((days % 7) + 7) % 7]).append(", ");
-  two(day, out);
-  out.append(" ").append(kMonths[month - 1]).append(" ");
-  appendNumber(static_cast<std::uint64_t>(year), 10, out);
-  out.push_back(' ');
-  two(secs / 3600, out);
-  out.push_back(':');
-  two(secs / 60 % 60, out);
-  out.push_back(':');
-  two(secs % 60, out);
-  out.append(" GMT");
-  return out;
-}
-
 }  // namespace wman

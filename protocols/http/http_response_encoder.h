@@ -76,8 +76,6 @@ void encodeContinue(std::string& out);
 void encodeErrorResponse(int status, std::string_view message, std::string_view date,
                          std::string& out);
 
-// The IMF-fixdate form of a time given in seconds since 1970 ("Sun, 06 Nov 1994 08:49:37
-// GMT", RFC 9110 5.6.7), for the Date header; the runtime formats it once per second.
-std::string formatHttpDate(std::int64_t unix_seconds);
+// formatHttpDate(), for the `date` arguments above, is public: wman/http.h.
 
 }  // namespace wman

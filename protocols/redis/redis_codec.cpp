@@ -1,4 +1,4 @@
-#include "redis/redis_codec.h"
+#include "wman/redis_codec.h"
 
 #include <hiredis/read.h>
 
@@ -7,8 +7,8 @@
 #include <new>
 #include <utility>
 
-#include "redis/redis_reply.h"
 #include "wman/protocol_registry.h"
+#include "wman/redis_reply.h"
 
 namespace wman {
 

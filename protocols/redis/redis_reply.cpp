@@ -1,4 +1,4 @@
-#include "redis/redis_reply.h"
+#include "wman/redis_reply.h"
 
 #include <hiredis/hiredis.h>
 

@@ -1,4 +1,4 @@
-#include "redis/redis_url.h"
+#include "wman/redis_url.h"
 
 #include <charconv>
 

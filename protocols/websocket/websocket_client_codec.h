@@ -70,7 +70,7 @@ class WebSocketClientCodec final : public Codec {
   void encodeError(std::uint16_t code, std::string_view reason, std::string& out) override;
 
   // After Handshake: the subprotocol the server chose, "" for none.
-  const std::string& subprotocol() const { return subprotocol_; }
+  std::string_view subprotocol() const override { return subprotocol_; }
 
   // After Handshake: the negotiated permessage-deflate parameters, or nullptr.
   const ws::DeflateParams* deflateParams() const { return session_.deflateParams(); }

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "redis/redis_codec.h"
-#include "redis/redis_reply.h"
+#include "wman/redis_codec.h"
+#include "wman/redis_reply.h"
 
 #include "fuzz_check.h"
 

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <future>
 #include <string>
 #include <thread>
 #include <vector>
@@ -269,7 +270,9 @@ TEST_CASE(
   TestClient busy(w.port());
   busy.send(httpGet("/busy"));
   REQUIRE(busy_seen.waitFor(1));
-  server.onLoop([&] { w.runtime().stop(true, nullptr); });
+  std::promise<void> all_closed;
+  auto stopped = all_closed.get_future();
+  server.onLoop([&] { w.runtime().stop(true, [&] { all_closed.set_value(); }); });
   // A request already on its way when the stop began is answered, not cut off.
   late.send(httpGet("/after"));
   HttpReply after = httpRead(late);
@@ -282,6 +285,9 @@ TEST_CASE(
   CHECK(r.body == "finished");
   CHECK(r.header("Connection") == "close");
   CHECK(busy.closedWithin(5s));
+  // The server lingers on connections it told to close until their peers close too.
+  for (TestClient* c : {&idle, &late, &busy}) c->close();
+  CHECK(stopped.wait_for(5s) == std::future_status::ready);
 }
 
 TEST_CASE("http: every refused request shape gets its status on a real socket and closes") {

@@ -5,6 +5,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -37,6 +38,8 @@ class TestServer {
       }
       started.set_value("");
       loop.run();
+      // A loop may end by itself (a test's own graceful stop left nothing to run).
+      std::lock_guard<std::mutex> lock(loop_mutex_);
       loop_ = nullptr;
     });
     std::string error = ready.get();
@@ -80,6 +83,12 @@ class TestServer {
   // Stops every worker (graceful or not), ends the loop and joins the thread.
   void stop(bool graceful = false) {
     if (!thread_.joinable()) return;
+    std::unique_lock<std::mutex> lock(loop_mutex_);
+    if (!loop_) {
+      lock.unlock();
+      thread_.join();
+      return;
+    }
     loop_->post([this, graceful] {
       auto pending = std::make_shared<std::size_t>(workers_.size());
       for (Worker* w : workers_) {
@@ -88,12 +97,14 @@ class TestServer {
         });
       }
     });
+    lock.unlock();
     thread_.join();
   }
 
  private:
   std::vector<Worker*> workers_;
   detail::EventLoop* loop_ = nullptr;
+  std::mutex loop_mutex_;  // guards loop_ against the loop thread clearing it
   std::thread thread_;
 };
 

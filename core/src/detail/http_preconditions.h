@@ -1,18 +1,12 @@
 // The validator and range arithmetic of RFC 9110 sections 13 and 14 that a static-file
 // responder needs: pure functions over header values, with no file system and no clock, so
-// each rule is testable on its own.
+// each rule is testable on its own. Dates are parsed by wman::parseHttpDate (wman/http.h).
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string_view>
 
 namespace wman::detail {
-
-// Seconds since 1970 for an HTTP-date in any of the three forms a recipient must accept
-// (IMF-fixdate, the obsolete RFC 850 and asctime forms; RFC 9110 5.6.7), or nullopt when
-// `value` is none of them. A two-digit RFC 850 year below 70 is taken as 20xx, else 19xx.
-std::optional<std::int64_t> parseHttpDate(std::string_view value);
 
 // True if `list`, an If-Match or If-None-Match value ("*" or comma-separated entity tags),
 // names `etag`. With `weak` the W/ prefixes are ignored on both sides (the weak comparison

@@ -14,7 +14,6 @@
 #include "detail/resolver.h"
 #include "detail/tls_context.h"
 #include "detail/worker_runtime.h"
-#include "websocket/websocket_client_codec.h"
 #include "wman/protocol_registry.h"
 #include "wman/worker_limits.h"
 
@@ -74,32 +73,29 @@ Outbound::~Outbound() {
 }
 
 void Outbound::setupCodec() {
-  codec_limits_ = CodecLimits{options_.max_message_size};
   if (!options_.protocol.empty() && target_.isUnix()) target_.protocol = options_.protocol;
-  if (target_.protocol == "websocket") {
-    WebSocketClientOptions ws;
-    ws.host = target_.host;
-    ws.port = target_.port;
-    ws.secure = target_.tls || options_.transport == "tls";
-    ws.target = target_.target.empty() ? "/" : target_.target;
-    ws.origin = options_.origin;
-    ws.subprotocols = options_.subprotocols;
-    ws.headers = options_.headers;
-    ws.permessage_deflate = options_.permessage_deflate;
-    ws.deflate.client_max_window_bits = options_.client_max_window_bits;
-    // Masking keys and Sec-WebSocket-Key must be unpredictable (RFC 6455 10.3).
-    ws.random = fillRandom;
-    codec_factory_ = webSocketClientCodecFactory(std::move(ws));
-  } else {
-    if (!ProtocolRegistry::contains(target_.protocol)) {
-      throw std::invalid_argument("unknown protocol '" + target_.protocol + "'");
-    }
-    if (ProtocolRegistry::serverOnly(target_.protocol)) {
-      throw std::invalid_argument("protocol '" + target_.protocol + "' has no client side in wman");
-    }
-    codec_factory_ = ProtocolRegistry::factory(target_.protocol);
+  if (!ProtocolRegistry::contains(target_.protocol)) {
+    throw std::invalid_argument("unknown protocol '" + target_.protocol + "'");
   }
-  default_kind_ = codec_factory_(codec_limits_)->defaultKind();
+  if (ProtocolRegistry::serverOnly(target_.protocol)) {
+    throw std::invalid_argument("protocol '" + target_.protocol + "' has no client side in wman");
+  }
+  // Every protocol gets every setting and takes what concerns it (the handshake ones only
+  // the session protocols), so nothing here depends on which protocol the URL named.
+  ClientSettings s;
+  s.limits = CodecLimits{options_.max_message_size};
+  s.host = target_.host;
+  s.port = target_.port;
+  s.secure = target_.tls || options_.transport == "tls";
+  s.target = target_.target;
+  s.origin = options_.origin;
+  s.subprotocols = options_.subprotocols;
+  s.headers = options_.headers;
+  s.permessage_deflate = options_.permessage_deflate;
+  s.client_max_window_bits = options_.client_max_window_bits;
+  s.random = fillRandom;
+  codec_factory_ = ProtocolRegistry::configuredClient(target_.protocol, s);
+  default_kind_ = codec_factory_()->defaultKind();
 }
 
 void Outbound::setupTls() {
@@ -204,8 +200,8 @@ void Outbound::connectNext() {
     failure_.clear();
     std::error_code ec;
     link_ = ConnectionImpl::connect(host_->runtime(), *this, host_->nextId(),
-                                    addr ? addr->get() : nullptr, target_.path,
-                                    codec_factory_(codec_limits_), tls_, ec);
+                                    addr ? addr->get() : nullptr, target_.path, codec_factory_(),
+                                    tls_, ec);
     if (link_) {
       host_->runtime().adoptLink(*link_);
       return;
@@ -447,8 +443,7 @@ std::size_t Outbound::buffered() const {
 
 std::string Outbound::subprotocol() const {
   ConnectionImpl* link = openLink();
-  const auto* ws = link ? dynamic_cast<const WebSocketClientCodec*>(&link->codec()) : nullptr;
-  return ws ? ws->subprotocol() : std::string();
+  return link ? std::string(link->codec().subprotocol()) : std::string();
 }
 
 void Outbound::detach() {

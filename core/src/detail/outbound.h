@@ -106,8 +106,7 @@ class Outbound {
   std::string url_;
   AsyncConnectionOptions options_;
   ConnectUrl target_;
-  CodecFactory codec_factory_;
-  CodecLimits codec_limits_;
+  ListenerCodecFactory codec_factory_;  // the URL's protocol with the options applied
   MessageKind default_kind_ = MessageKind::Binary;
   std::shared_ptr<TlsContext> tls_;
   OutboundHost* host_ = nullptr;

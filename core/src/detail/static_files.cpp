@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "detail/http_preconditions.h"
-#include "http/http_response_encoder.h"
+#include "wman/http.h"
 
 namespace wman::detail {
 

@@ -9,7 +9,7 @@
 #include "detail/event_loop.h"
 #include "detail/static_files.h"
 #include "detail/worker_runtime.h"
-#include "http/http_response_encoder.h"
+#include "wman/http.h"
 
 namespace wman::detail {
 

@@ -164,6 +164,9 @@ class Codec {
   // Appends what the peer should receive before the connection closes on a decode Error
   // (a WebSocket close frame with the code, an HTTP 400...). Nothing by default.
   virtual void encodeError(std::uint16_t code, std::string_view reason, std::string& out) {}
+  // Client role: after Handshake, the subprotocol the server agreed to ("" for none, and for
+  // every codec without subprotocols).
+  virtual std::string_view subprotocol() const { return {}; }
   // True while the runtime's heartbeat may ping this session (encodeControl(Ping) means
   // something to the peer): an open WebSocket session.
   virtual bool pings() const { return false; }

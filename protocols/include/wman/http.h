@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -86,5 +87,14 @@ struct HttpResponseHead {
 // The standard reason phrase for `status` ("Not Found"), or empty for a code wman does not
 // know.
 std::string_view httpReasonPhrase(int status);
+
+// The IMF-fixdate form of a time given in seconds since 1970 ("Sun, 06 Nov 1994 08:49:37
+// GMT", RFC 9110 5.6.7), for Date and Last-Modified; the runtime formats it once per second.
+std::string formatHttpDate(std::int64_t unix_seconds);
+
+// Seconds since 1970 for an HTTP-date in any of the three forms a recipient must accept
+// (IMF-fixdate, the obsolete RFC 850 and asctime forms; RFC 9110 5.6.7), or nullopt when
+// `value` is none of them. A two-digit RFC 850 year below 70 is taken as 20xx, else 19xx.
+std::optional<std::int64_t> parseHttpDate(std::string_view value);
 
 }  // namespace wman

@@ -14,11 +14,16 @@
 namespace wman {
 
 using CodecFactory = std::function<std::unique_ptr<Codec>(const CodecLimits&)>;
-// A factory with a listener's settings bound: one fresh codec per call.
+// A factory with a listener's or an outbound connection's settings bound: one fresh codec
+// per call.
 using ListenerCodecFactory = std::function<std::unique_ptr<Codec>()>;
 
 class ProtocolRegistry {
  public:
+  // The protocol of a connection no one chose one for (sockets handed to Loop::adopt()):
+  // raw bytes, each read one message.
+  static constexpr std::string_view kRawBytes = "tcp";
+
   // Registers `factory` under `name` (lower-case URL scheme, e.g. "myproto" for
   // "myproto://0.0.0.0:9000"). Returns false and changes nothing if the name is taken.
   // Call from the main thread before the workers start.
@@ -42,6 +47,14 @@ class ProtocolRegistry {
   // "websocket" and "http" read theirs from `options`, every other protocol is the plain
   // factory with options.limits. Empty if `name` is unknown.
   static ListenerCodecFactory configured(std::string_view name, const ProtocolOptions& options);
+
+  // The factory for an outbound connection of protocol `name` with `settings` applied: the
+  // built-in "websocket" takes the client role with the request and deflate settings, every
+  // other protocol is the plain factory with settings.limits. Empty if `name` is unknown or
+  // serverOnly(). Throws std::invalid_argument naming the problem when `settings` cannot be
+  // used by that protocol (so a bad setting fails when the connection is set up).
+  static ListenerCodecFactory configuredClient(std::string_view name,
+                                               const ClientSettings& settings);
 
   // Every registered name, sorted.
   static std::vector<std::string> names();

@@ -16,7 +16,7 @@
 
 #include "detail/http_preconditions.h"
 #include "detail/static_files.h"
-#include "http/http_response_encoder.h"
+#include "wman/http.h"
 
 using wman::HttpHeader;
 using wman::HttpRequest;
@@ -513,7 +513,7 @@ TEST_CASE("static: UniqueFd closes once and moves ownership") {
 }
 
 TEST_CASE("static: HTTP dates in the three forms, and what is not one") {
-  using wman::detail::parseHttpDate;
+  using wman::parseHttpDate;
   CHECK(parseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT") == 784111777);
   CHECK(parseHttpDate("Sunday, 06-Nov-94 08:49:37 GMT") == 784111777);
   CHECK(parseHttpDate("Sun Nov  6 08:49:37 1994") == 784111777);

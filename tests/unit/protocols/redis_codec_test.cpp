@@ -5,10 +5,10 @@
 #include <memory>
 #include <string>
 
-#include "redis/redis_codec.h"
-#include "redis/redis_reply.h"
 #include "split_feed.h"
 #include "wman/protocol_registry.h"
+#include "wman/redis_codec.h"
+#include "wman/redis_reply.h"
 
 using namespace wman;
 using wman::test::decodeEverySplit;

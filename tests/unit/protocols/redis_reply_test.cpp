@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "redis/redis_reply.h"
-#include "redis/redis_url.h"
+#include "wman/redis_reply.h"
+#include "wman/redis_url.h"
 
 using namespace wman;
 using namespace std::string_literals;
