@@ -8,6 +8,7 @@
 #include <string>
 
 #include "event_counter.h"
+#include "held_bytes.h"
 #include "test_client.h"
 #include "test_server.h"
 #include "tls_test_util.h"
@@ -118,6 +119,19 @@ TEST_CASE("tls: text over TLS echoes; onConnect follows the handshake") {
   c.tcp().send(wire);
   CHECK(c.tcp().closedWithin(5s));
   CHECK(closes.waitFor(1));
+}
+
+TEST_CASE("tls: an idle TLS connection holds no buffers between messages") {
+  Worker w("text://127.0.0.1:0");
+  w.tls = serverConfig();
+  installBuiltinApp("echo", w);
+  TestServer server({&w});
+  TlsTestClient c(w.port());
+  REQUIRE(c.handshake());
+  c.send("hello over tls\n");
+  CHECK(c.recv(15) == "hello over tls\n");
+  // The echo went out whole, so the connection's buffers were given back with it.
+  CHECK(heldByConnections(server, w) == 0);
 }
 
 TEST_CASE("tls: the server's close() ends the stream with close_notify") {

@@ -1,7 +1,7 @@
 // Gathered sends: a large message goes to the kernel from the application's memory, behind
 // what was queued before it, with its protocol's head and tail around it in one writev. The
-// usual path copies every payload into out_ and writes once per loop pass, which for small
-// messages saves system calls; for a payload of tens of KiB or more the copy costs more than
+// usual path copies every payload into the output and writes once per loop pass, which for
+// small messages saves system calls; for a payload of tens of KiB or more the copy costs more than
 // the extra write, and is paid again when the kernel takes the bytes.
 #include <array>
 
@@ -17,7 +17,8 @@ bool ConnectionImpl::sendGathered(std::string_view data, MessageKind kind) {
   std::string_view tail;
   if (!codec_->encodeHead(asBytes(data), kind, head, tail)) return false;
 
-  const std::array<std::string_view, 4> parts{std::string_view(out_), head, data, tail};
+  std::string& out = held().out;
+  const std::array<std::string_view, 4> parts{std::string_view(out), head, data, tail};
   std::array<uv_buf_t, 4> bufs{};
   unsigned n = 0;
   for (std::string_view p : parts) {
@@ -36,17 +37,17 @@ bool ConnectionImpl::sendGathered(std::string_view data, MessageKind kind) {
   std::size_t left = 0;
   for (std::string_view p : parts) left += p.size();
   left -= skip;
-  const std::size_t from_out = std::min(skip, out_.size());
-  out_.erase(0, from_out);
+  const std::size_t from_out = std::min(skip, out.size());
+  out.erase(0, from_out);
   skip -= from_out;
-  if (left > out_.size()) buffers().provide(out_, left);
+  if (left > out.size()) buffers().provide(out, left);
   for (std::size_t i = 1; i < parts.size(); ++i) {
     const std::size_t taken = std::min(skip, parts[i].size());
-    out_.append(parts[i].substr(taken));
+    out.append(parts[i].substr(taken));
     skip -= taken;
   }
-  if (out_.empty()) {
-    buffers().recycle(out_);
+  if (out.empty()) {
+    buffers().recycle(out);
   } else {
     scheduleFlush();
   }

@@ -34,9 +34,9 @@ constexpr std::size_t kSendfileMax = 1024 * 1024;
 void ConnectionImpl::requestEvent(const DecodeResult& r) {
   RequestSession* s = requests();
   if (!s) return;
-  Response res(runtime_, id_, s->requestNumber());
+  Response res(&runtime(), id_, s->requestNumber());
   auto failed = [this] {
-    runtime_->stats().callback_errors++;
+    runtime().stats().callback_errors++;
     requestTimedOut(RequestSession::Wait::Response, 0);
   };
   if (r.status == DecodeResult::Status::Body) {
@@ -47,13 +47,14 @@ void ConnectionImpl::requestEvent(const DecodeResult& r) {
   }
   if (!s->requestComplete()) {
     // The client waits for the go-ahead before it sends the body.
-    const std::size_t before = out_.size();
-    s->encodeContinue(out_);
-    if (out_.size() != before) scheduleFlush();
+    std::string& wire = out();
+    const std::size_t before = wire.size();
+    s->encodeContinue(wire);
+    if (wire.size() != before) scheduleFlush();
     if (!s->bodyStreamed()) return noteRequestWait();
   }
-  runtime_->stats().messages++;
-  runtime_->serveRequest(*this, s->request(), res, failed);
+  runtime().stats().messages++;
+  runtime().serveRequest(*this, s->request(), res, failed);
   noteRequestWait();
 }
 
@@ -62,27 +63,24 @@ SendStatus ConnectionImpl::respond(const std::function<void(RequestSession&, std
   if (state_ != ConnectionState::Established || !s || !s->answering()) {
     return SendStatus::NotConnected;
   }
-  if (buffer_full_ || buffered() >= face().maxSendBuffer) {
-    runtime_->stats().send_fail++;
+  if (has(kBufferFull) || buffered() >= face().maxSendBuffer) {
+    runtime().stats().send_fail++;
     dispatch(
         id_, "onError", events().onError, [] {}, face(), error_code::kSendFail,
         std::string_view("send buffer full, response data dropped"));
     return SendStatus::Dropped;
   }
-  const SendStatus status = writing_ ? SendStatus::Buffered : SendStatus::Ok;
+  const SendStatus status = writing() ? SendStatus::Buffered : SendStatus::Ok;
   const bool started = s->responseStarted();
   const int code = s->responseHead().status;
-  step(*s, out_);
+  step(*s, out());
   // Counted once, when the head goes out.
-  if (!started && (s->responseStarted() || !s->answering())) runtime_->countResponse(code);
+  if (!started && (s->responseStarted() || !s->answering())) runtime().countResponse(code);
   scheduleFlush();
   if (!s->answering()) {
     responseEnded(*s);
-  } else if (buffered() >= face().maxSendBuffer) {
-    buffer_full_ = true;
-    dispatch(
-        id_, "onBufferFull", events().onBufferFull, [this] { runtime_->callbackFailed(*this); },
-        face());
+  } else {
+    noteQueued();
   }
   return status;
 }
@@ -91,17 +89,16 @@ void ConnectionImpl::responseEnded(RequestSession& s) {
   if (!s.keepAlive()) {
     // Connection: close (asked by the client or the application, HTTP/1.0, or a stop):
     // linger so that the peer reads the whole response before the connection goes.
-    linger_ = true;
-    close({});
+    closeAfterFlush(/*linger=*/true);
     return;
   }
-  // Pipelined requests held in in_ are answered from the next loop pass (not from inside
+  // Pipelined requests held back are answered from the next loop pass (not from inside
   // the application's end() call, which may itself be inside onRequest).
-  if (awaiting_response_ || !in_.empty()) {
-    awaiting_response_ = false;
+  if (has(kAwaitingResponse) || holdsInput()) {
+    clear(kAwaitingResponse);
     scheduleContinue();
   }
-  if (runtime_->stopping() && s.wait() == RequestSession::Wait::Idle && in_.empty()) {
+  if (runtime().stopping() && s.wait() == RequestSession::Wait::Idle && !holdsInput()) {
     close({});
     return;
   }
@@ -117,16 +114,16 @@ void ConnectionImpl::noteRequestWait() {
   const RequestSession::Wait now_waiting = s->wait();
   // Pipelined requests wait unread behind a response that is owed; past a bound, reading
   // stops until it ends, so a client cannot queue requests without limit.
-  if (now_waiting == RequestSession::Wait::Response && in_.size() >= kPipelineHold &&
-      !awaiting_response_) {
-    awaiting_response_ = true;
+  if (now_waiting == RequestSession::Wait::Response && inputHeld() >= kPipelineHold &&
+      !has(kAwaitingResponse)) {
+    set(kAwaitingResponse);
     uv_read_stop(&h_.stream);
   }
   const auto wait = static_cast<std::uint8_t>(now_waiting);
-  if (wait == request_wait_ && partial_since_ != 0) return;
+  if (wait == request_wait_ && since_ != 0) return;
   request_wait_ = wait;
-  partial_since_ = std::max<std::uint64_t>(runtime_->loop().now(), 1);
-  runtime_->trackDeadlines(*this);
+  since_ = std::max<std::uint64_t>(runtime().loop().now(), 1);
+  runtime().trackDeadlines(*this);
 }
 
 void ConnectionImpl::requestTimedOut(RequestSession::Wait wait, std::uint64_t timeout_ms) {
@@ -139,20 +136,21 @@ void ConnectionImpl::requestTimedOut(RequestSession::Wait wait, std::uint64_t ti
   }
   if (wait == RequestSession::Wait::Response) {
     // A callback threw: 500 unless part of a response is out already.
-    const std::size_t before = out_.size();
-    s->encodeFailure(500, "internal error\n", runtime_->httpDate(), out_);
-    if (out_.size() != before) runtime_->countResponse(500);
+    std::string& wire = out();
+    const std::size_t before = wire.size();
+    s->encodeFailure(500, "internal error\n", runtime().httpDate(), wire);
+    if (wire.size() != before) runtime().countResponse(500);
   } else {
-    runtime_->stats().protocol_errors++;
-    runtime_->peerLog(PeerCause::Timeout, spdlog::level::info, *this,
+    runtime().stats().protocol_errors++;
+    runtime().peerLog(PeerCause::Timeout, spdlog::level::info, *this,
                       "request {} not complete after {} ms; answered 408",
                       wait == RequestSession::Wait::Head ? "head" : "body", timeout_ms);
-    const std::size_t before = out_.size();
-    s->encodeFailure(408, "request timeout\n", runtime_->httpDate(), out_);
-    if (out_.size() != before) runtime_->countResponse(408);
+    std::string& wire = out();
+    const std::size_t before = wire.size();
+    s->encodeFailure(408, "request timeout\n", runtime().httpDate(), wire);
+    if (wire.size() != before) runtime().countResponse(408);
   }
-  linger_ = true;
-  close({});
+  closeAfterFlush(/*linger=*/true);
 }
 
 void ConnectionImpl::finishRequests() {
@@ -168,17 +166,18 @@ void ConnectionImpl::finishRequests() {
 }
 
 void ConnectionImpl::sendFileBody(int fd, std::uint64_t offset, std::uint64_t length) {
-  runtime_->fileBody(*this) = WorkerRuntime::FileBody(fd, offset, length);
-  sending_file_ = true;
+  runtime().fileBody(*this) = WorkerRuntime::FileBody(fd, offset, length);
+  set(kSendingFile);
   pumpFile();
 }
 
 void ConnectionImpl::pumpFile() {
   RequestSession* s = requests();
-  WorkerRuntime::FileBody* body = runtime_->findFileBody(id_);
+  WorkerRuntime::FileBody* body = runtime().findFileBody(id_);
   if (!body || !s || state_ != ConnectionState::Established) return;
   while (body->remaining > 0 && buffered() == 0) {
-    if (!tls_ && !writing_ && !is_pipe_) {
+    // sendfile() only where the bytes cross as they are (not through TLS).
+    if (transport_->passesThrough() && !writing() && !isPipe()) {
       int sock = -1;
       uv_fileno(&h_.handle, &sock);
       off_t off = static_cast<off_t>(body->offset);
@@ -194,7 +193,7 @@ void ConnectionImpl::pumpFile() {
       }
       if (n < 0 && errno != EAGAIN && errno != EINTR) {
         log().debug("conn={} sendfile failed: {}", id_, std::strerror(errno));
-        runtime_->dropFileBody(id_);
+        runtime().dropFileBody(id_);
         return destroy();
       }
       if (n == 0) body->remaining = 0;  // the file shrank: the response cannot be completed
@@ -213,13 +212,13 @@ void ConnectionImpl::pumpFile() {
     data.resize(static_cast<std::size_t>(got));
     body->offset += static_cast<std::uint64_t>(got);
     body->remaining -= static_cast<std::uint64_t>(got);
-    s->respondBody(data, out_);
+    s->respondBody(data, out());
     scheduleFlush();
     if (body->remaining > 0) return;  // afterWrite() calls back once it drained
   }
   if (body->remaining > 0) return;
-  runtime_->dropFileBody(id_);
-  sending_file_ = false;
+  runtime().dropFileBody(id_);
+  clear(kSendingFile);
   respond([](RequestSession& session, std::string& out) { session.respondEnd(out); });
 }
 

@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "detail/deadline_wheel.h"
+#include "detail/transport.h"
 #include "wman/codec.h"
 #include "wman/connection.h"
 #include "wman/connection_events.h"
@@ -20,7 +21,6 @@ namespace wman::detail {
 
 class BufferPool;
 class WorkerRuntime;
-class TlsSession;
 class TlsContext;
 class Outbound;
 
@@ -74,10 +74,12 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   void resume();
   std::size_t buffered() const;
   // Bytes this connection's buffers hold (input, output, a write in flight), for the
-  // memory budget.
-  std::size_t heldBytes() const {
-    return in_.capacity() + out_.capacity() + (pending_ ? pending_->data.capacity() : 0);
-  }
+  // memory budget (connection_held.cpp).
+  std::size_t heldBytes() const;
+
+  // Plaintext from the transport (see Transport::input): decoded from `data` in place, an
+  // incomplete tail held.
+  void handlePlain(const char* data, std::size_t size);
 
   // Called by the loop's flush pass: writes what was queued.
   void flushScheduled();
@@ -116,23 +118,26 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   std::uint64_t lastActive() const { return last_active_; }
   // The sweep saw input from the peer waiting unread in the kernel: it counts as activity.
   void noteActive(std::uint64_t now) { last_active_ = now; }
-  std::uint64_t acceptedAt() const { return accepted_at_; }
-  bool handshaking() const { return handshaking_; }
+  bool handshaking() const { return opening_ == Opening::Handshaking; }
+  // When the handshake began (meaningful while handshaking(), for handshake_timeout).
+  std::uint64_t handshakeSince() const { return since_; }
   // When the unfinished message started (0 = none), for limits.message_timeout; for a
   // request session, when what it waits for (RequestSession::wait()) began.
-  std::uint64_t partialSince() const { return partial_since_; }
+  std::uint64_t partialSince() const {
+    return stage_ == Stage::Open && !handshakeClock() ? since_ : 0;
+  }
   // A heartbeat ping awaits any input from the peer.
-  bool pingSent() const { return ping_sent_; }
-  std::uint64_t closingSince() const { return closing_since_; }
-  WorkerRuntime& runtime() const { return *runtime_; }
+  bool pingSent() const { return has(kPingSent); }
+  // When close() began (meaningful while the state is Closing).
+  std::uint64_t closingSince() const { return since_; }
+  WorkerRuntime& runtime() const;
   uv_stream_t* stream() { return &h_.stream; }
-  bool isPipe() const { return is_pipe_; }
+  bool isPipe() const { return has(kPipe); }
   // The kind of the message being answered (the last one received), else the protocol's.
   MessageKind replyKind() const { return reply_kind_; }
 
  private:
-  ConnectionImpl(WorkerRuntime& runtime, std::unique_ptr<Codec> codec,
-                 std::shared_ptr<TlsContext> tls);
+  ConnectionImpl(WorkerRuntime& runtime, std::unique_ptr<Codec> codec, Transport::Ptr transport);
   ~ConnectionImpl();
 
   // What the application sees: this connection, or for an outbound link its owner's
@@ -150,19 +155,13 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   static void onWrite(uv_write_t* req, int status);
   static void onClosed(uv_handle_t* h);
 
-  // Bytes from the socket: counted, then decrypted (TLS) or decoded as they are.
+  // Bytes from the socket: counted, then handed to the transport.
   void handleInput(const char* data, std::size_t size);
-  // TLS: feeds ciphertext to the session and decodes the plaintext it yields.
-  void tlsInput(const char* data, std::size_t size);
-  // Plaintext: decoded from `data` in place, an incomplete tail kept in in_.
-  void handlePlain(const char* data, std::size_t size);
-  // TLS: the first bytes are a plain HTTP request; answers 400 in the clear.
-  bool refusePlainHttp(const char* data, std::size_t size);
   // Decodes and delivers messages from `input`; returns the bytes consumed. Stops early on
   // an error, a close or a pause.
   std::size_t deliver(ByteSpan input);
   void protocolError(const DecodeResult& r);
-  // Delivers from in_ and drops what was consumed.
+  // Delivers the held input and drops what was consumed.
   void deliverHeld();
   // Starts (or stops) the unfinished-message clock after a batch of input was decoded.
   void notePartial();
@@ -192,76 +191,139 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   // The send side is flushed on a closing connection: close now, or linger.
   void flushedForClose();
   static void onShutdown(uv_shutdown_t* req, int status);
-  // Session protocols: appends the close message (once per connection) and arranges to
-  // linger after it. Returns true if a message was queued now.
+  // Session protocols: appends the close message (once per connection). Returns true if
+  // a message was queued now; the caller then lingers after it.
   bool queueClose(std::uint16_t code, std::string_view reason);
+  // Closes after a flush; `linger`: the peer is being told why (see Stage).
+  void closeAfterFlush(bool linger);
+  // After a send was queued: onBufferFull once the queue reached maxSendBuffer.
+  void noteQueued();
+  // A transport finished its handshake: the application hears of the connection once
+  // the protocol is open too.
+  void transportReady();
   void failed(const char* what, int status);
 
+  // The close lifecycle. ConnectionState (public) says Established, Closing or Closed;
+  // the stage says what a closing connection waits for:
+  //
+  //   Open --close()--> Flushing ------------- flushed --------------> Closed --> freed
+  //     |                                                                ^    (onClosed)
+  //     +--close(), the peer told why--> FlushingToLinger --flushed--+   |
+  //     |                                                            v   |
+  //     |                            Lingering (FIN sent, input discarded until the
+  //     |                            peer's FIN, an error or the close deadline) ---+
+  //     +--destroy(), abort(), an I/O error, a deadline ----------------------------+
+  //
+  // Lingering exists because closing with the peer's data unread makes the kernel send a
+  // reset, and the peer would likely lose the Close frame or HTTP error it has not read.
+  enum class Stage : std::uint8_t { Open, Flushing, FlushingToLinger, Lingering, Closed };
+  // How far the application got: it hears onClose only if it heard onConnect (Told).
+  // NotStarted -> Handshaking (transport or protocol handshake; counted by the runtime)
+  // -> Told; Silent: never to be told (refused at accept, an orphaned outbound link).
+  enum class Opening : std::uint8_t { NotStarted, Handshaking, Told, Silent };
+  // Conditions independent of the stages above and of each other.
+  enum Flag : std::uint16_t {
+    kPipe = 1 << 0,               // a unix socket (uv_pipe_t), else TCP
+    kFlushScheduled = 1 << 1,     // in the loop's flush list
+    kContinueScheduled = 1 << 2,  // continueInput() runs in the next loop pass
+    kYielded = 1 << 3,            // reading stopped by the read budget until continueInput()
+    kBufferFull = 1 << 4,         // onBufferFull fired; onBufferDrain is owed
+    kPingSent = 1 << 5,           // a heartbeat ping awaits any input from the peer
+    kCloseSent = 1 << 6,          // a session protocol's close message is queued
+    kSendingFile = 1 << 7,        // a file body is being sent (WorkerRuntime::fileBody)
+    // Request sessions: reading stopped while a response is owed and pipelined input
+    // piles up.
+    kAwaitingResponse = 1 << 8,
+  };
+  bool has(Flag f) const { return (flags_ & f) != 0; }
+  void set(Flag f) { flags_ = static_cast<std::uint16_t>(flags_ | f); }
+  void clear(Flag f) { flags_ = static_cast<std::uint16_t>(flags_ & ~f); }
+  // Moves to `stage`, and the public state with it.
+  void enter(Stage stage);
+  // since_ runs the handshake deadline: a handshake of a protocol without a request
+  // session (those bound the handshake with their own first wait).
+  bool handshakeClock() const { return opening_ == Opening::Handshaking && !requests(); }
+  // The unfinished message is complete, or its clock stops (a pause): since_ reads 0
+  // again, unless it runs another stage's deadline.
+  void stopPartialClock() {
+    if (stage_ == Stage::Open && !handshakeClock()) since_ = 0;
+  }
+
+  // A write the kernel did not take at once, handed to libuv (pending == writing).
+  struct PendingWrite {
+    uv_write_t req{};
+    std::string data;
+    std::size_t offset = 0;  // bytes of data uv_try_write already sent
+  };
+  // What a connection holds only while it is busy, in one block allocated on first use
+  // and freed when it holds nothing again (connection_held.cpp), so an idle connection
+  // pays one pointer for all of it. Closing connections keep theirs. The buffers' storage
+  // comes from the loop's BufferPool and goes back to it when they empty.
+  struct Held {
+    std::string in;   // undecoded tail of the input
+    std::string out;  // encoded, not yet handed to the kernel
+    std::unique_ptr<PendingWrite> pending;
+  };
+  // The block, allocated when absent.
+  Held& held();
+  std::string& out() { return held().out; }
+  bool holdsInput() const { return held_ && !held_->in.empty(); }
+  std::size_t inputHeld() const { return held_ ? held_->in.size() : 0; }
+  bool writing() const { return held_ && held_->pending; }
+  // Frees the block when an open connection holds nothing in it any more. Called where
+  // no reference into it is alive (the end of a read, of a write, of a gathered send).
+  void settle();
+  // Hands `wire` (the queued plaintext, or TLS ciphertext) to the kernel; what it does not
+  // take goes to a PendingWrite and libuv. Either way `wire` is left empty, its storage
+  // back in the loop's pool or moved to the PendingWrite.
+  void write(std::string& wire);
+  // One uv_try_write of `wire`, counted; the bytes written, or a negative libuv error
+  // (UV_EAGAIN counts as 0 written).
+  int tryWrite(std::string& wire);
+  // Adds `n` bytes the kernel took to this connection's and its worker's counters.
+  void countWritten(std::uint64_t n);
+  BufferPool& buffers() const;
+  // Large sends on a stream whose transport passes bytes through, with no write in
+  // flight: writes what is queued, the codec's head, the payload from where it lies and
+  // the tail in one gathered write, and keeps only what the kernel did not take. False
+  // when the codec has to transform the payload (the caller encodes as usual).
+  // connection_gather.cpp.
+  bool sendGathered(std::string_view data, MessageKind kind);
+  // Below this, copying a payload into the output costs less than the extra write it
+  // would save.
+  static constexpr std::size_t kGatherMin = 32 * 1024;
+  friend class TlsTransport;
+
+  // Every connection has these; what only a busy one needs is in Held. A field added here
+  // is paid by each of a million idle connections (the static_assert in
+  // connection_impl.cpp and tests/unit/core/connection_layout_test.cpp hold the line).
   union Handle {
     uv_handle_t handle;
     uv_stream_t stream;
     uv_tcp_t tcp;
     uv_pipe_t pipe;
   } h_{};
-  // A write the kernel did not take at once, handed to libuv. Allocated only then, so an
-  // idle connection does not carry a write request and its buffer.
-  struct PendingWrite {
-    uv_write_t req{};
-    std::string data;
-    std::size_t offset = 0;  // bytes of data uv_try_write already sent
-  };
-  std::unique_ptr<PendingWrite> pending_;
-  // Hands `wire` (out_, or TLS ciphertext) to the kernel; what it does not take goes to
-  // pending_ and libuv. Either way `wire` is left empty, its storage back in the loop's pool
-  // or moved to pending_.
-  void write(std::string& wire);
-  // Adds `n` bytes the kernel took to this connection's and its worker's counters.
-  void countWritten(std::uint64_t n);
-  BufferPool& buffers() const;
-  // Large sends on a plain stream with no write in flight: writes what is queued, the
-  // codec's head, the payload from where it lies and the tail in one gathered write, and
-  // keeps only what the kernel did not take. False when the codec has to transform the
-  // payload (the caller encodes as usual). connection_gather.cpp.
-  bool sendGathered(std::string_view data, MessageKind kind);
-  // Below this, copying a payload into out_ costs less than the extra write it would save.
-  static constexpr std::size_t kGatherMin = 32 * 1024;
-  WorkerRuntime* runtime_;
-  Outbound* outbound_ = nullptr;  // the owner of an outbound link; nullptr when accepted
   std::unique_ptr<Codec> codec_;
-  std::unique_ptr<TlsSession> tls_;  // TLS transport, or nullptr for plain TCP / unix
-  // Undecoded tail of the input, and encoded output not yet handed to the kernel. Both hold
-  // storage only while they hold bytes (from the loop's BufferPool).
-  std::string in_;
-  std::string out_;
+  Transport::Ptr transport_;
+  std::unique_ptr<Held> held_;
+  Outbound* outbound_ = nullptr;  // the owner of an outbound link; nullptr when accepted
   std::uint64_t last_active_ = 0;
-  std::uint64_t accepted_at_ = 0;
-  std::uint64_t closing_since_ = 0;
-  // Fairness: the loop pass the budget below belongs to, and what was spent of it.
-  std::uint64_t budget_pass_ = 0;
-  std::size_t pass_bytes_ = 0;
-  std::uint32_t pass_steps_ = 0;
-  std::uint64_t partial_since_ = 0;  // see partialSince()
-  MessageKind reply_kind_;
-  bool is_pipe_ = false;
-  bool writing_ = false;
-  bool flush_scheduled_ = false;
-  bool yielded_ = false;             // reading stopped by the read budget until continueInput()
-  bool continue_scheduled_ = false;  // continueInput() runs in the next loop pass
-  bool buffer_full_ = false;
-  bool silent_ = false;        // refused at accept: the application never hears of it
-  bool close_sent_ = false;    // a session protocol's close message is already queued
-  bool handshaking_ = false;   // counted in the runtime's handshaking_ until open or closed
-  bool ping_sent_ = false;     // a heartbeat ping awaits any input from the peer
-  bool sending_file_ = false;  // a file body is being sent (WorkerRuntime::fileBody)
-  // Request sessions: reading stopped while a response is owed and pipelined input piles up.
-  bool awaiting_response_ = false;
+  // The clock of the one stage-bound deadline the connection has at a time (the wheel
+  // reads it through the accessors above): while a handshake runs (handshakeClock()), when
+  // it began; while open, when the unfinished message or the request session's wait began
+  // (0 = none); while closing, when close() began.
+  std::uint64_t since_ = 0;
+  // Fairness: the loop pass the budget belongs to (its low 32 bits: a stamp that comes
+  // round again after 2^32 passes only grants one extra pass), and what was spent of it.
+  std::uint32_t budget_pass_ = 0;
+  std::uint32_t pass_bytes_ = 0;
+  std::uint16_t pass_steps_ = 0;
+  std::uint16_t flags_ = 0;
+  Stage stage_ = Stage::Open;
+  Opening opening_ = Opening::NotStarted;
   static constexpr std::uint8_t kNoWait = 0xff;
   std::uint8_t request_wait_ = kNoWait;  // the RequestSession::Wait whose clock runs
-  // Told the peer why it is closed (a Close frame, an HTTP error): after the flush, shut the
-  // send side down and read until the peer closes, so its unread data cannot turn the close
-  // into a reset that destroys the message before the peer reads it.
-  bool linger_ = false;
-  bool lingering_ = false;  // the send side is shut down; reading until the peer closes
+  MessageKind reply_kind_;
 };
 
 }  // namespace wman::detail

@@ -43,17 +43,16 @@ void ConnectionImpl::sessionEvent(const DecodeResult& r) {
             },
             *this, *request, answer);
       }
-      bool open = codec_->answerHandshake(answer, out_);
+      bool open = codec_->answerHandshake(answer, out());
       scheduleFlush();
       if (open) {
         log().debug("conn={} handshake done", id_);
         opened();
       } else {
-        runtime_->stats().protocol_errors++;
-        runtime_->peerLog(PeerCause::HandshakeRefused, spdlog::level::info, *this,
+        runtime().stats().protocol_errors++;
+        runtime().peerLog(PeerCause::HandshakeRefused, spdlog::level::info, *this,
                           "handshake refused with {}: {}", answer.status, answer.reason);
-        linger_ = true;
-        close({});
+        closeAfterFlush(/*linger=*/true);
       }
       break;
     }
@@ -62,27 +61,27 @@ void ConnectionImpl::sessionEvent(const DecodeResult& r) {
       // a burst, but clients and conformance suites expect one each); the Pong counts
       // against max_send_buffer, so a peer that pings without reading is closed instead.
       if (!controlFits("pong")) break;
-      codec_->encodeControl(Status::Pong, 0, r.payload, out_);
+      codec_->encodeControl(Status::Pong, 0, r.payload, out());
       scheduleFlush();
       dispatch(
           id_, "onWebSocketPing", events().onWebSocketPing,
-          [this] { runtime_->callbackFailed(*this); }, face(),
+          [this] { runtime().callbackFailed(*this); }, face(),
           Message(r.payload, MessageKind::Binary));
       break;
     case Status::Pong:
       dispatch(
           id_, "onWebSocketPong", events().onWebSocketPong,
-          [this] { runtime_->callbackFailed(*this); }, face(),
+          [this] { runtime().callbackFailed(*this); }, face(),
           Message(r.payload, MessageKind::Binary));
       break;
     case Status::Close:
       dispatch(
           id_, "onWebSocketClose", events().onWebSocketClose, [] {}, face(),
           static_cast<int>(r.code), asString(r.payload));
-      if (!close_sent_) {
+      if (!has(kCloseSent)) {
         // Echo the peer's code (RFC 6455 5.5.1); 1005 "no status" answers with none.
-        close_sent_ = true;
-        codec_->encodeControl(Status::Close, r.code, {}, out_);
+        set(kCloseSent);
+        codec_->encodeControl(Status::Close, r.code, {}, out());
       }
       close({});
       break;

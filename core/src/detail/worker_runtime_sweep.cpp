@@ -65,7 +65,7 @@ std::uint64_t WorkerRuntime::nextDeadline(const ConnectionImpl& c, std::uint64_t
     if (d.idle > 0) earliest(c.lastActive() + d.idle);
     return due;
   }
-  if (c.handshaking() && d.handshake > 0) earliest(c.acceptedAt() + d.handshake);
+  if (c.handshaking() && d.handshake > 0) earliest(c.handshakeSince() + d.handshake);
   if (c.partialSince() != 0 && d.message > 0) earliest(c.partialSince() + d.message);
   if (d.idle > 0) earliest(c.lastActive() + d.idle);
   // Heartbeat: a peer quiet for one interval is pinged; one that stays quiet for a second
@@ -89,7 +89,7 @@ bool WorkerRuntime::expire(ConnectionImpl& c, std::uint64_t now) {
   }
   if (c.state() != ConnectionState::Established) return false;
   if (const RequestSession* s = c.requests()) return expireRequest(c, *s, now);
-  if (c.handshaking() && d.handshake > 0 && now - c.acceptedAt() >= d.handshake) {
+  if (c.handshaking() && d.handshake > 0 && now - c.handshakeSince() >= d.handshake) {
     peerLog(PeerCause::Timeout, spdlog::level::info, c, "handshake not done within {} ms; closing",
             d.handshake);
     c.destroy();

@@ -1,0 +1,32 @@
+// The busy part of a connection (ConnectionImpl::Held): allocated when a connection first
+// needs to hold bytes or a write in flight, and freed as soon as an open connection holds
+// nothing, so an idle connection holds none of it. The block is small and left to the
+// allocator's per-thread caches; the buffers' storage, which can be large, goes back to the
+// loop's BufferPool. The deadline wheel's links and the deadline clock are not in it: every
+// connection has deadlines, busy or not.
+#include "detail/buffer_pool.h"
+#include "detail/connection_impl.h"
+
+namespace wman::detail {
+
+ConnectionImpl::Held& ConnectionImpl::held() {
+  if (!held_) held_ = std::make_unique<Held>();
+  return *held_;
+}
+
+void ConnectionImpl::settle() {
+  if (!held_ || stage_ != Stage::Open) return;
+  Held& h = *held_;
+  if (!h.in.empty() || !h.out.empty() || h.pending) return;
+  buffers().recycle(h.in);
+  buffers().recycle(h.out);
+  held_.reset();
+}
+
+std::size_t ConnectionImpl::heldBytes() const {
+  if (!held_) return 0;
+  const PendingWrite* p = held_->pending.get();
+  return held_->in.capacity() + held_->out.capacity() + (p ? p->data.capacity() : 0);
+}
+
+}  // namespace wman::detail

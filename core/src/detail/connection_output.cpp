@@ -1,0 +1,114 @@
+// The write path of a connection: sends gathered in the output during a loop pass, handed
+// to the transport (TLS seals them) and written once from the loop's flush pass; what the
+// kernel does not take at once goes to one libuv write request while new sends gather.
+#include "detail/buffer_pool.h"
+#include "detail/connection_impl.h"
+#include "detail/dispatch.h"
+#include "detail/event_loop.h"
+#include "detail/worker_runtime.h"
+
+namespace wman::detail {
+
+void ConnectionImpl::scheduleFlush() {
+  if (has(kFlushScheduled)) return;
+  set(kFlushScheduled);
+  runtime().loop().scheduleFlush(this);
+}
+
+void ConnectionImpl::flushScheduled() {
+  clear(kFlushScheduled);
+  flush();
+}
+
+void ConnectionImpl::flush() {
+  if (state_ == ConnectionState::Closed || writing()) return;
+  // Everything queued in this pass goes out in one write (for TLS, as few records as
+  // possible); a closing connection's transport ends its stream (TLS: close_notify).
+  std::string& plain = out();
+  std::string scratch;
+  std::string& wire = transport_->output(plain, state_ == ConnectionState::Closing, scratch);
+  if (&wire != &plain) buffers().recycle(plain);  // sealed into `scratch`
+  write(wire);
+}
+
+int ConnectionImpl::tryWrite(std::string& wire) {
+  uv_buf_t buf = uv_buf_init(wire.data(), static_cast<unsigned>(wire.size()));
+  int n = uv_try_write(&h_.stream, &buf, 1);
+  if (n == UV_EAGAIN || n == UV_ENOSYS) n = 0;
+  if (n > 0) countWritten(static_cast<std::uint64_t>(n));
+  return n;
+}
+
+void ConnectionImpl::write(std::string& wire) {
+  const int n = wire.empty() ? 0 : tryWrite(wire);
+  if (n < 0) {
+    failed("write", n);
+    return;
+  }
+  if (static_cast<std::size_t>(n) == wire.size()) {
+    buffers().recycle(wire);
+    afterWrite();
+    return;
+  }
+  // The kernel took part of it: hand the rest to libuv in one request, and gather new sends
+  // in the (now empty) output buffer meanwhile.
+  Held& h = held();
+  h.pending = std::make_unique<PendingWrite>();
+  h.pending->data.swap(wire);
+  h.pending->offset = static_cast<std::size_t>(n);
+  uv_buf_t rest =
+      uv_buf_init(h.pending->data.data() + n, static_cast<unsigned>(h.pending->data.size() - n));
+  int rc = uv_write(&h.pending->req, &h_.stream, &rest, 1, &ConnectionImpl::onWrite);
+  if (rc != 0) {
+    buffers().recycle(h.pending->data);
+    h.pending.reset();
+    failed("write", rc);
+  }
+}
+
+void ConnectionImpl::countWritten(std::uint64_t n) {
+  face().bytes_written_ += n;
+  runtime().stats().bytes_out += n;
+}
+
+void ConnectionImpl::onWrite(uv_write_t* req, int status) {
+  auto* c = static_cast<ConnectionImpl*>(req->handle->data);
+  std::unique_ptr<PendingWrite> done = std::move(c->held_->pending);
+  if (status == 0) c->countWritten(done->data.size() - done->offset);
+  c->buffers().recycle(done->data);
+  done.reset();
+  if (status < 0) {
+    // UV_ECANCELED: destroy() closed the handle under a pending write; nothing to do.
+    if (status != UV_ECANCELED) c->failed("write", status);
+    return;
+  }
+  c->flush();
+}
+
+BufferPool& ConnectionImpl::buffers() const {
+  return runtime().loop().buffers();
+}
+
+void ConnectionImpl::afterWrite() {
+  if (buffered() != 0) return;
+  if (has(kSendingFile) && state_ == ConnectionState::Established) {
+    pumpFile();
+    if (buffered() != 0) return;
+  }
+  if (has(kBufferFull)) {
+    clear(kBufferFull);
+    dispatch(
+        id_, "onBufferDrain", events().onBufferDrain, [this] { runtime().callbackFailed(*this); },
+        face());
+  }
+  if (state_ == ConnectionState::Closing && buffered() == 0) flushedForClose();
+  settle();
+}
+
+std::size_t ConnectionImpl::buffered() const {
+  if (!held_) return 0;
+  const PendingWrite* p = held_->pending.get();
+  return held_->out.size() + (p ? p->data.size() - p->offset : 0);
+}
+
+}  // namespace wman::detail
