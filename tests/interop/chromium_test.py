@@ -93,6 +93,31 @@ def processes_mentioning(marker):
     return pids
 
 
+def kill_browser(p, marker):
+    """Kills the browser `p` and every helper whose command line carries `marker` (its
+    unique profile path); returns the pids still alive after WAIT seconds (none, normally).
+    Helpers (zygote, renderer, GPU/network service) may outlive the browser process for a
+    moment or leave its process group (crashpad starts its own session)."""
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    if p.poll() is None:
+        p.kill()
+        p.wait()
+    deadline = time.monotonic() + WAIT
+    while True:
+        left = [pid for pid in processes_mentioning(marker) if pid_alive(pid)]
+        if not left or time.monotonic() > deadline:
+            return left
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.05)
+
+
 class ChromiumTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -149,34 +174,11 @@ class ChromiumTest(unittest.TestCase):
             self.fail("chromium did not finish within %d s; page result: %r\nstderr:\n%s" % (
                 CHROMIUM_TIMEOUT, self.http.result, err[-3000:]))
         finally:
-            self.kill_leftovers(p, base)
+            survivors = kill_browser(p, base)
+            if survivors:
+                self.fail("chromium processes survive SIGKILL: %s" % survivors)
             shutil.rmtree(base, ignore_errors=True)
         return p.returncode, out, err
-
-    def kill_leftovers(self, p, marker):
-        # Helpers (zygote, renderer, GPU/network service) may outlive the browser process for
-        # a moment or leave the process group (crashpad starts its own session); they all
-        # carry the unique temp path on their command line.
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        deadline = time.monotonic() + WAIT
-        while True:
-            left = [pid for pid in processes_mentioning(marker) if pid_alive(pid)]
-            if not left:
-                return
-            for pid in left:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            if time.monotonic() > deadline:
-                self.fail("chromium processes survive SIGKILL: %s" % left)
-            time.sleep(0.05)
 
     def test_browser_echo(self):
         url = "http://127.0.0.1:%d/page.html?plain=%d&deflate=%d&origin_ok=%d&origin_bad=%d" % (

@@ -32,8 +32,8 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from interop_support import (WAIT, Wman, binary_of_size, free_port,  # noqa: E402
-                             gen_test_certs, pid_alive, stop_wman, toml_str)
-from chromium_test import find_chromium, processes_mentioning  # noqa: E402
+                             gen_test_certs, stop_wman, toml_str)
+from chromium_test import find_chromium, kill_browser  # noqa: E402
 
 WMAN = sys.argv[1] if len(sys.argv) > 1 else "build/bin/wman"
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -383,33 +383,11 @@ class HttpInteropTest(unittest.TestCase):
             self.fail("chromium did not finish within %d s\nstderr:\n%s%s" % (
                 CHROMIUM_TIMEOUT, err[-3000:], self.context()))
         finally:
-            self.kill_chromium(p, base)
+            survivors = kill_browser(p, base)
+            if survivors:
+                self.fail("chromium processes survive SIGKILL: %s" % survivors)
             shutil.rmtree(base, ignore_errors=True)
         return p.returncode, out, err
-
-    def kill_chromium(self, p, marker):
-        # Helper processes may outlive the browser or leave its process group; each carries
-        # the unique temp path on its command line.
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        deadline = time.monotonic() + WAIT
-        while True:
-            left = [pid for pid in processes_mentioning(marker) if pid_alive(pid)]
-            if not left:
-                return
-            for pid in left:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            if time.monotonic() > deadline:
-                self.fail("chromium processes survive SIGKILL: %s" % left)
-            time.sleep(0.05)
 
     # ---- wrk ----------------------------------------------------------------------------
     def test_wrk_keepalive_load(self):

@@ -297,14 +297,17 @@ ValueReader asOneOf(std::string* out, std::vector<std::string_view> allowed) {
   };
 }
 
-ValueReader asStringArray(std::vector<std::string>* out, std::size_t max_length) {
-  return [out, max_length](FieldReader& r, std::string_view key, const toml::node& node) {
+ValueReader asStringArray(std::vector<std::string>* out, std::size_t max_length, StringCheck check,
+                          std::string_view what) {
+  return [out, max_length, check = std::move(check), what](FieldReader& r, std::string_view key,
+                                                           const toml::node& node) {
     const auto* array = node.as_array();
     if (!array) {
-      r.error(node.source(), std::string(key) + " must be an array of strings, got " +
-                                 std::string(typeName(node)));
+      r.error(node.source(), std::string(key) + " must be an array of " + std::string(what) +
+                                 ", got " + std::string(typeName(node)));
       return;
     }
+    std::vector<std::string> values;
     for (std::size_t i = 0; i < array->size(); ++i) {
       const toml::node& item = *array->get(i);
       const std::string element = std::string(key) + "[" + std::to_string(i) + "]";
@@ -319,8 +322,15 @@ ValueReader asStringArray(std::vector<std::string>* out, std::size_t max_length)
                                    " bytes, got " + std::to_string(s->get().size()));
         continue;
       }
-      out->push_back(s->get());
+      if (check) {
+        if (const std::string why = check(s->get()); !why.empty()) {
+          r.error(item.source(), element + " " + quote(s->get()) + " " + why);
+          continue;
+        }
+      }
+      values.push_back(s->get());
     }
+    *out = std::move(values);
   };
 }
 

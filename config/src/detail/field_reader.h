@@ -93,10 +93,14 @@ ValueReader asBool(bool* out);
 ValueReader asSize(std::size_t* out, std::uint64_t min);
 ValueReader asDuration(Duration* out, Duration min);
 ValueReader asOneOf(std::string* out, std::vector<std::string_view> allowed);
-// An array of non-empty strings, each at most `max_length` bytes; bad elements are reported
-// one by one and skipped.
+// Why a string is not acceptable (a message that follows the quoted value), or "" if it is.
+using StringCheck = std::function<std::string(const std::string&)>;
+// An array of non-empty strings, each at most `max_length` bytes and passing `check` when
+// given; bad elements are reported one by one and skipped, the rest replace *out. `what`
+// names the elements in the message for a value that is not an array.
 ValueReader asStringArray(std::vector<std::string>* out,
-                          std::size_t max_length = std::numeric_limits<std::size_t>::max());
+                          std::size_t max_length = std::numeric_limits<std::size_t>::max(),
+                          StringCheck check = {}, std::string_view what = "strings");
 
 template <class T>
 ValueReader asInt(T* out, std::int64_t min, std::int64_t max) {

@@ -2,6 +2,7 @@
 #include "detail/http_reader.h"
 
 #include <algorithm>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,34 +25,10 @@ ValueReader asSizeBetween(std::size_t* out, std::uint64_t min, std::uint64_t max
 }
 
 // Index names are tried inside the requested directory, so each must be one file name.
-void readIndex(FieldReader& r, std::string_view key, const toml::node& node,
-               std::vector<std::string>& out) {
-  const auto* array = node.as_array();
-  if (!array) {
-    r.error(node.source(), std::string(key) + " must be an array of file names, got " +
-                               std::string(typeName(node)));
-    return;
-  }
-  std::vector<std::string> names;
-  for (std::size_t i = 0; i < array->size(); ++i) {
-    const toml::node& item = *array->get(i);
-    const std::string element = std::string(key) + "[" + std::to_string(i) + "]";
-    const auto* s = item.as_string();
-    if (!s || s->get().empty()) {
-      r.error(item.source(), element + " must be a non-empty string, got " +
-                                 (s ? "an empty string" : std::string(typeName(item))));
-      continue;
-    }
-    const std::string& name = s->get();
-    if (name.find_first_of(std::string("/\0", 2)) != std::string::npos || name == "." ||
-        name == "..") {
-      r.error(item.source(),
-              element + " " + quote(name) + " must be a file name (no '/', not '.' or '..')");
-      continue;
-    }
-    names.push_back(name);
-  }
-  out = std::move(names);
+std::string badIndexName(const std::string& name) {
+  if (name.find_first_of(std::string("/\0", 2)) != std::string::npos || name == "." || name == "..")
+    return "must be a file name (no '/', not '.' or '..')";
+  return {};
 }
 
 // Why `path` cannot name a WebSocket endpoint, or "" when it can. Paths are compared with
@@ -116,24 +93,23 @@ void readWebSocketPaths(FieldReader& r, std::string_view key, const toml::node& 
 }  // namespace
 
 void readHttp(FieldReader& r, const toml::table& t, HttpConfig& http) {
-  r.readFields(
-      t, "[worker.http]",
-      {
-          {"root", asPath(&http.root, /*allow_empty=*/true)},
-          {"index", [&http](FieldReader& fr, std::string_view key,
-                            const toml::node& node) { readIndex(fr, key, node, http.index); }},
-          {"websocket",
-           [&http](FieldReader& fr, std::string_view key, const toml::node& node) {
-             readWebSocketPaths(fr, key, node, http.websocket);
-           }},
-          {"max_header_size",
-           asSizeBetween(&http.max_header_size, kMinHttpHeaderSize, kMaxHttpHeaderSize)},
-          {"max_body_size", asSize(&http.max_body_size, 0)},
-          {"header_timeout", asDuration(&http.header_timeout, Duration{1})},
-          {"body_timeout", asDuration(&http.body_timeout, Duration{1})},
-          {"keepalive_timeout", asDuration(&http.keepalive_timeout, Duration{0})},
-          {"stream_body", asBool(&http.stream_body)},
-      });
+  r.readFields(t, "[worker.http]",
+               {
+                   {"root", asPath(&http.root, /*allow_empty=*/true)},
+                   {"index", asStringArray(&http.index, std::numeric_limits<std::size_t>::max(),
+                                           badIndexName, "file names")},
+                   {"websocket",
+                    [&http](FieldReader& fr, std::string_view key, const toml::node& node) {
+                      readWebSocketPaths(fr, key, node, http.websocket);
+                    }},
+                   {"max_header_size",
+                    asSizeBetween(&http.max_header_size, kMinHttpHeaderSize, kMaxHttpHeaderSize)},
+                   {"max_body_size", asSize(&http.max_body_size, 0)},
+                   {"header_timeout", asDuration(&http.header_timeout, Duration{1})},
+                   {"body_timeout", asDuration(&http.body_timeout, Duration{1})},
+                   {"keepalive_timeout", asDuration(&http.keepalive_timeout, Duration{0})},
+                   {"stream_body", asBool(&http.stream_body)},
+               });
   if (const toml::node* root = t.get("root"); root && !http.root.empty())
     r.requireReadableDirectory(*root, "http root", http.root);
 }
