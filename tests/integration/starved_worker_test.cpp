@@ -111,3 +111,28 @@ TEST_CASE("starved worker: input waiting unread does not close the peer for idle
   });
   CHECK(c.recvLine() == "late\n");
 }
+
+TEST_CASE("starved worker: a late sweep pings before it closes, and a peer that answers stays") {
+  constexpr auto kPing = 200ms;
+  Worker w("websocket://127.0.0.1:0");
+  installBuiltinApp("echo", w);
+  w.websocket.ping_interval = kPing;
+  TestServer server({&w});
+
+  TestClient c(w.port());
+  c.send(wsUpgrade());
+  REQUIRE(wsReadHead(c).rfind("HTTP/1.1 101", 0) == 0);
+  // The worker cannot run for more than two intervals: its first visit to this peer comes
+  // after the ping and the close were both due, and no ping went out yet.
+  server.whileLoopHeld([&] { busyUntil(Clock::now() + 2 * kPing + kPing / 4 + 200ms); });
+  WsFrame ping = wsReadFrame(c);
+  REQUIRE(ping.ok);
+  INFO("close code " << ping.closeCode() << " " << ping.closeReason());
+  REQUIRE(ping.opcode() == 9);
+  c.send(wsFrame(0x8a, ping.payload));
+  c.send(wsFrame(0x81, "answered"));
+  WsFrame f = nextNonPing(c);
+  REQUIRE(f.ok);
+  CHECK(f.opcode() == 1);
+  CHECK(f.payload == "answered");
+}

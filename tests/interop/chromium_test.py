@@ -118,6 +118,45 @@ def kill_browser(p, marker):
         time.sleep(0.05)
 
 
+class ChromiumFailed(Exception):
+    """Chromium did not finish in time, or left processes that survive SIGKILL."""
+
+
+def dump_dom(chromium, url):
+    """Runs headless `chromium` on `url` with --dump-dom; returns (returncode, stdout,
+    stderr). Kills the browser's whole process tree and removes its profile after; raises
+    ChromiumFailed when it did not finish within CHROMIUM_TIMEOUT."""
+    base = tempfile.mkdtemp(prefix="wman-chromium-")
+    # Keep everything chromium writes (crashpad database, dconf, NSS db) inside `base`, and
+    # let every helper process mention it on its command line (kill_browser).
+    env = dict(os.environ, HOME=base, XDG_CONFIG_HOME=os.path.join(base, "config"),
+               XDG_CACHE_HOME=os.path.join(base, "cache"),
+               XDG_DATA_HOME=os.path.join(base, "data"))
+    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+           "--no-first-run", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--disable-extensions",
+           "--disable-dev-shm-usage", "--user-data-dir=" + os.path.join(base, "profile"),
+           "--virtual-time-budget=60000", "--dump-dom", url]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True, env=env)
+    timed_out = False
+    try:
+        out, err = p.communicate(timeout=CHROMIUM_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+        timed_out = True
+    finally:
+        survivors = kill_browser(p, base)
+        shutil.rmtree(base, ignore_errors=True)
+    if survivors:
+        raise ChromiumFailed("chromium processes survive SIGKILL: %s" % survivors)
+    if timed_out:
+        raise ChromiumFailed("chromium did not finish within %d s\nstderr:\n%s" % (
+            CHROMIUM_TIMEOUT, err[-3000:]))
+    return p.returncode, out, err
+
+
 class ChromiumTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -151,34 +190,11 @@ class ChromiumTest(unittest.TestCase):
 
     def run_chromium(self, url):
         """Runs headless chromium on `url` with --dump-dom; returns (returncode, stdout,
-        stderr). Kills the browser's whole process tree and removes its profile after."""
-        base = tempfile.mkdtemp(prefix="wman-chromium-")
-        profile = os.path.join(base, "profile")
-        # Keep everything chromium writes (crashpad database, dconf, NSS db) inside `base`,
-        # and let every helper process mention it on its command line (kill_leftovers).
-        env = dict(os.environ, HOME=base, XDG_CONFIG_HOME=os.path.join(base, "config"),
-                   XDG_CACHE_HOME=os.path.join(base, "cache"),
-                   XDG_DATA_HOME=os.path.join(base, "data"))
-        cmd = [self.chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-               "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--disable-extensions",
-               "--disable-dev-shm-usage", "--user-data-dir=" + profile,
-               "--virtual-time-budget=60000", "--dump-dom", url]
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             start_new_session=True, env=env)
+        stderr)."""
         try:
-            out, err = p.communicate(timeout=CHROMIUM_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            out, err = p.communicate()
-            self.fail("chromium did not finish within %d s; page result: %r\nstderr:\n%s" % (
-                CHROMIUM_TIMEOUT, self.http.result, err[-3000:]))
-        finally:
-            survivors = kill_browser(p, base)
-            if survivors:
-                self.fail("chromium processes survive SIGKILL: %s" % survivors)
-            shutil.rmtree(base, ignore_errors=True)
-        return p.returncode, out, err
+            return dump_dom(self.chromium, url)
+        except ChromiumFailed as e:
+            self.fail("%s\npage result: %r" % (e, self.http.result))
 
     def test_browser_echo(self):
         url = "http://127.0.0.1:%d/page.html?plain=%d&deflate=%d&origin_ok=%d&origin_bad=%d" % (

@@ -21,7 +21,6 @@ import http.server
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from interop_support import (WAIT, Wman, binary_of_size, free_port,  # noqa: E402
                              gen_test_certs, stop_wman, toml_str)
-from chromium_test import find_chromium, kill_browser  # noqa: E402
+from chromium_test import ChromiumFailed, dump_dom, find_chromium  # noqa: E402
 
 WMAN = sys.argv[1] if len(sys.argv) > 1 else "build/bin/wman"
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -41,7 +40,6 @@ DEMO = os.path.join(REPO, "docs", "demo", "index.html")
 PAGE = os.path.join(HERE, "http_chat_page.html")
 CURL = "/usr/bin/curl"
 WRK = "/usr/bin/wrk"
-CHROMIUM_TIMEOUT = 90  # seconds for the whole browser run (ASan wman is ~3x slower)
 HOLD_TIMEOUT = 60      # longest the page's load event waits for the script's verdict
 
 BLOB = binary_of_size(100 * 1024, seed=15)
@@ -362,32 +360,11 @@ class HttpInteropTest(unittest.TestCase):
         self.assertRegex(checks["chat"] or "", r"^ok: guest\S*: interop-", context)
 
     def run_chromium(self, chromium, url):
-        """Headless chromium with --dump-dom on `url`; returns (returncode, stdout, stderr).
-        Kills the browser's whole process tree and removes its profile after."""
-        base = tempfile.mkdtemp(prefix="wman-chromium-")
-        env = dict(os.environ, HOME=base, XDG_CONFIG_HOME=os.path.join(base, "config"),
-                   XDG_CACHE_HOME=os.path.join(base, "cache"),
-                   XDG_DATA_HOME=os.path.join(base, "data"))
-        cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-               "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--disable-extensions",
-               "--disable-dev-shm-usage", "--user-data-dir=" + os.path.join(base, "profile"),
-               "--virtual-time-budget=60000", "--dump-dom", url]
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             start_new_session=True, env=env)
+        """Headless chromium with --dump-dom on `url`; returns (returncode, stdout, stderr)."""
         try:
-            out, err = p.communicate(timeout=CHROMIUM_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            out, err = p.communicate()
-            self.fail("chromium did not finish within %d s\nstderr:\n%s%s" % (
-                CHROMIUM_TIMEOUT, err[-3000:], self.context()))
-        finally:
-            survivors = kill_browser(p, base)
-            if survivors:
-                self.fail("chromium processes survive SIGKILL: %s" % survivors)
-            shutil.rmtree(base, ignore_errors=True)
-        return p.returncode, out, err
+            return dump_dom(chromium, url)
+        except ChromiumFailed as e:
+            self.fail("%s%s" % (e, self.context()))
 
     # ---- wrk ----------------------------------------------------------------------------
     def test_wrk_keepalive_load(self):

@@ -114,10 +114,18 @@ bool WorkerRuntime::expire(ConnectionImpl& c, std::uint64_t now) {
     return true;
   }
   if (d.ping == 0 || c.handshaking() || !c.codec().pings() || quiet < d.ping) return false;
-  if (quiet < 2 * d.ping) {
+  if (!c.pingSent()) {
     c.ping();
-    return false;
+    if (c.pingSent()) {
+      // However late this visit comes (a starved worker reaches its deadlines late), the
+      // peer gets a whole interval from its ping to answer: its quiet time is counted as
+      // one interval from here, so the close is due one interval after the ping.
+      c.noteActive(std::max(c.lastActive(), now - d.ping));
+      return false;
+    }
+    // No ping could go out (the peer reads nothing): closed after two quiet intervals.
   }
+  if (quiet < 2 * d.ping) return false;
   peerLog(PeerCause::Timeout, spdlog::level::debug, c, "answered no ping within {} ms; closing",
           d.ping);
   c.close(kGoingAway, "ping timeout");
