@@ -8,7 +8,9 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "test_client.h"
 #include "test_server.h"
@@ -38,18 +40,28 @@ WsFrame nextNonPing(TestClient& c) {
   }
 }
 
+// An echo WebSocket worker that pings every `ping`, and one client whose upgrade is done.
+struct PingedSession {
+  Worker w{"websocket://127.0.0.1:0"};
+  std::unique_ptr<TestServer> server;  // stopped before `w` goes
+  TestClient c;
+  explicit PingedSession(std::chrono::milliseconds ping) {
+    installBuiltinApp("echo", w);
+    w.websocket.ping_interval = ping;
+    server = std::make_unique<TestServer>(std::vector<Worker*>{&w});
+    c.connect(w.port());
+    c.send(wsUpgrade());
+    REQUIRE(wsReadHead(c).rfind("HTTP/1.1 101", 0) == 0);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("starved worker: a pong waiting unread does not close the peer for ping timeout") {
   constexpr auto kPing = 500ms;
-  Worker w("websocket://127.0.0.1:0");
-  installBuiltinApp("echo", w);
-  w.websocket.ping_interval = kPing;
-  TestServer server({&w});
-
-  TestClient c(w.port());
-  c.send(wsUpgrade());
-  REQUIRE(wsReadHead(c).rfind("HTTP/1.1 101", 0) == 0);
+  PingedSession session(kPing);
+  TestServer& server = *session.server;
+  TestClient& c = session.c;
   // The worker read the upgrade before this point: its last input is older than this.
   const Clock::time_point last_input = Clock::now();
   server.whileLoopHeld([&] {
@@ -77,14 +89,9 @@ TEST_CASE("starved worker: a pong waiting unread does not close the peer for pin
 
 TEST_CASE("starved worker: a peer silent for real is still closed for ping timeout") {
   constexpr auto kPing = 200ms;
-  Worker w("websocket://127.0.0.1:0");
-  installBuiltinApp("echo", w);
-  w.websocket.ping_interval = kPing;
-  TestServer server({&w});
-
-  TestClient c(w.port());
-  c.send(wsUpgrade());
-  REQUIRE(wsReadHead(c).rfind("HTTP/1.1 101", 0) == 0);
+  PingedSession session(kPing);
+  TestServer& server = *session.server;
+  TestClient& c = session.c;
   server.whileLoopHeld([&] { busyUntil(Clock::now() + 2 * kPing + kPing / 4 + 200ms); });
   WsFrame close = nextNonPing(c);
   REQUIRE(close.ok);
@@ -114,14 +121,9 @@ TEST_CASE("starved worker: input waiting unread does not close the peer for idle
 
 TEST_CASE("starved worker: a late sweep pings before it closes, and a peer that answers stays") {
   constexpr auto kPing = 200ms;
-  Worker w("websocket://127.0.0.1:0");
-  installBuiltinApp("echo", w);
-  w.websocket.ping_interval = kPing;
-  TestServer server({&w});
-
-  TestClient c(w.port());
-  c.send(wsUpgrade());
-  REQUIRE(wsReadHead(c).rfind("HTTP/1.1 101", 0) == 0);
+  PingedSession session(kPing);
+  TestServer& server = *session.server;
+  TestClient& c = session.c;
   // The worker cannot run for more than two intervals: its first visit to this peer comes
   // after the ping and the close were both due, and no ping went out yet.
   server.whileLoopHeld([&] { busyUntil(Clock::now() + 2 * kPing + kPing / 4 + 200ms); });
