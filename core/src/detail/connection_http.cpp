@@ -165,8 +165,8 @@ void ConnectionImpl::finishRequests() {
   noteRequestWait();
 }
 
-void ConnectionImpl::sendFileBody(int fd, std::uint64_t offset, std::uint64_t length) {
-  runtime().fileBody(*this) = WorkerRuntime::FileBody(fd, offset, length);
+void ConnectionImpl::sendFileBody(UniqueFd fd, std::uint64_t offset, std::uint64_t length) {
+  runtime().fileBody(*this) = WorkerRuntime::FileBody{std::move(fd), offset, length};
   set(kSendingFile);
   pumpFile();
 }
@@ -183,7 +183,7 @@ void ConnectionImpl::pumpFile() {
       off_t off = static_cast<off_t>(body->offset);
       const auto want =
           static_cast<std::size_t>(std::min<std::uint64_t>(body->remaining, kSendfileMax));
-      const ssize_t n = ::sendfile(sock, body->fd, &off, want);
+      const ssize_t n = ::sendfile(sock, body->fd.get(), &off, want);
       if (n > 0) {
         countWritten(static_cast<std::uint64_t>(n));
         s->respondBodySent(static_cast<std::uint64_t>(n));
@@ -204,7 +204,8 @@ void ConnectionImpl::pumpFile() {
     const auto piece =
         static_cast<std::size_t>(std::min<std::uint64_t>(body->remaining, kFilePiece));
     std::string data(piece, '\0');
-    const ssize_t got = ::pread(body->fd, data.data(), piece, static_cast<off_t>(body->offset));
+    const ssize_t got =
+        ::pread(body->fd.get(), data.data(), piece, static_cast<off_t>(body->offset));
     if (got <= 0) {
       body->remaining = 0;  // read error or a shrunken file: cut short, the connection ends
       break;

@@ -20,6 +20,7 @@
 namespace wman::detail {
 
 class BufferPool;
+class UniqueFd;
 class WorkerRuntime;
 class TlsContext;
 class Outbound;
@@ -112,8 +113,8 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   void finishRequests();
   // The response body is `length` bytes of `fd` from `offset` (the head is sent): handed to
   // the kernel with sendfile() on plain streams, else read into the send queue piece by
-  // piece as it drains. Takes ownership of `fd`.
-  void sendFileBody(int fd, std::uint64_t offset, std::uint64_t length);
+  // piece as it drains.
+  void sendFileBody(UniqueFd fd, std::uint64_t offset, std::uint64_t length);
 
   std::uint64_t lastActive() const { return last_active_; }
   // The sweep saw input from the peer waiting unread in the kernel: it counts as activity.

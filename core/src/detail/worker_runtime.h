@@ -17,6 +17,7 @@
 #include "detail/listener.h"
 #include "detail/log.h"
 #include "detail/log_limiter.h"
+#include "detail/static_files.h"
 #include "wman/codec.h"
 #include "wman/connection.h"
 #include "wman/connection_map.h"
@@ -102,13 +103,7 @@ class WorkerRuntime {
   // A file body being sent (ConnectionImpl::sendFileBody), kept here rather than in every
   // connection since few connections ever send one.
   struct FileBody {
-    FileBody() = default;
-    FileBody(int fd, std::uint64_t offset, std::uint64_t length)
-        : fd(fd), offset(offset), remaining(length) {}
-    FileBody(FileBody&& o) noexcept { *this = std::move(o); }
-    FileBody& operator=(FileBody&& o) noexcept;
-    ~FileBody();
-    int fd = -1;
+    UniqueFd fd;
     std::uint64_t offset = 0;
     std::uint64_t remaining = 0;
   };

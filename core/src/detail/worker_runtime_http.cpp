@@ -66,8 +66,8 @@ SendStatus WorkerRuntime::serveStatic(ConnectionImpl& c) {
     // second system call (and wake-up) a separate sendfile() would.
     std::string& data = inline_file_;
     data.resize(static_cast<std::size_t>(reply.length));
-    const ssize_t got = ::pread(reply.file.get(), data.data(), data.size(),
-                                static_cast<off_t>(reply.offset));
+    const ssize_t got =
+        ::pread(reply.file.get(), data.data(), data.size(), static_cast<off_t>(reply.offset));
     if (got == length) {
       return c.respond([this, length, &data](RequestSession& session, std::string& out) {
         session.respondHead(length, httpDate(), out);
@@ -83,7 +83,7 @@ SendStatus WorkerRuntime::serveStatic(ConnectionImpl& c) {
   if (!s->sendsBody() || reply.length == 0) {
     return c.respond([](RequestSession& session, std::string& out) { session.respondEnd(out); });
   }
-  c.sendFileBody(reply.file.release(), reply.offset, reply.length);
+  c.sendFileBody(std::move(reply.file), reply.offset, reply.length);
   return status;
 }
 
@@ -99,21 +99,6 @@ std::string_view WorkerRuntime::httpDate() {
 void WorkerRuntime::countResponse(int status) {
   const int group = status / 100;
   if (group >= 1 && group <= 5) stats_.http_responses[group - 1]++;
-}
-
-WorkerRuntime::FileBody& WorkerRuntime::FileBody::operator=(FileBody&& o) noexcept {
-  if (this != &o) {
-    if (fd >= 0) ::close(fd);
-    fd = o.fd;
-    offset = o.offset;
-    remaining = o.remaining;
-    o.fd = -1;
-  }
-  return *this;
-}
-
-WorkerRuntime::FileBody::~FileBody() {
-  if (fd >= 0) ::close(fd);
 }
 
 WorkerRuntime::FileBody& WorkerRuntime::fileBody(ConnectionImpl& c) {
