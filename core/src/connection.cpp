@@ -1,6 +1,11 @@
 #include "wman/connection.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <uv.h>
+
+#include <cstddef>
+#include <cstring>
 
 #include "detail/connection_impl.h"
 #include "detail/datagram_connection.h"
@@ -34,18 +39,17 @@ detail::ConnectionImpl* socketOf(const Connection& c, bool outbound) {
 std::string address(const Connection& c, bool outbound, bool peer) {
   auto* impl = socketOf(c, outbound);
   if (!impl) return {};
-  if (impl->isPipe()) {
-    char path[1024];
-    size_t len = sizeof path;
-    auto* pipe = reinterpret_cast<uv_pipe_t*>(impl->stream());
-    int rc = peer ? uv_pipe_getpeername(pipe, path, &len) : uv_pipe_getsockname(pipe, path, &len);
-    return rc == 0 ? std::string(path, len) : std::string();
-  }
   sockaddr_storage addr{};
-  int len = sizeof addr;
-  auto* tcp = reinterpret_cast<uv_tcp_t*>(impl->stream());
-  int rc = peer ? uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&addr), &len)
-                : uv_tcp_getsockname(tcp, reinterpret_cast<sockaddr*>(&addr), &len);
+  socklen_t len = sizeof addr;
+  auto* sa = reinterpret_cast<sockaddr*>(&addr);
+  const int rc = peer ? ::getpeername(impl->fd(), sa, &len) : ::getsockname(impl->fd(), sa, &len);
+  if (rc == 0 && addr.ss_family == AF_UNIX) {
+    // The socket path (empty for an unnamed end, as a client's usually is).
+    const auto* un = reinterpret_cast<const sockaddr_un*>(&addr);
+    const std::size_t room =
+        len > offsetof(sockaddr_un, sun_path) ? len - offsetof(sockaddr_un, sun_path) : 0;
+    return std::string(un->sun_path, ::strnlen(un->sun_path, room));
+  }
   return rc == 0 ? formatAddress(addr) : std::string();
 }
 

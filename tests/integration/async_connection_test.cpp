@@ -212,6 +212,21 @@ TEST_CASE("AsyncConnection reports a failed connect with its reason") {
     // The refusal arrives asynchronously, from the link; it still names the address tried.
     CHECK(seen.lastError() == "connect to " + address + " failed: connection refused");
   }
+  SECTION("a unix socket that does not exist") {
+    const std::string path = "/tmp/wman-test-missing-" + std::to_string(::getpid()) + ".sock";
+    bool failed_inside_connect = false;
+    loop.onLoop([&] {
+      c = std::make_unique<AsyncConnection>("unix://" + path);
+      seen.wire(*c);
+      c->connect();
+      // The socket call fails at once; the application still hears of it from the loop,
+      // never from inside its own connect().
+      failed_inside_connect = seen.failures.count() != 0;
+    });
+    REQUIRE(seen.failures.waitFor(1));
+    CHECK_FALSE(failed_inside_connect);
+    CHECK(seen.lastError() == "connect to " + path + " failed: no such file or directory");
+  }
   SECTION("a host that does not resolve") {
     loop.onLoop([&] {
       c = std::make_unique<AsyncConnection>("ws://no-such-host.invalid:80/");

@@ -103,6 +103,13 @@ TEST_CASE("unix socket listener echoes") {
   REQUIRE(::poll(&p, 1, 5000) == 1);
   CHECK(::read(fd, buf, sizeof buf) == 3);
   CHECK(std::string(buf) == "raw");
+  // The server's end of a unix socket is the listener's path; the client's is unnamed.
+  const auto addresses = server.onLoop([&] {
+    auto* c = w->connections().begin()->second;
+    return std::make_pair(c->localAddress(), c->remoteAddress());
+  });
+  CHECK(addresses.first == path);
+  CHECK(addresses.second.empty());
   ::close(fd);
   server.stop();
   ::unlink(path.c_str());

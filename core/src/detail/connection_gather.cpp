@@ -19,18 +19,11 @@ bool ConnectionImpl::sendGathered(std::string_view data, MessageKind kind) {
 
   std::string& out = held().out;
   const std::array<std::string_view, 4> parts{std::string_view(out), head, data, tail};
-  std::array<uv_buf_t, 4> bufs{};
-  unsigned n = 0;
-  for (std::string_view p : parts) {
-    if (!p.empty()) bufs[n++] = uv_buf_init(const_cast<char*>(p.data()), p.size());
-  }
-  int written = uv_try_write(&h_.stream, bufs.data(), n);
-  if (written == UV_EAGAIN || written == UV_ENOSYS) written = 0;
+  const int written = sendParts(parts.data(), parts.size());
   if (written < 0) {
     failed("write", written);
     return true;
   }
-  countWritten(static_cast<std::uint64_t>(written));
 
   // Keep what the kernel did not take, in order; the flush of this pass writes it.
   std::size_t skip = static_cast<std::size_t>(written);

@@ -117,7 +117,7 @@ void ConnectionImpl::noteRequestWait() {
   if (now_waiting == RequestSession::Wait::Response && inputHeld() >= kPipelineHold &&
       !has(kAwaitingResponse)) {
     set(kAwaitingResponse);
-    uv_read_stop(&h_.stream);
+    readStop();
   }
   const auto wait = static_cast<std::uint8_t>(now_waiting);
   if (wait == request_wait_ && since_ != 0) return;
@@ -178,8 +178,7 @@ void ConnectionImpl::pumpFile() {
   while (body->remaining > 0 && buffered() == 0) {
     // sendfile() only where the bytes cross as they are (not through TLS).
     if (transport_->passesThrough() && !writing() && !isPipe()) {
-      int sock = -1;
-      uv_fileno(&h_.handle, &sock);
+      const int sock = fd();
       off_t off = static_cast<off_t>(body->offset);
       const auto want =
           static_cast<std::size_t>(std::min<std::uint64_t>(body->remaining, kSendfileMax));

@@ -17,10 +17,10 @@
 
 namespace wman::detail {
 
-// What a connection costs beyond the public Connection and its libuv handle: the part this
+// What a connection costs beyond the public Connection and its poll handle: the part this
 // file controls. A field added here is paid by every idle connection, a million of them on
 // one machine; put what only a busy or closing connection needs in Held.
-static_assert(sizeof(ConnectionImpl) - sizeof(Connection) - sizeof(uv_pipe_t) <= 80,
+static_assert(sizeof(ConnectionImpl) - sizeof(Connection) - sizeof(uv_poll_t) <= 80,
               "ConnectionImpl grew: move what idle connections do not need into Held");
 
 ConnectionImpl::ConnectionImpl(WorkerRuntime& runtime, std::unique_ptr<Codec> codec,
@@ -30,7 +30,7 @@ ConnectionImpl::ConnectionImpl(WorkerRuntime& runtime, std::unique_ptr<Codec> co
       reply_kind_(codec_ ? codec_->defaultKind() : MessageKind::Binary) {
   worker_ = &runtime.worker();
   maxSendBuffer = runtime.worker().limits.max_send_buffer;
-  h_.handle.data = this;
+  poll_.data = this;
 }
 
 ConnectionImpl::~ConnectionImpl() = default;
@@ -64,21 +64,8 @@ ConnectionImpl* ConnectionImpl::open(WorkerRuntime& runtime, int fd, ConnectionI
   }
   c->id_ = id;
   if (domain == AF_UNIX) c->set(kPipe);
-  uv_loop_t* loop = runtime.loop().raw();
-  int rc = c->isPipe() ? uv_pipe_init(loop, &c->h_.pipe, 0) : uv_tcp_init(loop, &c->h_.tcp);
-  if (rc == 0) {
-    c->h_.handle.data = c;
-    rc = c->isPipe() ? uv_pipe_open(&c->h_.pipe, fd) : uv_tcp_open(&c->h_.tcp, fd);
-    if (rc != 0) {
-      // The handle does not own the fd yet; close only the handle.
-      c->opening_ = Opening::Silent;
-      c->enter(Stage::Closed);
-      uv_close(&c->h_.handle, [](uv_handle_t* h) { delete static_cast<ConnectionImpl*>(h->data); });
-    }
-  } else {
+  if (const int rc = c->watchSocket(fd); rc != 0) {
     delete c;
-  }
-  if (rc != 0) {
     ec = uvError(rc);
     return nullptr;
   }
@@ -96,46 +83,13 @@ ConnectionImpl* ConnectionImpl::connect(WorkerRuntime& runtime, Outbound& owner,
   if (addr == nullptr) c->set(kPipe);
   // Not Told until its session opens: a link that never opened is a failed connect for
   // the application, not a close.
-  uv_loop_t* loop = runtime.loop().raw();
-  int rc = c->isPipe() ? uv_pipe_init(loop, &c->h_.pipe, 0) : uv_tcp_init(loop, &c->h_.tcp);
-  if (rc != 0) {
+  if (const int rc = c->startConnect(addr, path); rc != 0) {
     delete c;
-    ec = uvError(rc);
-    return nullptr;
-  }
-  c->h_.handle.data = c;
-  auto* req = new uv_connect_t;
-  req->data = c;
-  if (c->isPipe()) {
-    uv_pipe_connect(req, &c->h_.pipe, path.c_str(), &ConnectionImpl::onConnected);
-  } else {
-    if (c->transport_->noDelay()) uv_tcp_nodelay(&c->h_.tcp, 1);
-    rc = uv_tcp_connect(req, &c->h_.tcp, addr, &ConnectionImpl::onConnected);
-  }
-  if (rc != 0) {
-    delete req;
-    c->enter(Stage::Closed);
-    c->outbound_ = nullptr;  // the caller hears of it through `ec`, not through the owner
-    uv_close(&c->h_.handle, [](uv_handle_t* h) { delete static_cast<ConnectionImpl*>(h->data); });
     ec = uvError(rc);
     return nullptr;
   }
   c->last_active_ = runtime.loop().now();
   return c;
-}
-
-void ConnectionImpl::onConnected(uv_connect_t* req, int status) {
-  auto* c = static_cast<ConnectionImpl*>(req->data);
-  delete req;
-  // UV_ECANCELED: closed while connecting (connect timeout, destroy); onClosed follows.
-  if (status == UV_ECANCELED || c->state_ == ConnectionState::Closed) return;
-  if (status < 0) {
-    c->linkFailure(uv_strerror(status));
-    c->destroy();
-    return;
-  }
-  c->outbound_->linkConnected(*c);
-  c->start();
 }
 
 Connection& ConnectionImpl::face() {
@@ -147,11 +101,8 @@ const ConnectionEvents& ConnectionImpl::events() const {
 }
 
 void ConnectionImpl::start() {
-  int rc = uv_read_start(&h_.stream, &ConnectionImpl::onAlloc, &ConnectionImpl::onRead);
-  if (rc != 0) {
-    failed("read start", rc);
-    return;
-  }
+  readStart();
+  if (stage_ == Stage::Closed) return;
   log().debug("conn={} {} {}", id_, outbound_ ? "connected to" : "accepted from", remoteAddress());
   if (outbound_) {
     codec_->encodeOpening(out());
@@ -269,26 +220,13 @@ void ConnectionImpl::flushedForClose() {
   // Closing now with its data unread would make the kernel answer with a reset, and the
   // peer would likely lose the Close frame or HTTP error it has not read yet. Instead send
   // FIN and discard input until the peer closes or the close deadline passes.
-  auto* req = new uv_shutdown_t;
-  req->data = this;
-  if (uv_shutdown(req, &h_.stream, &ConnectionImpl::onShutdown) != 0) {
-    delete req;
+  if (::shutdown(fd(), SHUT_WR) != 0) {
     startClose();
     return;
   }
   enter(Stage::Lingering);
   runtime().watchClosing(*this);
-}
-
-void ConnectionImpl::onShutdown(uv_shutdown_t* req, int status) {
-  auto* c = static_cast<ConnectionImpl*>(req->data);
-  delete req;
-  // UV_ECANCELED: the handle is being closed (destroy(), the close deadline); nothing to do.
-  if (status == UV_ECANCELED || c->state_ == ConnectionState::Closed) return;
-  int rc = status < 0
-               ? status
-               : uv_read_start(&c->h_.stream, &ConnectionImpl::onAlloc, &ConnectionImpl::onRead);
-  if (rc != 0) c->startClose();
+  readStart();
 }
 
 bool ConnectionImpl::queueClose(std::uint16_t code, std::string_view reason) {
@@ -334,7 +272,7 @@ void ConnectionImpl::closeAfterFlush(bool linger) {
   enter(linger ? Stage::FlushingToLinger : Stage::Flushing);
   if (outbound_) outbound_->linkClosing(*this);
   since_ = runtime().loop().now();  // the close deadline's start
-  uv_read_stop(&h_.stream);
+  readStop();
   log().debug("conn={} closing, {} bytes to flush", id_, buffered());
   if (buffered() == 0 && !transport_->flushesOnClose()) {
     flushedForClose();
@@ -371,7 +309,7 @@ void ConnectionImpl::startClose() {
     clear(kContinueScheduled);
   }
   since_ = 0;
-  uv_close(&h_.handle, &ConnectionImpl::onClosed);
+  closeSocket();
 }
 
 void ConnectionImpl::onClosed(uv_handle_t* h) {

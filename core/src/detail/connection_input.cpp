@@ -23,27 +23,6 @@ constexpr std::uint32_t kPassSteps = 1024;
 
 }  // namespace
 
-void ConnectionImpl::onAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
-  auto* c = static_cast<ConnectionImpl*>(h->data);
-  auto span = c->runtime().loop().readBuffer();
-  *buf = uv_buf_init(span.data(), static_cast<unsigned>(span.size()));
-}
-
-void ConnectionImpl::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
-  auto* c = static_cast<ConnectionImpl*>(s->data);
-  if (nread > 0) {
-    c->handleInput(buf->base, static_cast<std::size_t>(nread));
-  } else if (nread < 0) {
-    if (nread == UV_EOF) {
-      log().debug("conn={} peer closed", c->id_);
-      c->linkFailure("the server closed the connection during the handshake");
-      c->destroy();
-    } else {
-      c->failed("read", static_cast<int>(nread));
-    }
-  }
-}
-
 void ConnectionImpl::handleInput(const char* data, std::size_t size) {
   face().bytes_read_ += size;
   runtime().stats().bytes_in += size;
@@ -143,9 +122,8 @@ bool ConnectionImpl::spend(std::size_t bytes, std::uint32_t steps) {
 void ConnectionImpl::yieldInput() {
   if (has(kYielded)) return;
   set(kYielded);
-  // Stopping inside the read callback also ends libuv's loop of up to 32 reads for this
-  // stream; input already read stays held, in order, for continueInput().
-  uv_read_stop(&h_.stream);
+  // Input already read stays held, in order, for continueInput().
+  readStop();
   scheduleContinue();
 }
 
@@ -157,6 +135,11 @@ void ConnectionImpl::scheduleContinue() {
 
 void ConnectionImpl::continueInput() {
   clear(kContinueScheduled);
+  if (has(kConnectFailed)) {
+    clear(kConnectFailed);
+    destroy();  // the reason is noted already (startConnect)
+    return;
+  }
   clear(kYielded);
   // A paused connection reads again only through resume(), which schedules this anew.
   if (state_ != ConnectionState::Established || paused_) return;
@@ -167,8 +150,7 @@ void ConnectionImpl::continueInput() {
     settle();
     if (has(kYielded)) return;  // this pass's budget is spent too; the next one goes on
   }
-  const int rc = uv_read_start(&h_.stream, &ConnectionImpl::onAlloc, &ConnectionImpl::onRead);
-  if (rc != 0 && rc != UV_EALREADY) failed("read start", rc);
+  readStart();
 }
 
 void ConnectionImpl::notePartial() {
@@ -192,8 +174,7 @@ void ConnectionImpl::messageTimedOut(std::uint64_t timeout_ms) {
   if (state_ != ConnectionState::Established) return;
   runtime().stats().protocol_errors++;
   runtime().peerLog(PeerCause::Timeout, spdlog::level::info, *this,
-                    "message unfinished after {} ms ({} B held); closing", timeout_ms,
-                    inputHeld());
+                    "message unfinished after {} ms ({} B held); closing", timeout_ms, inputHeld());
   // Session protocols tell the peer why; the rest of its input is discarded while lingering.
   close(kPolicyViolation, "message timeout");
 }
@@ -222,7 +203,7 @@ void ConnectionImpl::pause() {
   if (paused_) return;
   paused_ = true;
   stopPartialClock();
-  if (state_ == ConnectionState::Established) uv_read_stop(&h_.stream);
+  if (state_ == ConnectionState::Established) readStop();
 }
 
 void ConnectionImpl::resume() {
@@ -236,8 +217,7 @@ void ConnectionImpl::resume() {
     scheduleContinue();
     return;
   }
-  const int rc = uv_read_start(&h_.stream, &ConnectionImpl::onAlloc, &ConnectionImpl::onRead);
-  if (rc != 0 && rc != UV_EALREADY) failed("read start", rc);
+  readStart();
 }
 
 }  // namespace wman::detail

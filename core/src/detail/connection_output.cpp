@@ -1,6 +1,6 @@
 // The write path of a connection: sends gathered in the output during a loop pass, handed
 // to the transport (TLS seals them) and written once from the loop's flush pass; what the
-// kernel does not take at once goes to one libuv write request while new sends gather.
+// kernel does not take at once waits for the socket to be writable while new sends gather.
 #include "detail/buffer_pool.h"
 #include "detail/connection_impl.h"
 #include "detail/dispatch.h"
@@ -32,11 +32,8 @@ void ConnectionImpl::flush() {
 }
 
 int ConnectionImpl::tryWrite(std::string& wire) {
-  uv_buf_t buf = uv_buf_init(wire.data(), static_cast<unsigned>(wire.size()));
-  int n = uv_try_write(&h_.stream, &buf, 1);
-  if (n == UV_EAGAIN || n == UV_ENOSYS) n = 0;
-  if (n > 0) countWritten(static_cast<std::uint64_t>(n));
-  return n;
+  const std::string_view all(wire);
+  return sendParts(&all, 1);
 }
 
 void ConnectionImpl::write(std::string& wire) {
@@ -50,39 +47,18 @@ void ConnectionImpl::write(std::string& wire) {
     afterWrite();
     return;
   }
-  // The kernel took part of it: hand the rest to libuv in one request, and gather new sends
-  // in the (now empty) output buffer meanwhile.
+  // The kernel took part of it: the rest goes when the socket is writable, and new sends
+  // gather in the (now empty) output buffer meanwhile.
   Held& h = held();
   h.pending = std::make_unique<PendingWrite>();
   h.pending->data.swap(wire);
   h.pending->offset = static_cast<std::size_t>(n);
-  uv_buf_t rest =
-      uv_buf_init(h.pending->data.data() + n, static_cast<unsigned>(h.pending->data.size() - n));
-  int rc = uv_write(&h.pending->req, &h_.stream, &rest, 1, &ConnectionImpl::onWrite);
-  if (rc != 0) {
-    buffers().recycle(h.pending->data);
-    h.pending.reset();
-    failed("write", rc);
-  }
+  rearm();
 }
 
 void ConnectionImpl::countWritten(std::uint64_t n) {
   face().bytes_written_ += n;
   runtime().stats().bytes_out += n;
-}
-
-void ConnectionImpl::onWrite(uv_write_t* req, int status) {
-  auto* c = static_cast<ConnectionImpl*>(req->handle->data);
-  std::unique_ptr<PendingWrite> done = std::move(c->held_->pending);
-  if (status == 0) c->countWritten(done->data.size() - done->offset);
-  c->buffers().recycle(done->data);
-  done.reset();
-  if (status < 0) {
-    // UV_ECANCELED: destroy() closed the handle under a pending write; nothing to do.
-    if (status != UV_ECANCELED) c->failed("write", status);
-    return;
-  }
-  c->flush();
 }
 
 BufferPool& ConnectionImpl::buffers() const {

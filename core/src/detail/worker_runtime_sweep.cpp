@@ -20,10 +20,9 @@ namespace {
 // input says nothing about whether the peer is alive; bytes waiting in the socket say it is.
 // One ioctl, asked only of a connection about to be closed as silent.
 bool inputWaiting(ConnectionImpl& c) {
-  uv_os_fd_t fd;
-  if (uv_fileno(reinterpret_cast<uv_handle_t*>(c.stream()), &fd) != 0) return false;
+  const int fd = c.fd();
   int unread = 0;
-  return ::ioctl(fd, FIONREAD, &unread) == 0 && unread > 0;
+  return fd >= 0 && ::ioctl(fd, FIONREAD, &unread) == 0 && unread > 0;
 }
 
 }  // namespace

@@ -1,0 +1,200 @@
+// A connection's socket: readiness from the loop through a poll handle, and the socket
+// calls made here. The connection already decides when to read (its fairness budget, a
+// pause, a response owed) and what to write (one gathered flush per pass, the rest when
+// writable), so a stream handle's own buffering added nothing but bytes per connection and
+// read()/write() calls, which cost the kernel more than recv()/send() on a socket.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+
+#include "detail/buffer_pool.h"
+#include "detail/connection_impl.h"
+#include "detail/event_loop.h"
+#include "detail/log.h"
+#include "detail/outbound.h"
+#include "detail/worker_runtime.h"
+
+namespace wman::detail {
+namespace {
+
+// The error the kernel holds for `fd` (a failed connect, a reset), as a libuv status.
+int socketError(int fd, int otherwise) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  return err != 0 ? -err : otherwise;
+}
+
+}  // namespace
+
+int ConnectionImpl::watchSocket(int fd) {
+  const int rc = uv_poll_init_socket(runtime().loop().raw(), &poll_, fd);
+  if (rc == 0) poll_.data = this;
+  return rc;
+}
+
+int ConnectionImpl::startConnect(const sockaddr* addr, const std::string& path) {
+  sockaddr_un un{};
+  socklen_t len = 0;
+  if (addr == nullptr) {
+    if (path.size() >= sizeof un.sun_path) return UV_ENAMETOOLONG;
+    un.sun_family = AF_UNIX;
+    std::memcpy(un.sun_path, path.data(), path.size());
+    addr = reinterpret_cast<const sockaddr*>(&un);
+    len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
+  } else {
+    len = addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  }
+  const int fd = ::socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  if (const int rc = watchSocket(fd); rc != 0) {
+    ::close(fd);
+    return rc;
+  }
+  if (!isPipe() && transport_->noDelay()) {
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  set(kConnecting);
+  if (::connect(fd, addr, len) != 0 && errno != EINPROGRESS) {
+    // Reported from the next loop pass, like a refusal that arrives later: the owner never
+    // hears of its link's failure from inside its own connect call.
+    linkFailure(uv_strerror(-errno));
+    set(kConnectFailed);
+    scheduleContinue();
+    return 0;
+  }
+  rearm();
+  return 0;
+}
+
+void ConnectionImpl::connected() {
+  clear(kConnecting);
+  const int err = socketError(fd(), 0);
+  if (err != 0) {
+    linkFailure(uv_strerror(err));
+    destroy();
+    return;
+  }
+  rearm();
+  outbound_->linkConnected(*this);
+  start();
+}
+
+void ConnectionImpl::readStart() {
+  set(kReading);
+  rearm();
+}
+
+void ConnectionImpl::readStop() {
+  clear(kReading);
+  rearm();
+}
+
+void ConnectionImpl::rearm() {
+  if (stage_ == Stage::Closed) return;
+  // Input is read while wanted; a closing connection still reads (to see the peer's end
+  // while lingering) only once it asked to.
+  const bool read = has(kReading);
+  const bool write = writing() || has(kConnecting);
+  if (read == has(kWatchRead) && write == has(kWatchWrite)) return;
+  read ? set(kWatchRead) : clear(kWatchRead);
+  write ? set(kWatchWrite) : clear(kWatchWrite);
+  const int events = (read ? UV_READABLE : 0) | (write ? UV_WRITABLE : 0);
+  const int rc =
+      events ? uv_poll_start(&poll_, events, &ConnectionImpl::onPoll) : uv_poll_stop(&poll_);
+  if (rc != 0) failed("poll", rc);
+}
+
+void ConnectionImpl::onPoll(uv_poll_t* h, int status, int events) {
+  auto* c = static_cast<ConnectionImpl*>(h->data);
+  if (c->stage_ == Stage::Closed) return;
+  if (status < 0) {
+    // The loop stopped polling the socket.
+    c->clear(kWatchRead);
+    c->clear(kWatchWrite);
+  }
+  if (c->has(kConnecting)) {
+    // Writable, or an error (the loop stopped the handle): either way the connect ended.
+    if (status < 0 || (events & UV_WRITABLE)) c->connected();
+    return;
+  }
+  if (status < 0) {
+    // An error on the socket (a reset). What the peer sent before it is still read, and
+    // its close or the error follows from recv().
+    if (c->has(kReading)) c->readSocket();
+    if (c->stage_ != Stage::Closed) c->failed("poll", socketError(c->fd(), UV_ECONNRESET));
+    return;
+  }
+  if (events & UV_WRITABLE) c->writable();
+  if ((events & UV_READABLE) && c->stage_ != Stage::Closed && c->has(kReading)) c->readSocket();
+}
+
+void ConnectionImpl::readSocket() {
+  const auto buffer = runtime().loop().readBuffer();
+  const ssize_t n = ::recv(fd(), buffer.data(), buffer.size(), 0);
+  if (n > 0) {
+    handleInput(buffer.data(), static_cast<std::size_t>(n));
+  } else if (n == 0) {
+    log().debug("conn={} peer closed", id_);
+    linkFailure("the server closed the connection during the handshake");
+    destroy();
+  } else if (errno != EAGAIN && errno != EINTR) {
+    failed("read", -errno);
+  }
+}
+
+int ConnectionImpl::sendParts(const std::string_view* parts, std::size_t count) {
+  std::array<iovec, 4> iov{};
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < count && n < iov.size(); ++i) {
+    if (parts[i].empty()) continue;
+    iov[n++] = iovec{const_cast<char*>(parts[i].data()), parts[i].size()};
+  }
+  if (n == 0) return 0;
+  msghdr msg{};
+  msg.msg_iov = iov.data();
+  msg.msg_iovlen = n;
+  ssize_t sent;
+  do {
+    sent = n == 1 ? ::send(fd(), iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL)
+                  : ::sendmsg(fd(), &msg, MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0) return errno == EAGAIN ? 0 : -errno;
+  countWritten(static_cast<std::uint64_t>(sent));
+  return static_cast<int>(sent);
+}
+
+void ConnectionImpl::writable() {
+  if (!writing()) return rearm();
+  PendingWrite& p = *held_->pending;
+  const std::string_view rest(p.data.data() + p.offset, p.data.size() - p.offset);
+  const int n = sendParts(&rest, 1);
+  if (n < 0) return failed("write", n);
+  p.offset += static_cast<std::size_t>(n);
+  if (p.offset < p.data.size()) return;
+  buffers().recycle(p.data);
+  held_->pending.reset();
+  rearm();
+  flush();
+}
+
+void ConnectionImpl::closeSocket() {
+  const int fd = this->fd();
+  // Closing the handle stops polling at once, so the socket can be closed right after; the
+  // connection is freed in the close callback, after anything of this pass that still
+  // refers to it.
+  uv_close(reinterpret_cast<uv_handle_t*>(&poll_), &ConnectionImpl::onClosed);
+  if (fd >= 0) ::close(fd);
+}
+
+}  // namespace wman::detail
