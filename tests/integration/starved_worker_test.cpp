@@ -138,3 +138,44 @@ TEST_CASE("starved worker: a late sweep pings before it closes, and a peer that 
   CHECK(f.opcode() == 1);
   CHECK(f.payload == "answered");
 }
+
+TEST_CASE("heartbeat: a ping written late, behind output, gives the peer an interval from then") {
+  // A broadcast to every connection, or a peer slow to read, can hold a ping in the output
+  // for seconds. The peer must get a whole interval to answer from when the ping went out,
+  // not from when it was queued.
+  constexpr auto kPing = 1500ms;
+  constexpr std::size_t kReply = 8u << 20;  // far more than the sockets' buffers hold
+  Worker w("websocket://127.0.0.1:0");
+  w.websocket.ping_interval = kPing;
+  w.limits.max_send_buffer = 64u << 20;
+  w.onMessage = [](Connection& c, Message) { c.send(std::string(kReply, 'x')); };
+  TestServer server({&w});
+  TestClient c(w.port(), /*rcvbuf=*/4096);
+  c.send(wsUpgrade());
+  REQUIRE(wsReadHead(c).rfind("HTTP/1.1 101", 0) == 0);
+
+  const Clock::time_point asked = Clock::now();
+  c.send(wsFrame(0x82, "go"));
+  // The peer reads nothing for a while (its behaviour under test, not a synchronisation):
+  // the reply stays in the worker's output, and the ping due one interval after "go"
+  // queues behind it. Queued pings used to count from then: the close came one interval
+  // later, before this peer even saw the ping.
+  std::this_thread::sleep_until(asked + kPing + 1200ms);
+  WsFrame reply = wsReadFrame(c);
+  REQUIRE(reply.ok);
+  REQUIRE(reply.payload.size() == kReply);
+  WsFrame ping = wsReadFrame(c);
+  REQUIRE(ping.ok);
+  INFO("close code " << ping.closeCode() << " " << ping.closeReason());
+  REQUIRE(ping.opcode() == 9);
+  // The answer comes late but within the interval from the ping's write, and after the
+  // close the old rule set (the ping was queued at least 1.2 s before it was read).
+  std::this_thread::sleep_for(1100ms);
+  c.send(wsFrame(0x8a, ping.payload));
+  c.send(wsFrame(0x81, "answered"));
+  WsFrame f = nextNonPing(c);
+  REQUIRE(f.ok);
+  INFO("close code " << f.closeCode() << " " << f.closeReason());
+  CHECK(f.opcode() == 1);  // the reply to "answered", as text (the default kind)
+  CHECK(f.payload.size() == kReply);
+}

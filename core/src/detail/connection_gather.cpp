@@ -41,6 +41,7 @@ bool ConnectionImpl::sendGathered(std::string_view data, MessageKind kind) {
   }
   if (out.empty()) {
     buffers().recycle(out);
+    noteWritten();
   } else {
     scheduleFlush();
   }

@@ -254,6 +254,7 @@ void ConnectionImpl::ping() {
   // after a second quiet interval like any silent peer.
   if (buffered() >= face().maxSendBuffer) return;
   set(kPingSent);
+  set(kPingQueued);
   codec_->encodeControl(DecodeResult::Status::Ping, 0, {}, out());
   scheduleFlush();
 }

@@ -225,6 +225,8 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   void closeAfterFlush(bool linger);
   // After a send was queued: onBufferFull once the queue reached maxSendBuffer.
   void noteQueued();
+  // Everything queued so far was handed to the kernel.
+  void noteWritten();
   // A transport finished its handshake: the application hears of the connection once
   // the protocol is open too.
   void transportReady();
@@ -249,7 +251,7 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   // -> Told; Silent: never to be told (refused at accept, an orphaned outbound link).
   enum class Opening : std::uint8_t { NotStarted, Handshaking, Told, Silent };
   // Conditions independent of the stages above and of each other.
-  enum Flag : std::uint16_t {
+  enum Flag : std::uint32_t {
     kPipe = 1 << 0,               // a unix socket (uv_pipe_t), else TCP
     kFlushScheduled = 1 << 1,     // in the loop's flush list
     kContinueScheduled = 1 << 2,  // continueInput() runs in the next loop pass
@@ -266,10 +268,14 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
     kConnectFailed = 1 << 11,  // ...and failed at once: reported from the next loop pass
     kWatchRead = 1 << 12,      // the poll handle's interest: readable...
     kWatchWrite = 1 << 13,     // ...writable
+    // Replies to input go out when that input is handled, not from the loop's flush pass:
+    kCorked = 1 << 14,      // input from one read is being handled
+    kFlushOwed = 1 << 15,   // ...and something was queued meanwhile
+    kPingQueued = 1 << 16,  // the heartbeat ping is in the output, not yet written
   };
   bool has(Flag f) const { return (flags_ & f) != 0; }
-  void set(Flag f) { flags_ = static_cast<std::uint16_t>(flags_ | f); }
-  void clear(Flag f) { flags_ = static_cast<std::uint16_t>(flags_ & ~f); }
+  void set(Flag f) { flags_ |= f; }
+  void clear(Flag f) { flags_ &= ~static_cast<std::uint32_t>(f); }
   // Moves to `stage`, and the public state with it.
   void enter(Stage stage);
   // since_ runs the handshake deadline: a handshake of a protocol without a request
@@ -343,9 +349,11 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   // Fairness: the loop pass the budget belongs to (its low 32 bits: a stamp that comes
   // round again after 2^32 passes only grants one extra pass), and what was spent of it.
   std::uint32_t budget_pass_ = 0;
-  std::uint32_t pass_bytes_ = 0;
-  std::uint16_t pass_steps_ = 0;
-  std::uint16_t flags_ = 0;
+  // Saturating: a pass stops at the first read or step past its share (at most 64 KiB
+  // and 1024 steps), so neither comes near its bound.
+  std::uint32_t pass_bytes_ : 20 = 0;
+  std::uint32_t pass_steps_ : 12 = 0;
+  std::uint32_t flags_ = 0;
   Stage stage_ = Stage::Open;
   Opening opening_ = Opening::NotStarted;
   static constexpr std::uint8_t kNoWait = 0xff;

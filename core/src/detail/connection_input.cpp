@@ -111,11 +111,8 @@ bool ConnectionImpl::spend(std::size_t bytes, std::uint32_t steps) {
     pass_bytes_ = 0;
     pass_steps_ = 0;
   }
-  // Saturating: one read is at most a read buffer, and a pass stops at the first step
-  // past its share, so neither counter comes near its limit.
-  pass_bytes_ = static_cast<std::uint32_t>(std::min<std::size_t>(pass_bytes_ + bytes, UINT32_MAX));
-  pass_steps_ =
-      static_cast<std::uint16_t>(std::min<std::uint32_t>(pass_steps_ + steps, UINT16_MAX));
+  pass_bytes_ = std::min<std::size_t>(pass_bytes_ + bytes, (1u << 20) - 1);
+  pass_steps_ = std::min<std::uint32_t>(pass_steps_ + steps, (1u << 12) - 1);
   return pass_bytes_ < kPassBytes && pass_steps_ < kPassSteps;
 }
 

@@ -11,6 +11,10 @@ namespace wman::detail {
 
 void ConnectionImpl::scheduleFlush() {
   if (has(kFlushScheduled)) return;
+  if (has(kCorked)) {
+    set(kFlushOwed);
+    return;
+  }
   set(kFlushScheduled);
   runtime().loop().scheduleFlush(this);
 }
@@ -65,7 +69,15 @@ BufferPool& ConnectionImpl::buffers() const {
   return runtime().loop().buffers();
 }
 
+void ConnectionImpl::noteWritten() {
+  if (!has(kPingQueued)) return;
+  clear(kPingQueued);
+  runtime().pingWritten(*this);
+}
+
 void ConnectionImpl::afterWrite() {
+  // What was queued before this write went out with it.
+  noteWritten();
   if (buffered() != 0) return;
   if (has(kSendingFile) && state_ == ConnectionState::Established) {
     pumpFile();

@@ -143,7 +143,17 @@ void ConnectionImpl::readSocket() {
   const auto buffer = runtime().loop().readBuffer();
   const ssize_t n = ::recv(fd(), buffer.data(), buffer.size(), 0);
   if (n > 0) {
+    // What the input's handlers queue for this connection goes out in one write as soon as
+    // the input is handled, while the socket is still warm in the caches; waiting for the
+    // loop's flush pass meant touching every busy socket twice per pass (the worker spent
+    // about 10 % more per echoed message with 1,000 connections).
+    set(kCorked);
     handleInput(buffer.data(), static_cast<std::size_t>(n));
+    clear(kCorked);
+    if (has(kFlushOwed)) {
+      clear(kFlushOwed);
+      if (stage_ != Stage::Closed) flush();
+    }
   } else if (n == 0) {
     log().debug("conn={} peer closed", id_);
     linkFailure("the server closed the connection during the handshake");

@@ -127,6 +127,10 @@ class WorkerRuntime {
   // one later is found when the old one comes due, so reads never touch the wheel.
   void trackDeadlines(ConnectionImpl& c);
   void watchClosing(ConnectionImpl& c) { trackDeadlines(c); }
+  // A heartbeat ping of `c` was handed to the kernel: the peer has one whole interval from
+  // now to answer, however long the ping waited behind other output (a broadcast to every
+  // connection, a peer slow to read).
+  void pingWritten(ConnectionImpl& c);
 
   // Writes one per-peer failure line naming the worker, the connection and its remote
   // address, unless the cause's rate limit suppressed it (then only counted).

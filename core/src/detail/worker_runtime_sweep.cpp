@@ -131,6 +131,14 @@ bool WorkerRuntime::expire(ConnectionImpl& c, std::uint64_t now) {
   return true;
 }
 
+void WorkerRuntime::pingWritten(ConnectionImpl& c) {
+  const std::uint64_t now = loop_->now();
+  const std::uint64_t ping = deadlines_.ping;
+  // The close is due one interval after the ping went out (its quiet time counts as one
+  // interval from here); the wheel finds the later deadline when the earlier one comes.
+  if (ping > 0 && now > ping) c.noteActive(std::max(c.lastActive(), now - ping));
+}
+
 std::uint64_t WorkerRuntime::requestTimeout(RequestSession::Wait wait) const {
   const std::uint64_t timeout = deadlines_.request[static_cast<std::size_t>(wait)];
   if (!stopping_ || wait != RequestSession::Wait::Idle) return timeout;
