@@ -17,10 +17,10 @@
 
 namespace wman::detail {
 
-// What a connection costs beyond the public Connection and its poll handle: the part this
+// What a connection costs beyond the public Connection: the part this
 // file controls. A field added here is paid by every idle connection, a million of them on
 // one machine; put what only a busy or closing connection needs in Held.
-static_assert(sizeof(ConnectionImpl) - sizeof(Connection) - sizeof(uv_poll_t) <= 80,
+static_assert(sizeof(ConnectionImpl) - sizeof(Connection) <= 88,
               "ConnectionImpl grew: move what idle connections do not need into Held");
 
 ConnectionImpl::ConnectionImpl(WorkerRuntime& runtime, std::unique_ptr<Codec> codec,
@@ -30,7 +30,6 @@ ConnectionImpl::ConnectionImpl(WorkerRuntime& runtime, std::unique_ptr<Codec> co
       reply_kind_(codec_ ? codec_->defaultKind() : MessageKind::Binary) {
   worker_ = &runtime.worker();
   maxSendBuffer = runtime.worker().limits.max_send_buffer;
-  poll_.data = this;
 }
 
 ConnectionImpl::~ConnectionImpl() = default;
@@ -313,26 +312,25 @@ void ConnectionImpl::startClose() {
   closeSocket();
 }
 
-void ConnectionImpl::onClosed(uv_handle_t* h) {
-  auto* c = static_cast<ConnectionImpl*>(h->data);
+void ConnectionImpl::finishClose() {
   // The application hears of a connection's close only if it heard of its opening.
-  if (c->opening_ == Opening::Handshaking) {
-    c->opening_ = Opening::Silent;
-    c->runtime().handshakeEnded(*c);
+  if (opening_ == Opening::Handshaking) {
+    opening_ = Opening::Silent;
+    runtime().handshakeEnded(*this);
   }
-  const bool told = c->opening_ == Opening::Told;
-  log().debug("conn={} closed", c->id_);
-  c->runtime().forget(*c);
-  if (c->outbound_) {
+  const bool told = opening_ == Opening::Told;
+  log().debug("conn={} closed", id_);
+  runtime().forget(*this);
+  if (outbound_) {
     // The owner tells the application (onClose, or onError for a link that never opened)
     // and may connect again; this link is gone either way.
-    c->outbound_->linkClosed(*c, told);
+    outbound_->linkClosed(*this, told);
   } else if (told) {
     dispatch(
-        c->id_, "onClose", c->worker_->onClose, [] {}, *c);
-    BusRouter::get().connectionClosed(c->runtime(), c->id_);
+        id_, "onClose", worker_->onClose, [] {}, *this);
+    BusRouter::get().connectionClosed(runtime(), id_);
   }
-  delete c;
+  delete this;
 }
 
 void ConnectionImpl::failed(const char* what, int status) {

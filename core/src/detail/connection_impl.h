@@ -1,4 +1,4 @@
-// The socket side of a Connection: the socket and its poll handle, the read path (decode in
+// The socket side of a Connection: the socket and its readiness, the read path (decode in
 // place from the loop's shared buffer), the write path (gather during an iteration, flush
 // once) and the close state machine (Established -> Closing -> Closed -> freed in the
 // close callback).
@@ -133,12 +133,14 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   // When close() began (meaningful while the state is Closing).
   std::uint64_t closingSince() const { return since_; }
   WorkerRuntime& runtime() const;
-  // The connected socket (-1 once closed). The poll handle keeps it: a field of its own
-  // would cost every idle connection 8 bytes.
-  int fd() const {
-    uv_os_fd_t fd = -1;
-    return uv_fileno(reinterpret_cast<const uv_handle_t*>(&poll_), &fd) == 0 ? fd : -1;
-  }
+  // The connected socket (-1 once closed).
+  int fd() const { return fd_; }
+  // Readiness of the socket from the loop's epoll set (EPOLLIN, EPOLLOUT, EPOLLERR,
+  // EPOLLHUP); see EventLoop::watch.
+  void socketEvents(std::uint32_t events);
+  // After the socket closed and the loop's batch of events is done (EventLoop::retire):
+  // the application hears onClose if it heard onConnect, and the connection is freed.
+  void finishClose();
   bool isPipe() const { return has(kPipe); }
   // The kind of the message being answered (the last one received), else the protocol's.
   MessageKind replyKind() const { return reply_kind_; }
@@ -158,20 +160,20 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
 
   // The socket (connection_socket.cpp). The connection reads and writes its socket itself
   // (recv/send, as the kernel's socket calls cost less than read/write) and asks the loop
-  // only for readiness, through a poll handle: 160 bytes against a stream handle's 248-264.
-  // Watches `fd` for this connection; false (and `fd` still open) when it cannot be polled.
+  // only for readiness (EventLoop::watch): an fd and two flags, against a libuv stream
+  // handle's 248-264 bytes. Takes `fd` (made non-blocking); 0 or a negative libuv error,
+  // `fd` left open.
   int watchSocket(int fd);
   // Starts a non-blocking connect of the socket to `addr` (or unix `path`); its result
   // arrives as writability (connected()).
   int startConnect(const sockaddr* addr, const std::string& path);
   // The outcome of the connect: the link opens, or fails with the socket's error.
   void connected();
-  // Wants input (or not) from the loop; the poll interest follows.
+  // Wants input (or not) from the loop; the epoll interest follows.
   void readStart();
   void readStop();
-  // Sets the poll handle's interest from what the connection waits for.
+  // Sets the interest in the loop's epoll set from what the connection waits for.
   void rearm();
-  static void onPoll(uv_poll_t* h, int status, int events);
   // One recv() into the loop's read buffer: input, the peer's end, or an error.
   void readSocket();
   // The socket can take more of the pending write.
@@ -179,9 +181,9 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   // One send of `parts` (a gathered write); the bytes taken, or a negative libuv error
   // (a full socket counts as 0 taken).
   int sendParts(const std::string_view* parts, std::size_t count);
-  // Stops polling and closes the socket (at once: nothing is left in flight).
+  // Stops watching and closes the socket (at once: nothing is left in flight); the loop
+  // finishes the connection later (finishClose).
   void closeSocket();
-  static void onClosed(uv_handle_t* h);
 
   // Bytes from the socket: counted, then handed to the transport.
   void handleInput(const char* data, std::size_t size);
@@ -263,10 +265,10 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
     // Request sessions: reading stopped while a response is owed and pipelined input
     // piles up.
     kAwaitingResponse = 1 << 8,
-    kReading = 1 << 9,         // input wanted (the poll handle watches for it)
+    kReading = 1 << 9,         // input wanted (the epoll set watches for it)
     kConnecting = 1 << 10,     // an outbound link's connect is under way
     kConnectFailed = 1 << 11,  // ...and failed at once: reported from the next loop pass
-    kWatchRead = 1 << 12,      // the poll handle's interest: readable...
+    kWatchRead = 1 << 12,      // the interest in the loop's epoll set: readable...
     kWatchWrite = 1 << 13,     // ...writable
     // Replies to input go out when that input is handled, not from the loop's flush pass:
     kCorked = 1 << 14,      // input from one read is being handled
@@ -335,7 +337,6 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   // Every connection has these; what only a busy one needs is in Held. A field added here
   // is paid by each of a million idle connections (the static_assert in
   // connection_impl.cpp and tests/unit/core/connection_layout_test.cpp hold the line).
-  uv_poll_t poll_{};
   std::unique_ptr<Codec> codec_;
   Transport::Ptr transport_;
   std::unique_ptr<Held> held_;
@@ -354,6 +355,7 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   std::uint32_t pass_bytes_ : 20 = 0;
   std::uint32_t pass_steps_ : 12 = 0;
   std::uint32_t flags_ = 0;
+  int fd_ = -1;
   Stage stage_ = Stage::Open;
   Opening opening_ = Opening::NotStarted;
   static constexpr std::uint8_t kNoWait = 0xff;

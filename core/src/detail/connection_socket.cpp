@@ -1,10 +1,12 @@
-// A connection's socket: readiness from the loop through a poll handle, and the socket
-// calls made here. The connection already decides when to read (its fairness budget, a
+// A connection's socket: readiness from the loop's epoll set, and the socket calls made
+// here. The connection already decides when to read (its fairness budget, a
 // pause, a response owed) and what to write (one gathered flush per pass, the rest when
 // writable), so a stream handle's own buffering added nothing but bytes per connection and
 // read()/write() calls, which cost the kernel more than recv()/send() on a socket.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -37,9 +39,11 @@ int socketError(int fd, int otherwise) {
 }  // namespace
 
 int ConnectionImpl::watchSocket(int fd) {
-  const int rc = uv_poll_init_socket(runtime().loop().raw(), &poll_, fd);
-  if (rc == 0) poll_.data = this;
-  return rc;
+  // Accepted and connecting sockets are non-blocking already; an adopted one may not be.
+  int one = 1;
+  if (::ioctl(fd, FIONBIO, &one) != 0) return -errno;
+  fd_ = fd;
+  return 0;
 }
 
 int ConnectionImpl::startConnect(const sockaddr* addr, const std::string& path) {
@@ -102,41 +106,39 @@ void ConnectionImpl::readStop() {
 
 void ConnectionImpl::rearm() {
   if (stage_ == Stage::Closed) return;
-  // Input is read while wanted; a closing connection still reads (to see the peer's end
-  // while lingering) only once it asked to.
+  // Input is read while wanted (a closing connection reads only to see the peer's end
+  // while lingering); writability is wanted while a write or a connect is under way.
   const bool read = has(kReading);
   const bool write = writing() || has(kConnecting);
   if (read == has(kWatchRead) && write == has(kWatchWrite)) return;
+  const std::uint32_t before =
+      (has(kWatchRead) ? EPOLLIN : 0u) | (has(kWatchWrite) ? EPOLLOUT : 0u);
+  const std::uint32_t after = (read ? EPOLLIN : 0u) | (write ? EPOLLOUT : 0u);
+  if (const int rc = runtime().loop().watch(fd_, this, before, after); rc != 0) {
+    return failed("poll", rc);
+  }
   read ? set(kWatchRead) : clear(kWatchRead);
   write ? set(kWatchWrite) : clear(kWatchWrite);
-  const int events = (read ? UV_READABLE : 0) | (write ? UV_WRITABLE : 0);
-  const int rc =
-      events ? uv_poll_start(&poll_, events, &ConnectionImpl::onPoll) : uv_poll_stop(&poll_);
-  if (rc != 0) failed("poll", rc);
 }
 
-void ConnectionImpl::onPoll(uv_poll_t* h, int status, int events) {
-  auto* c = static_cast<ConnectionImpl*>(h->data);
-  if (c->stage_ == Stage::Closed) return;
-  if (status < 0) {
-    // The loop stopped polling the socket.
-    c->clear(kWatchRead);
-    c->clear(kWatchWrite);
-  }
-  if (c->has(kConnecting)) {
-    // Writable, or an error (the loop stopped the handle): either way the connect ended.
-    if (status < 0 || (events & UV_WRITABLE)) c->connected();
+void ConnectionImpl::socketEvents(std::uint32_t events) {
+  // A connection closed earlier in the same batch is still in memory (EventLoop::retire).
+  if (stage_ == Stage::Closed) return;
+  if (has(kConnecting)) {
+    // Writable, or an error: either way the connect ended.
+    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) connected();
     return;
   }
-  if (status < 0) {
+  if (events & EPOLLERR) {
     // An error on the socket (a reset). What the peer sent before it is still read, and
     // its close or the error follows from recv().
-    if (c->has(kReading)) c->readSocket();
-    if (c->stage_ != Stage::Closed) c->failed("poll", socketError(c->fd(), UV_ECONNRESET));
+    if (has(kReading)) readSocket();
+    if (stage_ != Stage::Closed) failed("poll", socketError(fd_, UV_ECONNRESET));
     return;
   }
-  if (events & UV_WRITABLE) c->writable();
-  if ((events & UV_READABLE) && c->stage_ != Stage::Closed && c->has(kReading)) c->readSocket();
+  // A hang-up is seen by the call that is waiting: recv() reads the end, send() fails.
+  if ((events & (EPOLLOUT | EPOLLHUP)) && has(kWatchWrite)) writable();
+  if ((events & (EPOLLIN | EPOLLHUP)) && stage_ != Stage::Closed && has(kReading)) readSocket();
 }
 
 void ConnectionImpl::readSocket() {
@@ -199,12 +201,15 @@ void ConnectionImpl::writable() {
 }
 
 void ConnectionImpl::closeSocket() {
-  const int fd = this->fd();
-  // Closing the handle stops polling at once, so the socket can be closed right after; the
-  // connection is freed in the close callback, after anything of this pass that still
-  // refers to it.
-  uv_close(reinterpret_cast<uv_handle_t*>(&poll_), &ConnectionImpl::onClosed);
-  if (fd >= 0) ::close(fd);
+  const std::uint32_t before =
+      (has(kWatchRead) ? EPOLLIN : 0u) | (has(kWatchWrite) ? EPOLLOUT : 0u);
+  runtime().loop().watch(fd_, this, before, 0);
+  clear(kWatchRead);
+  clear(kWatchWrite);
+  ::close(fd_);
+  fd_ = -1;
+  // Freed after the batch of events being handled, which may still name it.
+  runtime().loop().retire(this);
 }
 
 }  // namespace wman::detail

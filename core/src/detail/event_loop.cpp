@@ -1,6 +1,11 @@
 #include "detail/event_loop.h"
 
+#include <sys/epoll.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
 #include "detail/connection_impl.h"
@@ -34,12 +39,22 @@ EventLoop::EventLoop() : read_buffer_(new char[kReadBufferSize]), previous_(t_cu
   uv_async_init(&loop_, &async_, &EventLoop::onAsync);
   async_.data = this;
   uv_unref(reinterpret_cast<uv_handle_t*>(&async_));
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0)
+    throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
+  events_.reset(new epoll_event[kEventBatch]);
+  uv_poll_init(&loop_, &sockets_, epoll_fd_);
+  sockets_.data = this;
+  uv_poll_start(&sockets_, UV_READABLE, &EventLoop::onSockets);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&sockets_));
 }
 
 EventLoop::~EventLoop() {
   shutdown();
   uv_run(&loop_, UV_RUN_DEFAULT);
+  finishRetired();
   outbound_.reset();  // its links and handles were closed by the run above
+  ::close(epoll_fd_);
   if (uv_loop_close(&loop_) != 0) log().warn("event loop closed with handles still open");
   if (t_current == this) t_current = previous_;
 }
@@ -107,10 +122,55 @@ void EventLoop::cancelFlush(ConnectionImpl* c) {
 }
 
 void EventLoop::scheduleContinue(ConnectionImpl* c) {
-  if (continue_list_.empty()) {
-    uv_idle_start(&idle_, [](uv_idle_t*) {});
-  }
   continue_list_.push_back(c);
+  updateIdle();
+}
+
+void EventLoop::updateIdle() {
+  if (closed_) return;
+  if (!continue_list_.empty() || !flush_list_.empty() || !retired_.empty()) {
+    uv_idle_start(&idle_, [](uv_idle_t*) {});
+  } else {
+    uv_idle_stop(&idle_);
+  }
+}
+
+int EventLoop::watch(int fd, ConnectionImpl* c, std::uint32_t before, std::uint32_t after) {
+  if (before == after) return 0;
+  epoll_event ev{};
+  ev.events = after;
+  ev.data.ptr = c;
+  const int op = before == 0 ? EPOLL_CTL_ADD : after == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
+  if (::epoll_ctl(epoll_fd_, op, fd, &ev) != 0) return -errno;
+  // The loop lives while a socket is watched, as it did while a stream handle was active.
+  if (before == 0 && watched_++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(&sockets_));
+  if (after == 0 && --watched_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(&sockets_));
+  return 0;
+}
+
+void EventLoop::onSockets(uv_poll_t* handle, int, int) {
+  auto* self = static_cast<EventLoop*>(handle->data);
+  const int n = ::epoll_wait(self->epoll_fd_, self->events_.get(), kEventBatch, 0);
+  for (int i = 0; i < n; ++i) {
+    const epoll_event& ev = self->events_[i];
+    static_cast<ConnectionImpl*>(ev.data.ptr)->socketEvents(ev.events);
+  }
+  self->finishRetired();
+}
+
+void EventLoop::retire(ConnectionImpl* c) {
+  retired_.push_back(c);
+  updateIdle();
+}
+
+void EventLoop::finishRetired() {
+  // An onClose may close others; they are finished in the same round.
+  while (!retired_.empty()) {
+    std::vector<ConnectionImpl*> batch;
+    batch.swap(retired_);
+    for (ConnectionImpl* c : batch) c->finishClose();
+  }
+  updateIdle();
 }
 
 void EventLoop::cancelContinue(ConnectionImpl* c) {
@@ -124,6 +184,7 @@ void EventLoop::onPrepare(uv_prepare_t* handle) {
   ++self->pass_;
   self->continueAll();
   self->flushAll();
+  self->finishRetired();
 }
 
 void EventLoop::continueAll() {
@@ -135,7 +196,7 @@ void EventLoop::continueAll() {
     if (ConnectionImpl* c = continuing_[i]) c->continueInput();
   }
   continuing_.clear();
-  if (continue_list_.empty() && flush_list_.empty()) uv_idle_stop(&idle_);
+  updateIdle();
 }
 
 void EventLoop::flushAll() {
@@ -157,13 +218,9 @@ void EventLoop::flushAll() {
                        flushing_.end());
     flushing_.clear();
   }
-  if (!flush_list_.empty()) {
-    // The rest is written in the next pass; the idle handle keeps its poll from blocking.
-    uv_idle_start(&idle_, [](uv_idle_t*) {});
-    return;
-  }
-  if (continue_list_.empty()) uv_idle_stop(&idle_);
-  uv_unref(reinterpret_cast<uv_handle_t*>(&prepare_));
+  // The rest is written in the next pass; the idle handle keeps its poll from blocking.
+  updateIdle();
+  if (flush_list_.empty()) uv_unref(reinterpret_cast<uv_handle_t*>(&prepare_));
 }
 
 TimerId EventLoop::addTimer(std::uint64_t interval_ms, std::function<void()> cb, bool persistent) {

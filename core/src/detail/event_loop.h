@@ -3,6 +3,7 @@
 // connections with writes to flush, and the timers.
 #pragma once
 
+#include <sys/epoll.h>
 #include <uv.h>
 
 #include <array>
@@ -58,6 +59,17 @@ class EventLoop {
   // Counts loop passes (iterations); a connection's read budget is per pass.
   std::uint64_t pass() const { return pass_; }
 
+  // Connections' sockets are watched in one epoll set of this loop's, itself watched by
+  // the loop like any descriptor, so a connection needs no libuv handle (160 bytes or more
+  // each) but an fd and two bits. Moves `fd`'s interest from `before` to `after` (EPOLLIN,
+  // EPOLLOUT; 0 = not watched); its events go to c->socketEvents(). 0 or a negative libuv
+  // error.
+  int watch(int fd, ConnectionImpl* c, std::uint32_t before, std::uint32_t after);
+  // `c` closed its socket. It is finished (ConnectionImpl::finishClose: onClose, then
+  // freed) after the batch of events being handled, which may still name it, and before
+  // the loop waits again.
+  void retire(ConnectionImpl* c);
+
   // Shared by all connections: reads land here and are decoded in place; only an
   // incomplete tail is copied into the connection.
   std::span<char> readBuffer() { return {read_buffer_.get(), kReadBufferSize}; }
@@ -77,6 +89,8 @@ class EventLoop {
   static constexpr std::size_t kReadBufferSize = 64 * 1024;
   // Most connections one pass flushes (one write each); the rest go in the next pass.
   static constexpr std::size_t kFlushBatch = 1024;
+  // Socket events taken from the epoll set at a time; more wait for the next pass.
+  static constexpr std::size_t kEventBatch = 1024;
 
  private:
   struct TimerEntry;
@@ -85,6 +99,11 @@ class EventLoop {
   static void onTimer(uv_timer_t* handle);
   void flushAll();
   void continueAll();
+  static void onSockets(uv_poll_t* handle, int status, int events);
+  void finishRetired();
+  // The idle handle is active (the next poll does not block) while connections wait to
+  // continue, to flush or to be finished.
+  void updateIdle();
 
   uv_loop_t loop_{};
   uv_prepare_t prepare_{};
@@ -102,6 +121,11 @@ class EventLoop {
   std::vector<ConnectionImpl*> continue_list_;
   std::vector<ConnectionImpl*> continuing_;
   std::uint64_t pass_ = 0;
+  int epoll_fd_ = -1;
+  uv_poll_t sockets_{};      // watches epoll_fd_; keeps the loop alive while any is watched
+  std::size_t watched_ = 0;  // sockets in the epoll set
+  std::unique_ptr<epoll_event[]> events_;
+  std::vector<ConnectionImpl*> retired_;
   std::unordered_map<TimerId, TimerEntry*> timers_;
   TimerId next_timer_id_ = 0;
   std::unique_ptr<OutboundHost> outbound_;
