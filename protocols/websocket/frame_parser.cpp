@@ -89,23 +89,29 @@ void unmask(std::byte* data, std::size_t size, std::uint32_t mask, std::uint64_t
   // storing the bytes one by one and loading them as a word, avoids a store-forwarding stall
   // that cost more than unmasking a short message.
   const int shift = static_cast<int>(offset & 3) * 8;
-  const std::uint32_t key32 = std::endian::native == std::endian::little
-                                  ? std::rotr(mask, shift)
-                                  : std::rotl(mask, shift);
+  const std::uint32_t key32 =
+      std::endian::native == std::endian::little ? std::rotr(mask, shift) : std::rotl(mask, shift);
   const std::uint64_t key64 = (static_cast<std::uint64_t>(key32) << 32) | key32;
 
   // memcpy keeps the word accesses free of alignment and aliasing trouble; compilers turn it
   // into plain (often vectorised) loads and stores.
   std::size_t i = 0;
-  // Four words per step give the compiler independent XORs to pair into vector instructions.
+  // Four words per step, each loaded, masked and stored on its own: gathering them in an
+  // array made the compiler copy it through the stack.
   for (; i + 32 <= size; i += 32) {
-    std::uint64_t w[4];
-    std::memcpy(w, data + i, 32);
-    w[0] ^= key64;
-    w[1] ^= key64;
-    w[2] ^= key64;
-    w[3] ^= key64;
-    std::memcpy(data + i, w, 32);
+    std::uint64_t w0, w1, w2, w3;
+    std::memcpy(&w0, data + i, 8);
+    std::memcpy(&w1, data + i + 8, 8);
+    std::memcpy(&w2, data + i + 16, 8);
+    std::memcpy(&w3, data + i + 24, 8);
+    w0 ^= key64;
+    w1 ^= key64;
+    w2 ^= key64;
+    w3 ^= key64;
+    std::memcpy(data + i, &w0, 8);
+    std::memcpy(data + i + 8, &w1, 8);
+    std::memcpy(data + i + 16, &w2, 8);
+    std::memcpy(data + i + 24, &w3, 8);
   }
   for (; i + 8 <= size; i += 8) {
     std::uint64_t word;

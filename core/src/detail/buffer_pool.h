@@ -57,6 +57,17 @@ class BufferPool {
     std::string().swap(s);
   }
 
+  // Empties `s`. Storage under kMinRequest stays with it, for the next small message of the
+  // same connection (or of the next one to take a spare busy block); larger storage is
+  // recycled as above.
+  void clear(std::string& s) {
+    if (s.capacity() < kMinRequest) {
+      s.clear();
+    } else {
+      recycle(s);
+    }
+  }
+
   // Bytes held for reuse (for tests and the memory budget).
   std::size_t pooledBytes() const { return pooled_bytes_; }
   // Frees everything held (the memory budget's first resort).

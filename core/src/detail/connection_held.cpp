@@ -9,8 +9,19 @@
 
 namespace wman::detail {
 
+std::unique_ptr<ConnectionImpl::Held>& ConnectionImpl::spareHeld() {
+  // One per thread, and so per loop. Replies are written as their input is handled, so a
+  // busy connection takes a block and gives it back within one read: a single spare saves
+  // an allocation and a free of the block and of a small output buffer per read.
+  thread_local std::unique_ptr<Held> spare;
+  return spare;
+}
+
 ConnectionImpl::Held& ConnectionImpl::held() {
-  if (!held_) held_ = std::make_unique<Held>();
+  if (!held_) {
+    std::unique_ptr<Held>& spare = spareHeld();
+    held_ = spare ? std::move(spare) : std::make_unique<Held>();
+  }
   return *held_;
 }
 
@@ -18,9 +29,14 @@ void ConnectionImpl::settle() {
   if (!held_ || stage_ != Stage::Open) return;
   Held& h = *held_;
   if (!h.in.empty() || !h.out.empty() || h.pending) return;
-  buffers().recycle(h.in);
-  buffers().recycle(h.out);
-  held_.reset();
+  buffers().clear(h.in);
+  buffers().clear(h.out);
+  std::unique_ptr<Held>& spare = spareHeld();
+  if (!spare) {
+    spare = std::move(held_);
+  } else {
+    held_.reset();
+  }
 }
 
 std::size_t ConnectionImpl::heldBytes() const {

@@ -304,8 +304,9 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
     std::string out;  // encoded, not yet handed to the kernel
     std::unique_ptr<PendingWrite> pending;
   };
-  // The block, allocated when absent.
+  // The block, allocated when absent (or taken from the thread's spare).
   Held& held();
+  static std::unique_ptr<Held>& spareHeld();
   std::string& out() { return held().out; }
   bool holdsInput() const { return held_ && !held_->in.empty(); }
   std::size_t inputHeld() const { return held_ ? held_->in.size() : 0; }

@@ -47,7 +47,7 @@ void ConnectionImpl::write(std::string& wire) {
     return;
   }
   if (static_cast<std::size_t>(n) == wire.size()) {
-    buffers().recycle(wire);
+    buffers().clear(wire);
     afterWrite();
     return;
   }
