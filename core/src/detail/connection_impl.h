@@ -130,6 +130,8 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   }
   // A heartbeat ping awaits any input from the peer.
   bool pingSent() const { return has(kPingSent); }
+  // ...and is still in the output, not yet handed to the kernel.
+  bool pingQueued() const { return has(kPingSent) && has(kPingQueued); }
   // When close() began (meaningful while the state is Closing).
   std::uint64_t closingSince() const { return since_; }
   WorkerRuntime& runtime() const;

@@ -69,10 +69,13 @@ std::uint64_t WorkerRuntime::nextDeadline(const ConnectionImpl& c, std::uint64_t
   if (d.idle > 0) earliest(c.lastActive() + d.idle);
   // Heartbeat: a peer quiet for one interval is pinged; one that stays quiet for a second
   // interval (no pong, no data) is closed. A ping that could not go out (the peer reads
-  // nothing) is not retried: the second interval closes the peer all the same.
+  // nothing) is not retried: the second interval closes the peer all the same. A ping still
+  // in the output gets one more interval to go out (pingWritten() then starts its peer's
+  // interval afresh).
   if (d.ping > 0 && !c.handshaking() && c.codec().pings()) {
     const std::uint64_t pinged_at = c.lastActive() + d.ping;
-    earliest(c.pingSent() || now >= pinged_at ? pinged_at + d.ping : pinged_at);
+    const std::uint64_t close_at = pinged_at + (c.pingQueued() ? 2 : 1) * d.ping;
+    earliest(c.pingSent() || now >= pinged_at ? close_at : pinged_at);
   }
   return due;
 }
@@ -124,7 +127,9 @@ bool WorkerRuntime::expire(ConnectionImpl& c, std::uint64_t now) {
     }
     // No ping could go out (the peer reads nothing): closed after two quiet intervals.
   }
-  if (quiet < 2 * d.ping) return false;
+  // A ping held in the output by a long flush (a message to every connection) or a peer
+  // slow to read is not the peer's silence yet, for one more interval.
+  if (quiet < (c.pingQueued() ? 3 : 2) * d.ping) return false;
   peerLog(PeerCause::Timeout, spdlog::level::debug, c, "answered no ping within {} ms; closing",
           d.ping);
   c.close(kGoingAway, "ping timeout");
