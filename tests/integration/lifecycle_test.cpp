@@ -3,7 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "event_counter.h"
@@ -248,4 +250,45 @@ TEST_CASE("a handler may destroy a connection whose input waits in the same batc
   TestClient& survivor = first_a == "ok\n" ? a : b;
   survivor.send("three\n");
   CHECK(survivor.recvLine() == "ok\n");
+}
+
+TEST_CASE("an answer goes out after what its handler queued for other connections") {
+  // A handler that sends to another connection and then answers its own peer: the answer
+  // must not reach its peer first. A client told "joined" may at once ask another worker
+  // to message the group, and that must find the join already sent to the bus.
+  using namespace std::chrono_literals;
+  Worker w("text://127.0.0.1:0");
+  std::vector<ConnectionId> ids;  // in connect order: x, y, z
+  bool x_answered = false;
+  EventCounter opened;
+  w.onConnect = [&](Connection& c) {
+    ids.push_back(c.id());
+    opened.add();
+  };
+  w.onMessage = [&](Connection& c, Message) {
+    if (c.id() == ids[0]) {
+      w.connection(ids[1])->send("for y");
+      c.send("done");
+      x_answered = true;
+    } else if (c.id() == ids[2] && x_answered) {
+      // A slow handler later in the same batch holds the loop between x's input and the
+      // next flush pass: an answer written ahead of the pass would arrive 300 ms before
+      // y's message.
+      std::this_thread::sleep_for(300ms);
+    }
+  };
+  TestServer server({&w});
+  TestClient x(w.port());
+  REQUIRE(opened.waitFor(1));
+  TestClient y(w.port());
+  REQUIRE(opened.waitFor(2));
+  TestClient z(w.port());
+  REQUIRE(opened.waitFor(3));
+  server.whileLoopHeld([&] {
+    x.send("go\n");
+    z.send("slow\n");
+  });
+  REQUIRE(x.recvLine() == "done\n");
+  // y's message went out before x's answer: it waits in y's socket already.
+  CHECK(y.recvSome(64, 0ms) == "for y\n");
 }

@@ -10,11 +10,12 @@
 namespace wman::detail {
 
 void ConnectionImpl::scheduleFlush() {
-  if (has(kFlushScheduled)) return;
   if (has(kCorked)) {
     set(kFlushOwed);
     return;
   }
+  runtime().loop().noteQueued();
+  if (has(kFlushScheduled)) return;
   set(kFlushScheduled);
   runtime().loop().scheduleFlush(this);
 }

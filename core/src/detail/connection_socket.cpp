@@ -149,12 +149,21 @@ void ConnectionImpl::readSocket() {
     // the input is handled, while the socket is still warm in the caches; waiting for the
     // loop's flush pass meant touching every busy socket twice per pass (the worker spent
     // about 10 % more per echoed message with 1,000 connections).
+    // Unless the input queued output for other connections too (EventLoop::queued):
+    // then the reply follows that output through the flush pass, so a peer told "done"
+    // never hears it before what was done (a bus join, a message to others) went out.
+    const std::uint64_t queued = runtime().loop().queued();
     set(kCorked);
     handleInput(buffer.data(), static_cast<std::size_t>(n));
     clear(kCorked);
     if (has(kFlushOwed)) {
       clear(kFlushOwed);
-      if (stage_ != Stage::Closed) flush();
+      if (stage_ == Stage::Closed) return;
+      if (runtime().loop().queued() == queued) {
+        flush();
+      } else {
+        scheduleFlush();
+      }
     }
   } else if (n == 0) {
     log().debug("conn={} peer closed", id_);

@@ -49,6 +49,12 @@ class EventLoop {
 
   // All sends made during one iteration are written once, just before the loop polls.
   void scheduleFlush(ConnectionImpl* c);
+  // Counts output queued on any connection through the flush pass (scheduled or already
+  // on the list). A connection replying to its own input writes at once only if this did
+  // not move meanwhile: otherwise what the input queued for others (a bus message, a
+  // broadcast) must go first, in order, and the reply follows it in the flush pass.
+  void noteQueued() { ++queued_; }
+  std::uint64_t queued() const { return queued_; }
   void cancelFlush(ConnectionImpl* c);
 
   // Fairness: a connection that spent its read budget for this pass continues at the start
@@ -121,6 +127,7 @@ class EventLoop {
   std::vector<ConnectionImpl*> continue_list_;
   std::vector<ConnectionImpl*> continuing_;
   std::uint64_t pass_ = 0;
+  std::uint64_t queued_ = 0;
   int epoll_fd_ = -1;
   uv_poll_t sockets_{};      // watches epoll_fd_; keeps the loop alive while any is watched
   std::size_t watched_ = 0;  // sockets in the epoll set
