@@ -37,7 +37,7 @@ void ConnectionImpl::requestEvent(const DecodeResult& r) {
   Response res(&runtime(), id_, s->requestNumber());
   auto failed = [this] {
     runtime().stats().callback_errors++;
-    requestTimedOut(RequestSession::Wait::Response, 0);
+    requestFailed();
   };
   if (r.status == DecodeResult::Status::Body) {
     dispatch(id_, "onRequestBody", worker_->onRequestBody, failed, res, asString(r.payload),
@@ -134,22 +134,25 @@ void ConnectionImpl::requestTimedOut(RequestSession::Wait wait, std::uint64_t ti
     close({});
     return;
   }
-  if (wait == RequestSession::Wait::Response) {
-    // A callback threw: 500 unless part of a response is out already.
-    std::string& wire = out();
-    const std::size_t before = wire.size();
-    s->encodeFailure(500, "internal error\n", runtime().httpDate(), wire);
-    if (wire.size() != before) runtime().countResponse(500);
-  } else {
-    runtime().stats().protocol_errors++;
-    runtime().peerLog(PeerCause::Timeout, spdlog::level::info, *this,
-                      "request {} not complete after {} ms; answered 408",
-                      wait == RequestSession::Wait::Head ? "head" : "body", timeout_ms);
-    std::string& wire = out();
-    const std::size_t before = wire.size();
-    s->encodeFailure(408, "request timeout\n", runtime().httpDate(), wire);
-    if (wire.size() != before) runtime().countResponse(408);
-  }
+  runtime().stats().protocol_errors++;
+  runtime().peerLog(PeerCause::Timeout, spdlog::level::info, *this,
+                    "request {} not complete after {} ms; answered 408",
+                    wait == RequestSession::Wait::Head ? "head" : "body", timeout_ms);
+  std::string& wire = out();
+  const std::size_t before = wire.size();
+  s->encodeFailure(408, "request timeout\n", runtime().httpDate(), wire);
+  if (wire.size() != before) runtime().countResponse(408);
+  closeAfterFlush(/*linger=*/true);
+}
+
+void ConnectionImpl::requestFailed() {
+  RequestSession* s = requests();
+  if (state_ != ConnectionState::Established || !s) return;
+  // Nothing is sent when part of the response is out already: the close says it all.
+  std::string& wire = out();
+  const std::size_t before = wire.size();
+  s->encodeFailure(500, "internal error\n", runtime().httpDate(), wire);
+  if (wire.size() != before) runtime().countResponse(500);
   closeAfterFlush(/*linger=*/true);
 }
 

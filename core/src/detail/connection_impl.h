@@ -107,9 +107,12 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   // when the response is complete. Dropped when the send queue is full (like queue()),
   // NotConnected when there is no request being answered.
   SendStatus respond(const std::function<void(RequestSession&, std::string&)>& step);
-  // The deadline of what the session waits for passed: 408 for a request that did not
-  // arrive in time, a quiet close for an idle keep-alive connection.
+  // The deadline of what the session waits for passed (Idle, Head or Body; a response has
+  // none): 408 for a request that did not arrive in time, a quiet close for an idle
+  // keep-alive connection.
   void requestTimedOut(RequestSession::Wait wait, std::uint64_t timeout_ms);
+  // A request handler threw: 500 unless part of the response is out already, then close.
+  void requestFailed();
   // A graceful stop: an idle connection closes now, a busy one after its response.
   void finishRequests();
   // The response body is `length` bytes of `fd` from `offset` (the head is sent): handed to
