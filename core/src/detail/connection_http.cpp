@@ -138,21 +138,21 @@ void ConnectionImpl::requestTimedOut(RequestSession::Wait wait, std::uint64_t ti
   runtime().peerLog(PeerCause::Timeout, spdlog::level::info, *this,
                     "request {} not complete after {} ms; answered 408",
                     wait == RequestSession::Wait::Head ? "head" : "body", timeout_ms);
-  std::string& wire = out();
-  const std::size_t before = wire.size();
-  s->encodeFailure(408, "request timeout\n", runtime().httpDate(), wire);
-  if (wire.size() != before) runtime().countResponse(408);
-  closeAfterFlush(/*linger=*/true);
+  answerFailure(*s, 408, "request timeout\n");
 }
 
 void ConnectionImpl::requestFailed() {
   RequestSession* s = requests();
   if (state_ != ConnectionState::Established || !s) return;
+  answerFailure(*s, 500, "internal error\n");
+}
+
+void ConnectionImpl::answerFailure(RequestSession& s, std::uint16_t status, const char* body) {
   // Nothing is sent when part of the response is out already: the close says it all.
   std::string& wire = out();
   const std::size_t before = wire.size();
-  s->encodeFailure(500, "internal error\n", runtime().httpDate(), wire);
-  if (wire.size() != before) runtime().countResponse(500);
+  s.encodeFailure(status, body, runtime().httpDate(), wire);
+  if (wire.size() != before) runtime().countResponse(status);
   closeAfterFlush(/*linger=*/true);
 }
 

@@ -113,6 +113,8 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   void requestTimedOut(RequestSession::Wait wait, std::uint64_t timeout_ms);
   // A request handler threw: 500 unless part of the response is out already, then close.
   void requestFailed();
+  // Answers the request with `status` (unless part of a response is out), then closes.
+  void answerFailure(RequestSession& s, std::uint16_t status, const char* body);
   // A graceful stop: an idle connection closes now, a busy one after its response.
   void finishRequests();
   // The response body is `length` bytes of `fd` from `offset` (the head is sent): handed to
@@ -179,6 +181,8 @@ class ConnectionImpl final : public Connection, public DeadlineLink {
   void readStop();
   // Sets the interest in the loop's epoll set from what the connection waits for.
   void rearm();
+  // The interest registered in the loop's epoll set now (EPOLLIN, EPOLLOUT).
+  std::uint32_t watchedEvents() const;
   // One recv() into the loop's read buffer: input, the peer's end, or an error.
   void readSocket();
   // The socket can take more of the pending write.

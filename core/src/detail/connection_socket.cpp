@@ -111,10 +111,8 @@ void ConnectionImpl::rearm() {
   const bool read = has(kReading);
   const bool write = writing() || has(kConnecting);
   if (read == has(kWatchRead) && write == has(kWatchWrite)) return;
-  const std::uint32_t before =
-      (has(kWatchRead) ? EPOLLIN : 0u) | (has(kWatchWrite) ? EPOLLOUT : 0u);
   const std::uint32_t after = (read ? EPOLLIN : 0u) | (write ? EPOLLOUT : 0u);
-  if (const int rc = runtime().loop().watch(fd_, this, before, after); rc != 0) {
+  if (const int rc = runtime().loop().watch(fd_, this, watchedEvents(), after); rc != 0) {
     return failed("poll", rc);
   }
   read ? set(kWatchRead) : clear(kWatchRead);
@@ -209,10 +207,12 @@ void ConnectionImpl::writable() {
   flush();
 }
 
+std::uint32_t ConnectionImpl::watchedEvents() const {
+  return (has(kWatchRead) ? EPOLLIN : 0u) | (has(kWatchWrite) ? EPOLLOUT : 0u);
+}
+
 void ConnectionImpl::closeSocket() {
-  const std::uint32_t before =
-      (has(kWatchRead) ? EPOLLIN : 0u) | (has(kWatchWrite) ? EPOLLOUT : 0u);
-  runtime().loop().watch(fd_, this, before, 0);
+  runtime().loop().watch(fd_, this, watchedEvents(), 0);
   clear(kWatchRead);
   clear(kWatchWrite);
   ::close(fd_);
