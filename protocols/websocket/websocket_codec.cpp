@@ -3,6 +3,7 @@
 #include "websocket/websocket_codec.h"
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 #include <new>
 #include <utility>
@@ -20,12 +21,33 @@ std::size_t messageLimit(std::size_t max_package_size) {
 
 }  // namespace
 
-WebSocketCodec::WebSocketCodec(const CodecLimits& limits, const WebSocketOptions& options)
-    : WebSocketCodec(limits, std::make_shared<const WebSocketOptions>(options)) {}
+struct WebSocketCodec::SharedOptions::Block {
+  WebSocketOptions options;
+  // Codecs of one listener may be made and dropped on several threads.
+  std::atomic<std::uint32_t> users{1};
+};
 
-WebSocketCodec::WebSocketCodec(const CodecLimits& limits,
-                               std::shared_ptr<const WebSocketOptions> options)
-    : options_(std::move(options)),
+WebSocketCodec::SharedOptions::SharedOptions(const WebSocketOptions& options)
+    : block_(new Block{options}) {}
+
+WebSocketCodec::SharedOptions::SharedOptions(const SharedOptions& other) noexcept
+    : block_(other.block_) {
+  block_->users.fetch_add(1, std::memory_order_relaxed);
+}
+
+WebSocketCodec::SharedOptions::~SharedOptions() {
+  if (block_->users.fetch_sub(1, std::memory_order_acq_rel) == 1) delete block_;
+}
+
+const WebSocketOptions* WebSocketCodec::SharedOptions::operator->() const noexcept {
+  return &block_->options;
+}
+
+WebSocketCodec::WebSocketCodec(const CodecLimits& limits, const WebSocketOptions& options)
+    : WebSocketCodec(limits, SharedOptions(options)) {}
+
+WebSocketCodec::WebSocketCodec(const CodecLimits& limits, const SharedOptions& options)
+    : options_(options),
       request_parser_(std::make_unique<HttpRequestParser>(options_->max_header_size)),
       session_(ws::Role::Server, messageLimit(limits.max_package_size)) {}
 
@@ -34,7 +56,9 @@ WebSocketCodec::~WebSocketCodec() = default;
 DecodeResult WebSocketCodec::fail(std::uint16_t code, std::string_view reason) {
   phase_ = Phase::Failed;
   failure_code_ = code;
-  failure_reason_ = reason;
+  // Reasons are short static strings; one past 64 KiB would only be cut.
+  failure_reason_ = reason.data();
+  failure_reason_size_ = static_cast<std::uint16_t>(std::min<std::size_t>(reason.size(), 0xffff));
   return DecodeResult::error(code, reason);
 }
 
@@ -57,7 +81,7 @@ DecodeResult WebSocketCodec::decode(ByteSpan input) {
   } catch (const std::bad_alloc&) {
     return fail(ws::close_code::kInternalError, "out of memory");
   }
-  return DecodeResult::error(failure_code_, failure_reason_);
+  return DecodeResult::error(failure_code_, {failure_reason_, failure_reason_size_});
 }
 
 DecodeResult WebSocketCodec::decodeFrame(ByteSpan input) {
@@ -154,7 +178,7 @@ void WebSocketCodec::encodeError(std::uint16_t code, std::string_view reason, st
 }
 
 CodecFactory webSocketCodecFactory(const WebSocketOptions& options) {
-  auto shared = std::make_shared<const WebSocketOptions>(options);
+  WebSocketCodec::SharedOptions shared(options);
   return [shared](const CodecLimits& limits) -> std::unique_ptr<Codec> {
     return std::make_unique<WebSocketCodec>(limits, shared);
   };

@@ -60,9 +60,23 @@ class WebSocketCodec final : public Codec {
   // Messages (after reassembly and decompression) may be at most limits.max_package_size
   // bytes; frame headers do not count.
   explicit WebSocketCodec(const CodecLimits& limits = {}, const WebSocketOptions& options = {});
-  // The same with options shared by every codec of a listener (webSocketCodecFactory), so a
-  // connection holds a pointer to them rather than a copy. `options` must not be null.
-  WebSocketCodec(const CodecLimits& limits, std::shared_ptr<const WebSocketOptions> options);
+  // Options shared by every codec of a listener (webSocketCodecFactory): a codec holds one
+  // counted pointer to them rather than a copy, or a shared_ptr's two words, as each of a
+  // million idle connections pays for what its codec holds.
+  class SharedOptions {
+   public:
+    explicit SharedOptions(const WebSocketOptions& options);
+    SharedOptions(const SharedOptions& other) noexcept;
+    SharedOptions& operator=(const SharedOptions&) = delete;
+    ~SharedOptions();
+    const WebSocketOptions* operator->() const noexcept;
+
+   private:
+    struct Block;
+    Block* block_;
+  };
+  // The same with options shared by every codec of a listener.
+  WebSocketCodec(const CodecLimits& limits, const SharedOptions& options);
   ~WebSocketCodec() override;
 
   // See the class comment for the phases. Never throws: an allocation failure is an Error
@@ -120,19 +134,21 @@ class WebSocketCodec final : public Codec {
   bool openDeflate(const HandshakeRequest& request);
 
   // Shared, read-only: one copy per listener, not per connection.
-  std::shared_ptr<const WebSocketOptions> options_;
+  SharedOptions options_;
 
   // Handshake phase only; freed once answered so an open connection does not keep it.
   std::unique_ptr<HttpRequestParser> request_parser_;
 
-  // The Error decode() repeats once failed (kept as two fields: a DecodeResult is 56 bytes).
-  std::string_view failure_reason_{};
+  // The Error decode() repeats once failed, kept in three fields (a DecodeResult is 56
+  // bytes): the code, and the reason (a static string) as its start and length.
+  const char* failure_reason_ = nullptr;
 
   // The open phase, shared with the client role. Its tail padding holds the fields below.
   [[no_unique_address]] ws::FrameSession session_;
   Phase phase_ = Phase::Request;
   bool open_ = false;
   std::uint16_t failure_code_ = 0;
+  std::uint16_t failure_reason_size_ = 0;
 };
 
 // A registry factory for websocket codecs with `options` (the built-in "websocket" uses the

@@ -17,6 +17,7 @@
 #include "wman/connection.h"
 #include "wman/connection_events.h"
 #include "wman/request_session.h"
+#include "wman/slot_allocator.h"
 
 namespace wman::detail {
 
@@ -26,8 +27,9 @@ class WorkerRuntime;
 class TlsContext;
 class Outbound;
 
-// A DeadlineLink so that the runtime's deadline wheel holds it without an allocation.
-class ConnectionImpl final : public Connection, public DeadlineLink {
+// A DeadlineLink so that the runtime's deadline wheel holds it without an allocation; in a
+// slot (SlotAllocated), as it lives as long as its socket.
+class ConnectionImpl final : public Connection, public DeadlineLink, public SlotAllocated {
  public:
   // Wraps `fd`, an already connected stream socket. Returns nullptr and sets `ec` on failure,
   // leaving `fd` open.

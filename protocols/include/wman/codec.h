@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "wman/slot_allocator.h"
+
 namespace wman {
 
 class RequestSession;
@@ -108,8 +110,10 @@ struct DecodeResult {
 };
 
 // One codec instance serves one connection, so it may keep parsing state between calls
-// (for example how far it already scanned for a delimiter). Not thread-safe.
-class Codec {
+// (for example how far it already scanned for a delimiter). Not thread-safe. A codec lives
+// as long as its connection, so codecs are allocated from slots (wman/slot_allocator.h):
+// keep the state of an idle connection small, and allocate the rest only while in use.
+class Codec : public SlotAllocated {
  public:
   virtual ~Codec() = default;
 

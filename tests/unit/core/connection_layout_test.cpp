@@ -13,6 +13,8 @@ using wman::detail::DeadlineLink;
 TEST_CASE("ConnectionImpl stays within its size budget") {
   std::printf("sizeof(ConnectionImpl) = %zu (Connection %zu, DeadlineLink %zu, uv_poll_t %zu)\n",
               sizeof(ConnectionImpl), sizeof(Connection), sizeof(DeadlineLink), sizeof(uv_poll_t));
+  // It lives in a slot (wman/slot_allocator.h): no allocator header, no holes.
+  CHECK(sizeof(ConnectionImpl) <= wman::SlotAllocator::kMaxSlot);
   // Beyond the public Connection: the deadline wheel's links, six pointers or clocks, the
   // packed read budget, stages and flags, and the socket (520 bytes in all before the
   // transports, the explicit states and the Held block; 408 with a libuv stream handle,
