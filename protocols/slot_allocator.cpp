@@ -81,7 +81,9 @@ void* SlotAllocator::allocate(std::size_t size) {
 void SlotAllocator::release(void* p, std::size_t size) noexcept {
   if (p == nullptr) return;
   if (!kSlots || size > kMaxSlot) {
-    ::operator delete(p, size);
+    // Unsized: clang before 19 declares the sized global delete only with
+    // -fsized-deallocation.
+    ::operator delete(p);
     return;
   }
   SizeClass& c = t_classes[slotSize(size == 0 ? 1 : size) / kGranule];

@@ -50,8 +50,8 @@ struct SlotAllocated {
   static void* operator new(std::size_t size, std::align_val_t al) {
     return ::operator new(size, al);
   }
-  static void operator delete(void* p, std::size_t size, std::align_val_t al) noexcept {
-    ::operator delete(p, size, al);
+  static void operator delete(void* p, std::size_t, std::align_val_t al) noexcept {
+    ::operator delete(p, al);
   }
 };
 
