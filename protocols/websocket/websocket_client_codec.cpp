@@ -97,9 +97,15 @@ DecodeResult WebSocketClientCodec::decodeResponse(ByteSpan input) {
 }
 
 DecodeResult WebSocketClientCodec::decodeFrame(ByteSpan input) {
+  // One result returned on every path, so it is built in the caller's storage: copying it
+  // read it back right after the session's narrower stores (a store-forwarding stall on
+  // every message).
   DecodeResult r = session_.decode(input);
-  if (r.status == DecodeResult::Status::Error) return fail(r.code, r.reason);
-  if (r.status == DecodeResult::Status::Close) phase_ = Phase::PeerClosed;
+  if (r.status == DecodeResult::Status::Error) {
+    fail(r.code, r.reason);  // keeps the failure; r is that same error
+  } else if (r.status == DecodeResult::Status::Close) {
+    phase_ = Phase::PeerClosed;
+  }
   return r;
 }
 
