@@ -34,11 +34,6 @@ ConnectionImpl::ConnectionImpl(WorkerRuntime& runtime, std::unique_ptr<Codec> co
 
 ConnectionImpl::~ConnectionImpl() = default;
 
-WorkerRuntime& ConnectionImpl::runtime() const {
-  // A Worker keeps one runtime for its life, so the connection need not store it.
-  return worker_->runtime();
-}
-
 void ConnectionImpl::enter(Stage stage) {
   stage_ = stage;
   state_ = stage == Stage::Open     ? ConnectionState::Established

@@ -18,6 +18,7 @@
 #include "wman/connection_events.h"
 #include "wman/request_session.h"
 #include "wman/slot_allocator.h"
+#include "wman/worker.h"
 
 namespace wman::detail {
 
@@ -141,7 +142,9 @@ class ConnectionImpl final : public Connection, public DeadlineLink, public Slot
   bool pingQueued() const { return has(kPingSent) && has(kPingQueued); }
   // When close() began (meaningful while the state is Closing).
   std::uint64_t closingSince() const { return since_; }
-  WorkerRuntime& runtime() const;
+  // A Worker keeps one runtime for its life, so the connection need not store it. Inline:
+  // the read and write paths ask for it several times per message.
+  WorkerRuntime& runtime() const { return worker_->runtime(); }
   // The connected socket (-1 once closed).
   int fd() const { return fd_; }
   // Readiness of the socket from the loop's epoll set (EPOLLIN, EPOLLOUT, EPOLLERR,
