@@ -3,6 +3,8 @@
 #include <bit>
 #include <cstring>
 
+#include "websocket/word.h"
+
 namespace wman::ws {
 namespace {
 
@@ -93,32 +95,19 @@ void unmask(std::byte* data, std::size_t size, std::uint32_t mask, std::uint64_t
       std::endian::native == std::endian::little ? std::rotr(mask, shift) : std::rotl(mask, shift);
   const std::uint64_t key64 = (static_cast<std::uint64_t>(key32) << 32) | key32;
 
-  // memcpy keeps the word accesses free of alignment and aliasing trouble; compilers turn it
-  // into plain (often vectorised) loads and stores.
   std::size_t i = 0;
-  // Four words per step, each loaded, masked and stored on its own: gathering them in an
-  // array made the compiler copy it through the stack.
+  // Four words per step, each loaded, masked and stored on its own (websocket/word.h).
   for (; i + 32 <= size; i += 32) {
-    std::uint64_t w0, w1, w2, w3;
-    std::memcpy(&w0, data + i, 8);
-    std::memcpy(&w1, data + i + 8, 8);
-    std::memcpy(&w2, data + i + 16, 8);
-    std::memcpy(&w3, data + i + 24, 8);
-    w0 ^= key64;
-    w1 ^= key64;
-    w2 ^= key64;
-    w3 ^= key64;
-    std::memcpy(data + i, &w0, 8);
-    std::memcpy(data + i + 8, &w1, 8);
-    std::memcpy(data + i + 16, &w2, 8);
-    std::memcpy(data + i + 24, &w3, 8);
+    const std::uint64_t w0 = loadWord(data + i) ^ key64;
+    const std::uint64_t w1 = loadWord(data + i + 8) ^ key64;
+    const std::uint64_t w2 = loadWord(data + i + 16) ^ key64;
+    const std::uint64_t w3 = loadWord(data + i + 24) ^ key64;
+    storeWord(data + i, w0);
+    storeWord(data + i + 8, w1);
+    storeWord(data + i + 16, w2);
+    storeWord(data + i + 24, w3);
   }
-  for (; i + 8 <= size; i += 8) {
-    std::uint64_t word;
-    std::memcpy(&word, data + i, 8);
-    word ^= key64;
-    std::memcpy(data + i, &word, 8);
-  }
+  for (; i + 8 <= size; i += 8) storeWord(data + i, loadWord(data + i) ^ key64);
   unsigned char key[8];
   std::memcpy(key, &key64, 8);
   for (std::size_t j = 0; i < size; ++i, ++j) data[i] ^= static_cast<std::byte>(key[j]);

@@ -3,6 +3,8 @@
 #include <array>
 #include <cstring>
 
+#include "websocket/word.h"
+
 namespace wman::ws {
 namespace {
 
@@ -85,23 +87,13 @@ bool Utf8Validator::feed(std::span<const std::byte> bytes) {
     if (state == kAccept) {
       // Text is mostly ASCII: between characters, skip whole words without a high bit, four
       // at a time while there is room (one test per 32 bytes), then one at a time.
-      // Four separate loads: a 32-byte array was copied through the stack and its words
-      // read back at once, a store-forwarding stall that cost more than the check itself.
+      constexpr std::uint64_t kHigh = 0x8080808080808080ull;
       while (end - p >= 32) {
-        std::uint64_t w0, w1, w2, w3;
-        std::memcpy(&w0, p, 8);
-        std::memcpy(&w1, p + 8, 8);
-        std::memcpy(&w2, p + 16, 8);
-        std::memcpy(&w3, p + 24, 8);
-        if (((w0 | w1 | w2 | w3) & 0x8080808080808080ull) != 0) break;
+        if (((loadWord(p) | loadWord(p + 8) | loadWord(p + 16) | loadWord(p + 24)) & kHigh) != 0)
+          break;
         p += 32;
       }
-      while (end - p >= 8) {
-        std::uint64_t word;
-        std::memcpy(&word, p, 8);
-        if ((word & 0x8080808080808080ull) != 0) break;
-        p += 8;
-      }
+      while (end - p >= 8 && (loadWord(p) & kHigh) == 0) p += 8;
       while (p < end && *p < 0x80) ++p;
       if (p == end) break;
     }

@@ -1,0 +1,23 @@
+// Unaligned 8-byte loads and stores for the codec's word-at-a-time loops (unmasking, the
+// UTF-8 check's ASCII skip). memcpy keeps them free of alignment and aliasing trouble;
+// compilers turn it into one plain load or store. Load each word into its own variable:
+// gathering several in an array made the compiler copy it through the stack, a
+// store-forwarding stall that cost more than the loop's work on short messages.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace wman::ws {
+
+inline std::uint64_t loadWord(const void* p) {
+  std::uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+
+inline void storeWord(void* p, std::uint64_t w) {
+  std::memcpy(p, &w, sizeof w);
+}
+
+}  // namespace wman::ws
