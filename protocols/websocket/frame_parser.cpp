@@ -113,33 +113,4 @@ void unmask(std::byte* data, std::size_t size, std::uint32_t mask, std::uint64_t
   for (std::size_t j = 0; i < size; ++i, ++j) data[i] ^= static_cast<std::byte>(key[j]);
 }
 
-std::size_t writeFrameHeader(char* h, bool fin, bool rsv1, std::uint8_t op,
-                             std::uint64_t payload_size, const std::byte* mask_key) {
-  h[0] = static_cast<char>((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | (op & 0x0f));
-  std::size_t size;
-  if (payload_size <= 125) {
-    h[1] = static_cast<char>(payload_size);
-    size = 2;
-  } else if (payload_size <= 0xffff) {
-    h[1] = 126;
-    h[2] = static_cast<char>(payload_size >> 8);
-    h[3] = static_cast<char>(payload_size);
-    size = 4;
-  } else {
-    h[1] = 127;
-    for (int i = 0; i < 8; ++i) h[2 + i] = static_cast<char>(payload_size >> (56 - 8 * i));
-    size = 10;
-  }
-  if (mask_key == nullptr) return size;
-  h[1] = static_cast<char>(h[1] | 0x80);
-  std::memcpy(h + size, mask_key, 4);
-  return size + 4;
-}
-
-void appendFrameHeader(std::string& out, bool fin, bool rsv1, std::uint8_t op,
-                       std::uint64_t payload_size, const std::byte* mask_key) {
-  char h[kMaxHeaderSize];
-  out.append(h, writeFrameHeader(h, fin, rsv1, op, payload_size, mask_key));
-}
-
 }  // namespace wman::ws

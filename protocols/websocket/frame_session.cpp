@@ -29,6 +29,27 @@ DecodeResult withStatus(DecodeResult::Status status, std::size_t consumed, ByteS
   return r;
 }
 
+// The header of the frame every echo and chat message is: FIN, no RSV bit, text or binary,
+// masked as `role_masks` says, a payload of at most 65,535 bytes. Returns its size and the
+// payload's in `size`, or 0 for every other frame (and for one still arriving), which then
+// takes the general path with all its rules.
+std::size_t simpleFrameHeader(ByteSpan input, bool role_masks, std::size_t& size) {
+  if (input.size() < 2) return 0;
+  const auto b0 = std::to_integer<std::uint8_t>(input[0]);
+  const auto b1 = std::to_integer<std::uint8_t>(input[1]);
+  if ((b0 != 0x81 && b0 != 0x82) || ((b1 & 0x80) != 0) != role_masks) return 0;
+  std::size_t header = role_masks ? 6 : 2;
+  size = b1 & 0x7f;
+  if (size == 126) {
+    if (input.size() < 4) return 0;
+    size = loadBigEndian16(input.data() + 2);
+    header += 2;
+  } else if (size == 127) {
+    return 0;
+  }
+  return input.size() >= header && input.size() - header >= size ? header : 0;
+}
+
 }  // namespace
 
 FrameSession::FrameSession(Role role, std::size_t max_message, const RandomSource* random)
@@ -45,6 +66,33 @@ void FrameSession::enableDeflate(const DeflateParams& params, const DeflateOptio
 }
 
 DecodeResult FrameSession::decode(ByteSpan input) {
+  // The common case first: a whole single-frame data message while none is in progress.
+  // It is checked, unmasked and UTF-8 validated here with the same rules and errors as
+  // decodeFrame(), without the general path's intermediate results (most of the
+  // per-message cost).
+  std::size_t size = 0;
+  const std::size_t header = frame_done_ == 0 && !in_message_ && !message_delivered_
+                                 ? simpleFrameHeader(input, rules_.require_mask, size)
+                                 : 0;
+  if (header == 0 || size > max_message_) return decodeFrame(input);
+  std::byte* payload = const_cast<std::byte*>(input.data()) + header;
+  if (rules_.require_mask) {
+    std::uint32_t mask;
+    std::memcpy(&mask, payload - 4, 4);
+    unmask(payload, size, mask, 0);
+  }
+  const bool text = input[0] == std::byte{0x81};
+  if (text) {
+    // The validator is at a message start here: reset after the last message.
+    if (!utf8_.feed({payload, size})) return fail(kInvalidPayload, "invalid UTF-8 in text message");
+    if (!utf8_.complete())
+      return fail(kInvalidPayload, "text message ends inside a UTF-8 sequence");
+  }
+  return DecodeResult::message(header + size, {payload, size},
+                               text ? MessageKind::Text : MessageKind::Binary);
+}
+
+DecodeResult FrameSession::decodeFrame(ByteSpan input) {
   if (message_delivered_) {
     // The previous result pointed into message_; the caller is done with it now. Its
     // storage goes too: reassembly state exists only while a message is being assembled,
@@ -224,13 +272,19 @@ const std::byte* FrameSession::nextMaskKey(std::byte (&key)[4]) {
 void FrameSession::appendFrame(std::uint8_t op, ByteSpan payload, std::string& out) {
   std::byte key[4];
   const std::byte* mask = nextMaskKey(key);
-  appendFrameHeader(out, true, false, op, payload.size(), mask);
+  char header[kMaxHeaderSize];
+  const std::size_t h = writeFrameHeader(header, true, false, op, payload.size(), mask);
+  // Sized once, then written in place: one length check for the whole frame instead of
+  // one per header byte and one for the payload.
   const std::size_t start = out.size();
-  out.append(asString(payload));
+  out.resize(start + h + payload.size());
+  char* frame = out.data() + start;
+  std::memcpy(frame, header, h);
+  if (!payload.empty()) std::memcpy(frame + h, payload.data(), payload.size());
   if (mask) {
     std::uint32_t m;
     std::memcpy(&m, mask, 4);
-    unmask(reinterpret_cast<std::byte*>(out.data() + start), payload.size(), m, 0);
+    unmask(reinterpret_cast<std::byte*>(frame + h), payload.size(), m, 0);
   }
 }
 
@@ -259,10 +313,19 @@ void FrameSession::appendCompressed(std::uint8_t op, ByteSpan payload, std::stri
 
 void FrameSession::encode(ByteSpan payload, MessageKind kind, std::string& out) {
   const std::uint8_t op = kind == MessageKind::Text ? opcode::kText : opcode::kBinary;
-  if (!deflate_ || payload.size() < deflate_->options().min_compress_size) {
-    appendFrame(op, payload, out);
-  } else {
+  if (deflate_ && payload.size() >= deflate_->options().min_compress_size) {
     appendCompressed(op, payload, out);
+  } else if (role_ == Role::Server && payload.size() <= kMaxControlPayload) {
+    // Nearly every message a server sends: FIN, the opcode, the 7-bit length, the payload as
+    // it is. writeFrameHeader() would write the same two bytes.
+    const std::size_t start = out.size();
+    out.resize(start + 2 + payload.size());
+    char* frame = out.data() + start;
+    frame[0] = static_cast<char>(0x80 | op);
+    frame[1] = static_cast<char>(payload.size());
+    if (!payload.empty()) std::memcpy(frame + 2, payload.data(), payload.size());
+  } else {
+    appendFrame(op, payload, out);
   }
 }
 

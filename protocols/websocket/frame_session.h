@@ -62,6 +62,10 @@ class FrameSession {
   const DeflateParams* deflateParams() const { return deflate_ ? &deflate_->params() : nullptr; }
 
  private:
+  // Every frame decode() does not take on its fast path: fragments, control frames,
+  // compressed or partial frames, and errors. Kept out of line so decode() stays small
+  // (few registers to save) for the frames that are whole messages.
+  [[gnu::noinline]] DecodeResult decodeFrame(ByteSpan input);
   DecodeResult checkSessionRules(const FrameHeader& frame);
   DecodeResult processPayload(const FrameHeader& frame, std::byte* data, std::size_t size);
   DecodeResult finishFrame(const FrameHeader& frame, std::byte* payload, std::size_t consumed);

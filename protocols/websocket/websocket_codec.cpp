@@ -64,6 +64,8 @@ DecodeResult WebSocketCodec::fail(std::uint16_t code, std::string_view reason) {
 
 DecodeResult WebSocketCodec::decode(ByteSpan input) {
   try {
+    if (phase_ == Phase::Open) [[likely]]
+      return decodeFrame(input);
     switch (phase_) {
       case Phase::Request:
         return decodeRequest(input);

@@ -17,11 +17,9 @@ std::unique_ptr<ConnectionImpl::Held>& ConnectionImpl::spareHeld() {
   return spare;
 }
 
-ConnectionImpl::Held& ConnectionImpl::held() {
-  if (!held_) {
-    std::unique_ptr<Held>& spare = spareHeld();
-    held_ = spare ? std::move(spare) : std::make_unique<Held>();
-  }
+ConnectionImpl::Held& ConnectionImpl::newHeld() {
+  std::unique_ptr<Held>& spare = spareHeld();
+  held_ = spare ? std::move(spare) : std::make_unique<Held>();
   return *held_;
 }
 

@@ -86,12 +86,12 @@ ConnectionImpl* ConnectionImpl::connect(WorkerRuntime& runtime, Outbound& owner,
   return c;
 }
 
-Connection& ConnectionImpl::face() {
-  return outbound_ ? outbound_->face() : *this;
+Connection& ConnectionImpl::linkFace() {
+  return outbound_->face();
 }
 
-const ConnectionEvents& ConnectionImpl::events() const {
-  return outbound_ ? outbound_->events() : static_cast<const ConnectionEvents&>(*worker_);
+const ConnectionEvents& ConnectionImpl::linkEvents() const {
+  return outbound_->events();
 }
 
 void ConnectionImpl::start() {
@@ -162,8 +162,8 @@ SendStatus ConnectionImpl::queue(std::string_view data, MessageKind kind, bool r
   }
   const SendStatus status = writing() ? SendStatus::Buffered : SendStatus::Ok;
   runtime().stats().messages_out++;
-  if (!raw && status == SendStatus::Ok && transport_->passesThrough() &&
-      data.size() >= kGatherMin && sendGathered(data, kind)) {
+  if (data.size() >= kGatherMin && !raw && status == SendStatus::Ok &&
+      transport_->passesThrough() && sendGathered(data, kind)) {
     if (state_ != ConnectionState::Established) return status;
     if (buffered() == 0) settle();
     noteQueued();
@@ -171,7 +171,8 @@ SendStatus ConnectionImpl::queue(std::string_view data, MessageKind kind, bool r
   }
   std::string& wire = out();
   // Room for the message and a frame header (at most 14 bytes in any codec of ours).
-  buffers().provide(wire, wire.size() + data.size() + 16);
+  const std::size_t want = wire.size() + data.size() + 16;
+  if (wire.capacity() < want) buffers().provide(wire, want);
   if (raw) {
     wire.append(data);
   } else {
@@ -182,8 +183,7 @@ SendStatus ConnectionImpl::queue(std::string_view data, MessageKind kind, bool r
   return status;
 }
 
-void ConnectionImpl::noteQueued() {
-  if (state_ != ConnectionState::Established || buffered() < face().maxSendBuffer) return;
+void ConnectionImpl::bufferFull() {
   set(kBufferFull);
   dispatch(
       id_, "onBufferFull", events().onBufferFull, [this] { runtime().callbackFailed(*this); },

@@ -163,8 +163,14 @@ class ConnectionImpl final : public Connection, public DeadlineLink, public Slot
 
   // What the application sees: this connection, or for an outbound link its owner's
   // AsyncConnection (its callbacks, its counters, its maxSendBuffer).
-  Connection& face();
-  const ConnectionEvents& events() const;
+  // Inline, as the read and send paths ask for them for every message; an outbound link's
+  // come from its owner.
+  Connection& face() { return outbound_ ? linkFace() : *this; }
+  const ConnectionEvents& events() const {
+    return outbound_ ? linkEvents() : static_cast<const ConnectionEvents&>(*worker_);
+  }
+  Connection& linkFace();
+  const ConnectionEvents& linkEvents() const;
   // An outbound link that has not opened yet failed: the owner reports `why` to the
   // application as a connect failure. Only the first reason counts: it is the cause, and
   // what follows from it (the server hanging up after our TLS alert) is not.
@@ -240,7 +246,10 @@ class ConnectionImpl final : public Connection, public DeadlineLink, public Slot
   // Closes after a flush; `linger`: the peer is being told why (see Stage).
   void closeAfterFlush(bool linger);
   // After a send was queued: onBufferFull once the queue reached maxSendBuffer.
-  void noteQueued();
+  void noteQueued() {
+    if (state_ == ConnectionState::Established && buffered() >= face().maxSendBuffer) bufferFull();
+  }
+  void bufferFull();
   // Everything queued so far was handed to the kernel.
   void noteWritten();
   // A transport finished its handshake: the application hears of the connection once
@@ -319,7 +328,8 @@ class ConnectionImpl final : public Connection, public DeadlineLink, public Slot
     std::unique_ptr<PendingWrite> pending;
   };
   // The block, allocated when absent (or taken from the thread's spare).
-  Held& held();
+  Held& held() { return held_ ? *held_ : newHeld(); }
+  Held& newHeld();
   static std::unique_ptr<Held>& spareHeld();
   std::string& out() { return held().out; }
   bool holdsInput() const { return held_ && !held_->in.empty(); }
@@ -377,5 +387,12 @@ class ConnectionImpl final : public Connection, public DeadlineLink, public Slot
   std::uint8_t request_wait_ = kNoWait;  // the RequestSession::Wait whose clock runs
   MessageKind reply_kind_;
 };
+
+// Inline: every send checks it against maxSendBuffer, before and after queueing.
+inline std::size_t ConnectionImpl::buffered() const {
+  if (!held_) return 0;
+  const PendingWrite* p = held_->pending.get();
+  return held_->out.size() + (p ? p->data.size() - p->offset : 0);
+}
 
 }  // namespace wman::detail

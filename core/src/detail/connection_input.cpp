@@ -68,6 +68,14 @@ void ConnectionImpl::deliverHeld() {
 }
 
 std::size_t ConnectionImpl::deliver(ByteSpan input) {
+  // The pass cannot change while the loop below runs: look at it once, then count each
+  // step against the share kept for this pass.
+  spend(0, 0);
+  auto within_share = [this] {
+    pass_steps_ = std::min<std::uint32_t>(pass_steps_ + 1, (1u << 12) - 1);
+    return pass_bytes_ < kPassBytes && pass_steps_ < kPassSteps;
+  };
+  auto& stats = runtime().stats();
   std::size_t offset = 0;
   while (offset < input.size() && state_ == ConnectionState::Established && !paused_ &&
          !has(kYielded)) {
@@ -75,7 +83,7 @@ std::size_t ConnectionImpl::deliver(ByteSpan input) {
     offset += r.consumed;
     switch (r.status) {
       case DecodeResult::Status::Message:
-        runtime().stats().messages++;
+        stats.messages++;
         reply_kind_ = r.kind;
         // The message is complete: whatever follows starts a new unfinished-message clock.
         stopPartialClock();
@@ -99,7 +107,7 @@ std::size_t ConnectionImpl::deliver(ByteSpan input) {
     }
     // Every step that consumed a frame or message costs the same share of the pass, so a
     // stream of tiny fragments is bounded like a stream of tiny messages.
-    if (!spend(0, 1) && state_ == ConnectionState::Established) yieldInput();
+    if (!within_share() && state_ == ConnectionState::Established) yieldInput();
   }
   return offset;
 }

@@ -94,10 +94,4 @@ void ConnectionImpl::afterWrite() {
   settle();
 }
 
-std::size_t ConnectionImpl::buffered() const {
-  if (!held_) return 0;
-  const PendingWrite* p = held_->pending.get();
-  return held_->out.size() + (p ? p->data.size() - p->offset : 0);
-}
-
 }  // namespace wman::detail
