@@ -1,9 +1,6 @@
 #include "websocket/frame_parser.h"
 
-#include <bit>
 #include <cstring>
-
-#include "websocket/word.h"
 
 namespace wman::ws {
 namespace {
@@ -83,34 +80,6 @@ HeaderResult parseFrameHeader(ByteSpan input, const FrameRules& rules) {
   r.header.payload_size = size;
   r.header.header_size = static_cast<std::uint8_t>(header_size);
   return r;
-}
-
-void unmask(std::byte* data, std::size_t size, std::uint32_t mask, std::uint64_t offset) {
-  // The key byte for data[0] is key[offset % 4]: rotate the key (its bytes in memory order)
-  // once so the word loops and the tail all index it from 0. Rotating the word, rather than
-  // storing the bytes one by one and loading them as a word, avoids a store-forwarding stall
-  // that cost more than unmasking a short message.
-  const int shift = static_cast<int>(offset & 3) * 8;
-  const std::uint32_t key32 =
-      std::endian::native == std::endian::little ? std::rotr(mask, shift) : std::rotl(mask, shift);
-  const std::uint64_t key64 = (static_cast<std::uint64_t>(key32) << 32) | key32;
-
-  std::size_t i = 0;
-  // Four words per step, each loaded, masked and stored on its own (websocket/word.h).
-  for (; i + 32 <= size; i += 32) {
-    const std::uint64_t w0 = loadWord(data + i) ^ key64;
-    const std::uint64_t w1 = loadWord(data + i + 8) ^ key64;
-    const std::uint64_t w2 = loadWord(data + i + 16) ^ key64;
-    const std::uint64_t w3 = loadWord(data + i + 24) ^ key64;
-    storeWord(data + i, w0);
-    storeWord(data + i + 8, w1);
-    storeWord(data + i + 16, w2);
-    storeWord(data + i + 24, w3);
-  }
-  for (; i + 8 <= size; i += 8) storeWord(data + i, loadWord(data + i) ^ key64);
-  unsigned char key[8];
-  std::memcpy(key, &key64, 8);
-  for (std::size_t j = 0; i < size; ++i, ++j) data[i] ^= static_cast<std::byte>(key[j]);
 }
 
 }  // namespace wman::ws

@@ -153,21 +153,11 @@ void ConnectionImpl::reject() {
 
 SendStatus ConnectionImpl::queue(std::string_view data, MessageKind kind, bool raw) {
   if (state_ != ConnectionState::Established || !codec_->isOpen()) return SendStatus::Dropped;
-  if (has(kBufferFull) || buffered() >= face().maxSendBuffer) {
-    runtime().stats().send_fail++;
-    dispatch(
-        id_, "onError", events().onError, [] {}, face(), error_code::kSendFail,
-        std::string_view("send buffer full, data dropped"));
-    return SendStatus::Dropped;
-  }
+  if (has(kBufferFull) || buffered() >= face().maxSendBuffer) return dropSend();
   const SendStatus status = writing() ? SendStatus::Buffered : SendStatus::Ok;
   runtime().stats().messages_out++;
-  if (data.size() >= kGatherMin && !raw && status == SendStatus::Ok &&
-      transport_->passesThrough() && sendGathered(data, kind)) {
-    if (state_ != ConnectionState::Established) return status;
-    if (buffered() == 0) settle();
-    noteQueued();
-    return status;
+  if (data.size() >= kGatherMin && !raw && status == SendStatus::Ok) {
+    if (sendLarge(data, kind)) return status;
   }
   std::string& wire = out();
   // Room for the message and a frame header (at most 14 bytes in any codec of ours).
@@ -181,6 +171,22 @@ SendStatus ConnectionImpl::queue(std::string_view data, MessageKind kind, bool r
   scheduleFlush();
   noteQueued();
   return status;
+}
+
+SendStatus ConnectionImpl::dropSend() {
+  runtime().stats().send_fail++;
+  dispatch(
+      id_, "onError", events().onError, [] {}, face(), error_code::kSendFail,
+      std::string_view("send buffer full, data dropped"));
+  return SendStatus::Dropped;
+}
+
+bool ConnectionImpl::sendLarge(std::string_view data, MessageKind kind) {
+  if (!transport_->passesThrough() || !sendGathered(data, kind)) return false;
+  if (state_ != ConnectionState::Established) return true;
+  if (buffered() == 0) settle();
+  noteQueued();
+  return true;
 }
 
 void ConnectionImpl::bufferFull() {

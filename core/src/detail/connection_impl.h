@@ -354,6 +354,11 @@ class ConnectionImpl final : public Connection, public DeadlineLink, public Slot
   // when the codec has to transform the payload (the caller encodes as usual).
   // connection_gather.cpp.
   bool sendGathered(std::string_view data, MessageKind kind);
+  // queue()'s rare ways, kept out of it so the common one stays short: a send refused
+  // because the queue is full (onError), and a large one handed to the kernel from where
+  // it lies (true when it was).
+  [[gnu::cold]] SendStatus dropSend();
+  bool sendLarge(std::string_view data, MessageKind kind);
   // Below this, copying a payload into the output costs less than the extra write it
   // would save.
   static constexpr std::size_t kGatherMin = 32 * 1024;

@@ -68,16 +68,15 @@ void ConnectionImpl::deliverHeld() {
 }
 
 std::size_t ConnectionImpl::deliver(ByteSpan input) {
-  // The pass cannot change while the loop below runs: look at it once, then count each
-  // step against the share kept for this pass.
+  // The pass cannot change while the loop below runs: look at it once, count the steps
+  // locally, and keep the count for the rest of the pass on every way out.
   spend(0, 0);
-  auto within_share = [this] {
-    pass_steps_ = std::min<std::uint32_t>(pass_steps_ + 1, (1u << 12) - 1);
-    return pass_bytes_ < kPassBytes && pass_steps_ < kPassSteps;
-  };
+  const bool bytes_left = pass_bytes_ < kPassBytes;
+  std::uint32_t steps = pass_steps_;
   auto& stats = runtime().stats();
   std::size_t offset = 0;
-  while (offset < input.size() && state_ == ConnectionState::Established && !paused_ &&
+  bool more = true;
+  while (more && offset < input.size() && state_ == ConnectionState::Established && !paused_ &&
          !has(kYielded)) {
     DecodeResult r = codec_->decode(input.subspan(offset));
     offset += r.consumed;
@@ -92,11 +91,12 @@ std::size_t ConnectionImpl::deliver(ByteSpan input) {
             face(), Message(r.payload, r.kind));
         break;
       case DecodeResult::Status::NeedMore:
-        if (r.consumed == 0) return offset;
+        more = r.consumed != 0;
         break;
       case DecodeResult::Status::Error:
         protocolError(r);
-        return offset;
+        more = false;
+        break;
       case DecodeResult::Status::Request:
       case DecodeResult::Status::Body:
         requestEvent(r);
@@ -107,8 +107,11 @@ std::size_t ConnectionImpl::deliver(ByteSpan input) {
     }
     // Every step that consumed a frame or message costs the same share of the pass, so a
     // stream of tiny fragments is bounded like a stream of tiny messages.
-    if (!within_share() && state_ == ConnectionState::Established) yieldInput();
+    if (more && (++steps >= kPassSteps || !bytes_left) && state_ == ConnectionState::Established) {
+      yieldInput();
+    }
   }
+  pass_steps_ = std::min<std::uint32_t>(steps, (1u << 12) - 1);
   return offset;
 }
 
