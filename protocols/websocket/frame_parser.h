@@ -102,18 +102,23 @@ inline void unmask(std::byte* data, std::size_t size, std::uint32_t mask, std::u
   const std::uint64_t key64 = (static_cast<std::uint64_t>(key32) << 32) | key32;
 
   std::size_t i = 0;
-  // Four words per step, each loaded, masked and stored on its own (websocket/word.h).
-  for (; i + 32 <= size; i += 32) {
-    const std::uint64_t w0 = loadWord(data + i) ^ key64;
-    const std::uint64_t w1 = loadWord(data + i + 8) ^ key64;
-    const std::uint64_t w2 = loadWord(data + i + 16) ^ key64;
-    const std::uint64_t w3 = loadWord(data + i + 24) ^ key64;
-    storeWord(data + i, w0);
-    storeWord(data + i + 8, w1);
-    storeWord(data + i + 16, w2);
-    storeWord(data + i + 24, w3);
+  // Four double words per step, each loaded, masked and stored on its own (websocket/word.h).
+  const Word2 key128 = {key64, key64};
+  for (; i + 64 <= size; i += 64) {
+    const Word2 w0 = loadWord2(data + i) ^ key128;
+    const Word2 w1 = loadWord2(data + i + 16) ^ key128;
+    const Word2 w2 = loadWord2(data + i + 32) ^ key128;
+    const Word2 w3 = loadWord2(data + i + 48) ^ key128;
+    storeWord2(data + i, w0);
+    storeWord2(data + i + 16, w1);
+    storeWord2(data + i + 32, w2);
+    storeWord2(data + i + 48, w3);
   }
-  for (; i + 8 <= size; i += 8) storeWord(data + i, loadWord(data + i) ^ key64);
+  for (; i + 16 <= size; i += 16) storeWord2(data + i, loadWord2(data + i) ^ key128);
+  if (i + 8 <= size) {
+    storeWord(data + i, loadWord(data + i) ^ key64);
+    i += 8;
+  }
   unsigned char key[8];
   std::memcpy(key, &key64, 8);
   for (std::size_t j = 0; i < size; ++i, ++j) data[i] ^= static_cast<std::byte>(key[j]);

@@ -274,17 +274,13 @@ void FrameSession::appendFrame(std::uint8_t op, ByteSpan payload, std::string& o
   const std::byte* mask = nextMaskKey(key);
   char header[kMaxHeaderSize];
   const std::size_t h = writeFrameHeader(header, true, false, op, payload.size(), mask);
-  // Sized once, then written in place: one length check for the whole frame instead of
-  // one per header byte and one for the payload.
+  out.append(header, h);
   const std::size_t start = out.size();
-  out.resize(start + h + payload.size());
-  char* frame = out.data() + start;
-  std::memcpy(frame, header, h);
-  if (!payload.empty()) std::memcpy(frame + h, payload.data(), payload.size());
+  out.append(asString(payload));
   if (mask) {
     std::uint32_t m;
     std::memcpy(&m, mask, 4);
-    unmask(reinterpret_cast<std::byte*>(frame + h), payload.size(), m, 0);
+    unmask(reinterpret_cast<std::byte*>(out.data() + start), payload.size(), m, 0);
   }
 }
 
