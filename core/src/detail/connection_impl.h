@@ -215,9 +215,17 @@ class ConnectionImpl final : public Connection, public DeadlineLink, public Slot
   void deliverHeld();
   // Starts (or stops) the unfinished-message clock after a batch of input was decoded.
   void notePartial();
-  // Fairness: charges `bytes` read and `steps` decoded to this loop pass's budget; true
-  // while some is left. A new pass starts a new budget.
-  bool spend(std::size_t bytes, std::uint32_t steps);
+  // Fairness: each loop pass gives a connection a share of bytes read and of steps decoded
+  // (frames or messages). startShare() starts a fresh share when `pass` is a new one; it
+  // runs before input is delivered, which counts the steps (deliver). spend() charges
+  // `bytes` read and returns true while some of the share is left.
+  void startShare(std::uint64_t pass) {
+    if (budget_pass_ == static_cast<std::uint32_t>(pass)) return;
+    budget_pass_ = static_cast<std::uint32_t>(pass);
+    pass_bytes_ = 0;
+    pass_steps_ = 0;
+  }
+  bool spend(std::size_t bytes);
   // Stops reading for the rest of this pass; continueInput() picks up in the next one.
   void yieldInput();
   void scheduleContinue();

@@ -25,15 +25,17 @@ constexpr std::uint32_t kPassSteps = 1024;
 
 void ConnectionImpl::handleInput(const char* data, std::size_t size) {
   face().bytes_read_ += size;
-  runtime().stats().bytes_in += size;
-  last_active_ = runtime().loop().now();
+  WorkerRuntime& rt = runtime();
+  rt.stats().bytes_in += size;
+  last_active_ = rt.loop().now();
   clear(kPingSent);
   if (state_ != ConnectionState::Established) return;
+  startShare(rt.loop().pass());
   transport_->input(*this, data, size);
   if (state_ != ConnectionState::Established) return;
   notePartial();
   // The bytes were read already; spending them only decides whether to read more now.
-  if (!spend(size, 0)) yieldInput();
+  if (!spend(size)) yieldInput();
   settle();
 }
 
@@ -68,9 +70,8 @@ void ConnectionImpl::deliverHeld() {
 }
 
 std::size_t ConnectionImpl::deliver(ByteSpan input) {
-  // The pass cannot change while the loop below runs: look at it once, count the steps
+  // The share was started for this pass by the caller (startShare): count the steps
   // locally, and keep the count for the rest of the pass on every way out.
-  spend(0, 0);
   const bool bytes_left = pass_bytes_ < kPassBytes;
   std::uint32_t steps = pass_steps_;
   auto& stats = runtime().stats();
@@ -115,15 +116,8 @@ std::size_t ConnectionImpl::deliver(ByteSpan input) {
   return offset;
 }
 
-bool ConnectionImpl::spend(std::size_t bytes, std::uint32_t steps) {
-  const auto pass = static_cast<std::uint32_t>(runtime().loop().pass());
-  if (budget_pass_ != pass) {
-    budget_pass_ = pass;
-    pass_bytes_ = 0;
-    pass_steps_ = 0;
-  }
+bool ConnectionImpl::spend(std::size_t bytes) {
   pass_bytes_ = std::min<std::size_t>(pass_bytes_ + bytes, (1u << 20) - 1);
-  pass_steps_ = std::min<std::uint32_t>(pass_steps_ + steps, (1u << 12) - 1);
   return pass_bytes_ < kPassBytes && pass_steps_ < kPassSteps;
 }
 
@@ -152,6 +146,7 @@ void ConnectionImpl::continueInput() {
   // A paused connection reads again only through resume(), which schedules this anew.
   if (state_ != ConnectionState::Established || paused_) return;
   if (holdsInput()) {
+    startShare(runtime().loop().pass());
     deliverHeld();
     if (state_ != ConnectionState::Established || paused_) return;
     notePartial();
