@@ -173,21 +173,28 @@ void ConnectionImpl::readSocket() {
 }
 
 int ConnectionImpl::sendParts(const std::string_view* parts, std::size_t count) {
-  std::array<iovec, 4> iov{};
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < count && n < iov.size(); ++i) {
-    if (parts[i].empty()) continue;
-    iov[n++] = iovec{const_cast<char*>(parts[i].data()), parts[i].size()};
-  }
-  if (n == 0) return 0;
-  msghdr msg{};
-  msg.msg_iov = iov.data();
-  msg.msg_iovlen = n;
   ssize_t sent;
-  do {
-    sent = n == 1 ? ::send(fd(), iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL)
-                  : ::sendmsg(fd(), &msg, MSG_NOSIGNAL);
-  } while (sent < 0 && errno == EINTR);
+  if (count == 1) {
+    // Every flush: one buffer, so no vector to build.
+    if (parts[0].empty()) return 0;
+    do {
+      sent = ::send(fd(), parts[0].data(), parts[0].size(), MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+  } else {
+    std::array<iovec, 4> iov{};
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < count && n < iov.size(); ++i) {
+      if (parts[i].empty()) continue;
+      iov[n++] = iovec{const_cast<char*>(parts[i].data()), parts[i].size()};
+    }
+    if (n == 0) return 0;
+    msghdr msg{};
+    msg.msg_iov = iov.data();
+    msg.msg_iovlen = n;
+    do {
+      sent = ::sendmsg(fd(), &msg, MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+  }
   if (sent < 0) return errno == EAGAIN ? 0 : -errno;
   countWritten(static_cast<std::uint64_t>(sent));
   return static_cast<int>(sent);
