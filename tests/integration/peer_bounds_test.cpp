@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -210,4 +211,37 @@ TEST_CASE("a connection with a burst of input yields to its neighbours within on
     CHECK(b_at < a_last);
     return 0;
   });
+}
+
+TEST_CASE("a connection paused after it yielded leaves its loop idle") {
+  // More input than one pass's share makes A yield, and its socket stays in the poll set
+  // until it reads on. Pausing it in a later pass, with input still unread in the socket,
+  // must take the socket out: else that input wakes the loop on every pass, for nothing.
+  constexpr int kBurst = 20000;  // about 130 KB: more than one 64 KiB read
+  constexpr int kPauseAt = 1500;
+  Worker w("text://127.0.0.1:0");
+  EventCounter connects, paused;
+  int seen = 0;  // loop thread only
+  w.onConnect = [&](Connection&) { connects.add(); };
+  w.onMessage = [&](Connection& c, const Message&) {
+    if (++seen != kPauseAt) return;
+    c.pauseRecv();
+    paused.add();
+  };
+  TestServer server({&w});
+  TestClient a(w.port());
+  REQUIRE(connects.waitFor(1));
+
+  std::string burst;
+  for (int i = 0; i < kBurst; ++i) burst += "a" + std::to_string(i) + "\n";
+  a.send(burst);
+  REQUIRE(paused.waitFor(1));
+  CHECK(server.onLoop([&] { return seen; }) == kPauseAt);
+
+  // An idle loop runs a pass per wake-up (this probe's, a timer's); one woken by a readable
+  // socket it does not read runs thousands in this time.
+  const std::uint64_t before = server.onLoop([&w] { return w.runtime().loop().pass(); });
+  std::this_thread::sleep_for(200ms);
+  const std::uint64_t after = server.onLoop([&w] { return w.runtime().loop().pass(); });
+  CHECK(after - before < 50);
 }

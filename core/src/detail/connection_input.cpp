@@ -124,8 +124,12 @@ bool ConnectionImpl::spend(std::size_t bytes) {
 void ConnectionImpl::yieldInput() {
   if (has(kYielded)) return;
   set(kYielded);
-  // Input already read stays held, in order, for continueInput().
-  readStop();
+  // Input already read stays held, in order, for continueInput(). The socket stays in the
+  // epoll set: continueInput() comes in the next pass and reads on, so taking it out and
+  // putting it back would be two epoll_ctl calls per yield (a bulk sender yields after every
+  // 64 KiB read). Its events are ignored meanwhile (socketEvents), and any other change of
+  // interest (readStop, rearm) takes it out as before.
+  clear(kReading);
   scheduleContinue();
 }
 
@@ -143,12 +147,14 @@ void ConnectionImpl::continueInput() {
     return;
   }
   clear(kYielded);
-  // A paused connection reads again only through resume(), which schedules this anew.
-  if (state_ != ConnectionState::Established || paused_) return;
+  // A paused connection reads again only through resume(), which schedules this anew. Not
+  // reading on: the socket left in the epoll set by yieldInput() goes (rearm), or its input
+  // would wake the loop on every pass.
+  if (state_ != ConnectionState::Established || paused_) return rearm();
   if (holdsInput()) {
     startShare(runtime().loop().pass());
     deliverHeld();
-    if (state_ != ConnectionState::Established || paused_) return;
+    if (state_ != ConnectionState::Established || paused_) return rearm();
     notePartial();
     settle();
     if (has(kYielded)) return;  // this pass's budget is spent too; the next one goes on

@@ -128,6 +128,9 @@ void ConnectionImpl::socketEvents(std::uint32_t events) {
     return;
   }
   if (events & EPOLLERR) {
+    // Input held back by the read budget goes first: the next pass delivers it, reads on and
+    // meets the error there.
+    if (has(kYielded)) return;
     // An error on the socket (a reset). What the peer sent before it is still read, and
     // its close or the error follows from recv().
     if (has(kReading)) readSocket();
