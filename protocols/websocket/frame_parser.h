@@ -88,7 +88,7 @@ struct HeaderResult {
 HeaderResult parseFrameHeader(ByteSpan input, const FrameRules& rules);
 
 // XORs `size` payload bytes at `data` with `mask`, as if `data` started `offset` bytes into
-// the payload (so a payload can be unmasked in pieces). Works 8 bytes at a time. XOR is its
+// the payload (so a payload can be unmasked in pieces). Works 16 bytes at a time. XOR is its
 // own inverse, so a client masks its outgoing payloads with the same function. Inline: for
 // the short messages most frames carry, the call cost as much as the XOR.
 inline void unmask(std::byte* data, std::size_t size, std::uint32_t mask, std::uint64_t offset) {
@@ -105,16 +105,16 @@ inline void unmask(std::byte* data, std::size_t size, std::uint32_t mask, std::u
   // Four double words per step, each loaded, masked and stored on its own (websocket/word.h).
   const Word2 key128 = {key64, key64};
   for (; i + 64 <= size; i += 64) {
-    const Word2 w0 = loadWord2(data + i) ^ key128;
-    const Word2 w1 = loadWord2(data + i + 16) ^ key128;
-    const Word2 w2 = loadWord2(data + i + 32) ^ key128;
-    const Word2 w3 = loadWord2(data + i + 48) ^ key128;
-    storeWord2(data + i, w0);
-    storeWord2(data + i + 16, w1);
-    storeWord2(data + i + 32, w2);
-    storeWord2(data + i + 48, w3);
+    const Word2 w0 = loadWord<Word2>(data + i) ^ key128;
+    const Word2 w1 = loadWord<Word2>(data + i + 16) ^ key128;
+    const Word2 w2 = loadWord<Word2>(data + i + 32) ^ key128;
+    const Word2 w3 = loadWord<Word2>(data + i + 48) ^ key128;
+    storeWord(data + i, w0);
+    storeWord(data + i + 16, w1);
+    storeWord(data + i + 32, w2);
+    storeWord(data + i + 48, w3);
   }
-  for (; i + 16 <= size; i += 16) storeWord2(data + i, loadWord2(data + i) ^ key128);
+  for (; i + 16 <= size; i += 16) storeWord(data + i, loadWord<Word2>(data + i) ^ key128);
   if (i + 8 <= size) {
     storeWord(data + i, loadWord(data + i) ^ key64);
     i += 8;
@@ -153,13 +153,11 @@ inline std::size_t writeFrameHeader(char* h, bool fin, bool rsv1, std::uint8_t o
   return size + 4;
 }
 
-// Appends the header writeFrameHeader() writes. Byte by byte: for the usual 2 to 6 bytes
-// that costs less than append()'s copy call.
+// Appends the header writeFrameHeader() writes.
 inline void appendFrameHeader(std::string& out, bool fin, bool rsv1, std::uint8_t opcode,
                               std::uint64_t payload_size, const std::byte* mask_key = nullptr) {
   char h[kMaxHeaderSize];
-  const std::size_t n = writeFrameHeader(h, fin, rsv1, opcode, payload_size, mask_key);
-  for (std::size_t i = 0; i < n; ++i) out.push_back(h[i]);
+  out.append(h, writeFrameHeader(h, fin, rsv1, opcode, payload_size, mask_key));
 }
 
 }  // namespace wman::ws

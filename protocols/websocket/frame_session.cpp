@@ -272,9 +272,7 @@ const std::byte* FrameSession::nextMaskKey(std::byte (&key)[4]) {
 void FrameSession::appendFrame(std::uint8_t op, ByteSpan payload, std::string& out) {
   std::byte key[4];
   const std::byte* mask = nextMaskKey(key);
-  char header[kMaxHeaderSize];
-  const std::size_t h = writeFrameHeader(header, true, false, op, payload.size(), mask);
-  out.append(header, h);
+  appendFrameHeader(out, true, false, op, payload.size(), mask);
   const std::size_t start = out.size();
   out.append(asString(payload));
   if (mask) {
@@ -312,13 +310,12 @@ void FrameSession::encode(ByteSpan payload, MessageKind kind, std::string& out) 
   if (deflate_ && payload.size() >= deflate_->options().min_compress_size) {
     appendCompressed(op, payload, out);
   } else if (role_ == Role::Server && payload.size() <= kMaxControlPayload) {
-    // Nearly every message a server sends: FIN, the opcode, the 7-bit length, the payload as
-    // it is. writeFrameHeader() would write the same two bytes.
+    // Nearly every message a server sends: a 2-byte header and the payload as it is, written
+    // in place after one resize (one length check for the frame, not one per part).
     const std::size_t start = out.size();
     out.resize(start + 2 + payload.size());
     char* frame = out.data() + start;
-    frame[0] = static_cast<char>(0x80 | op);
-    frame[1] = static_cast<char>(payload.size());
+    writeFrameHeader(frame, true, false, op, payload.size());
     if (!payload.empty()) std::memcpy(frame + 2, payload.data(), payload.size());
   } else {
     appendFrame(op, payload, out);

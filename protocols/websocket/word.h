@@ -10,27 +10,20 @@
 
 namespace wman::ws {
 
-inline std::uint64_t loadWord(const void* p) {
-  std::uint64_t w;
-  std::memcpy(&w, p, sizeof w);
-  return w;
-}
-
-inline void storeWord(void* p, std::uint64_t w) {
-  std::memcpy(p, &w, sizeof w);
-}
-
 // Two words in one SSE2 register (every x86-64 has it; other targets split it in two), with
 // the compiler's vector extension so ^ works on it directly.
 using Word2 = std::uint64_t __attribute__((vector_size(16)));
 
-inline Word2 loadWord2(const void* p) {
-  Word2 w;
+// A word (std::uint64_t by default, or Word2) from `p`, and back.
+template <typename Word = std::uint64_t>
+inline Word loadWord(const void* p) {
+  Word w;
   std::memcpy(&w, p, sizeof w);
   return w;
 }
 
-inline void storeWord2(void* p, Word2 w) {
+template <typename Word>
+inline void storeWord(void* p, Word w) {
   std::memcpy(p, &w, sizeof w);
 }
 
