@@ -17,7 +17,7 @@ bool ConnectionImpl::sendGathered(std::string_view data, MessageKind kind) {
   std::string_view tail;
   if (!codec_->encodeHead(asBytes(data), kind, head, tail)) return false;
 
-  std::string& out = held().out;
+  std::string& out = this->out();
   const std::array<std::string_view, 4> parts{std::string_view(out), head, data, tail};
   const int written = sendParts(parts.data(), parts.size());
   if (written < 0) {
@@ -40,7 +40,7 @@ bool ConnectionImpl::sendGathered(std::string_view data, MessageKind kind) {
     skip -= taken;
   }
   if (out.empty()) {
-    buffers().recycle(out);
+    handBack(out);
     noteWritten();
   } else {
     scheduleFlush();

@@ -27,8 +27,8 @@ ConnectionImpl::Held& ConnectionImpl::newHeld() {
   return *held_;
 }
 
-void ConnectionImpl::settle() {
-  if (!held_ || stage_ != Stage::Open) return;
+void ConnectionImpl::settleHeld() {
+  if (stage_ != Stage::Open) return;
   Held& h = *held_;
   if (!h.in.empty() || !h.out.empty() || h.pending) return;
   buffers().clear(h.in);

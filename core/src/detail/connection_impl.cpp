@@ -153,15 +153,18 @@ void ConnectionImpl::reject() {
 
 SendStatus ConnectionImpl::queue(std::string_view data, MessageKind kind, bool raw) {
   if (state_ != ConnectionState::Established || !codec_->isOpen()) return SendStatus::Dropped;
-  if (has(kBufferFull) || buffered() >= face().maxSendBuffer) return dropSend();
+  const std::size_t limit = face().maxSendBuffer;
+  const std::size_t queued = buffered();
+  if (has(kBufferFull) || queued >= limit) return dropSend();
   const SendStatus status = writing() ? SendStatus::Buffered : SendStatus::Ok;
   runtime().stats().messages_out++;
   if (data.size() >= kGatherMin && !raw && status == SendStatus::Ok) {
     if (sendLarge(data, kind)) return status;
   }
   std::string& wire = out();
+  const std::size_t start = wire.size();
   // Room for the message and a frame header (at most 14 bytes in any codec of ours).
-  const std::size_t want = wire.size() + data.size() + 16;
+  const std::size_t want = start + data.size() + 16;
   if (wire.capacity() < want) buffers().provide(wire, want);
   if (raw) {
     wire.append(data);
@@ -169,7 +172,8 @@ SendStatus ConnectionImpl::queue(std::string_view data, MessageKind kind, bool r
     codec_->encode(asBytes(data), kind, wire);
   }
   scheduleFlush();
-  noteQueued();
+  // noteQueued(), from what was queued before and what the encoding added.
+  if (queued + (wire.size() - start) >= limit) bufferFull();
   return status;
 }
 

@@ -12,7 +12,9 @@
 #include <system_error>
 
 #include "detail/deadline_wheel.h"
+#include "detail/event_loop.h"
 #include "detail/transport.h"
+#include "detail/worker_runtime.h"
 #include "wman/codec.h"
 #include "wman/connection.h"
 #include "wman/connection_events.h"
@@ -305,6 +307,10 @@ class ConnectionImpl final : public Connection, public DeadlineLink, public Slot
     kCorked = 1 << 14,      // input from one read is being handled
     kFlushOwed = 1 << 15,   // ...and something was queued meanwhile
     kPingQueued = 1 << 16,  // the heartbeat ping is in the output, not yet written
+    kCorkOut = 1 << 17,     // ...the output is the loop's cork (takeCork) until written
+    // The last input decoded ended with a whole message and nothing after it: no clock of
+    // an unfinished message to start (deliver, notePartial).
+    kAtBoundary = 1 << 18,
   };
   bool has(Flag f) const { return (flags_ & f) != 0; }
   void set(Flag f) { flags_ |= f; }
@@ -339,13 +345,28 @@ class ConnectionImpl final : public Connection, public DeadlineLink, public Slot
   Held& held() { return held_ ? *held_ : newHeld(); }
   Held& newHeld();
   static std::unique_ptr<Held>& spareHeld();
-  std::string& out() { return held().out; }
+  // Where sends are encoded: the loop's cork while this connection owns it, else its own.
+  std::string& out() { return has(kCorkOut) ? corkBuffer() : held().out; }
+  // The cork (EventLoop::Cork). Taken for the handling of one read when nothing of this
+  // connection's output waits: its replies are then written from there, and what is not
+  // written when the read is handled moves to its own output (uncork). Whoever hands the
+  // output on gives the cork back (handBack).
+  void takeCork();
+  void uncork();
+  std::string& corkBuffer() const { return runtime().loop().cork().data; }
+  // `s`, the output or what it was sealed into, was written or moved on: empties it, and
+  // gives back the cork if it is that, else its storage as BufferPool::clear does.
+  void handBack(std::string& s);
+  void leaveCork(EventLoop::Cork& cork);
   bool holdsInput() const { return held_ && !held_->in.empty(); }
   std::size_t inputHeld() const { return held_ ? held_->in.size() : 0; }
   bool writing() const { return held_ && held_->pending; }
   // Frees the block when an open connection holds nothing in it any more. Called where
   // no reference into it is alive (the end of a read, of a write, of a gathered send).
-  void settle();
+  void settle() {
+    if (held_) settleHeld();
+  }
+  void settleHeld();
   // Hands `wire` (the queued plaintext, or TLS ciphertext) to the kernel; what it does not
   // take goes to a PendingWrite, sent when the socket is writable. Either way `wire` is
   // left empty, its storage back in the loop's pool or moved to the PendingWrite.
@@ -354,7 +375,10 @@ class ConnectionImpl final : public Connection, public DeadlineLink, public Slot
   // socket counts as 0 written).
   int tryWrite(std::string& wire);
   // Adds `n` bytes the kernel took to this connection's and its worker's counters.
-  void countWritten(std::uint64_t n);
+  void countWritten(std::uint64_t n) {
+    face().bytes_written_ += n;
+    runtime().stats().bytes_out += n;
+  }
   BufferPool& buffers() const;
   // Large sends on a stream whose transport passes bytes through, with no write in
   // flight: writes what is queued, the codec's head, the payload from where it lies and
@@ -403,9 +427,10 @@ class ConnectionImpl final : public Connection, public DeadlineLink, public Slot
 
 // Inline: every send checks it against maxSendBuffer, before and after queueing.
 inline std::size_t ConnectionImpl::buffered() const {
-  if (!held_) return 0;
+  const std::size_t corked = has(kCorkOut) ? corkBuffer().size() : 0;
+  if (!held_) return corked;
   const PendingWrite* p = held_->pending.get();
-  return held_->out.size() + (p ? p->data.size() - p->offset : 0);
+  return corked + held_->out.size() + (p ? p->data.size() - p->offset : 0);
 }
 
 }  // namespace wman::detail

@@ -33,10 +33,9 @@ void ConnectionImpl::handleInput(const char* data, std::size_t size) {
   startShare(rt.loop().pass());
   transport_->input(*this, data, size);
   if (state_ != ConnectionState::Established) return;
-  notePartial();
+  if (!has(kAtBoundary)) notePartial();
   // The bytes were read already; spending them only decides whether to read more now.
   if (!spend(size)) yieldInput();
-  settle();
 }
 
 void ConnectionImpl::handlePlain(const char* data, std::size_t size) {
@@ -77,10 +76,12 @@ std::size_t ConnectionImpl::deliver(ByteSpan input) {
   auto& stats = runtime().stats();
   std::size_t offset = 0;
   bool more = true;
+  bool message = false;
   while (more && offset < input.size() && state_ == ConnectionState::Established && !paused_ &&
          !has(kYielded)) {
     DecodeResult r = codec_->decode(input.subspan(offset));
     offset += r.consumed;
+    message = r.status == DecodeResult::Status::Message;
     switch (r.status) {
       case DecodeResult::Status::Message:
         stats.messages++;
@@ -113,6 +114,13 @@ std::size_t ConnectionImpl::deliver(ByteSpan input) {
     }
   }
   pass_steps_ = std::min<std::uint32_t>(steps, (1u << 12) - 1);
+  // A whole message, then nothing: the codec holds no part of one and no input is left
+  // (the message stopped the clock already), so notePartial() has nothing to do.
+  if (message && offset == input.size()) {
+    set(kAtBoundary);
+  } else {
+    clear(kAtBoundary);
+  }
   return offset;
 }
 

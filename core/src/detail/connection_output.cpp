@@ -1,6 +1,8 @@
 // The write path of a connection: sends gathered in the output during a loop pass, handed
 // to the transport (TLS seals them) and written once from the loop's flush pass; what the
 // kernel does not take at once waits for the socket to be writable while new sends gather.
+// Replies to a read gather in the loop's cork instead and are written as the read is
+// handled (readSocket), so an echo takes no output buffer and no busy block of its own.
 #include "detail/buffer_pool.h"
 #include "detail/connection_impl.h"
 #include "detail/dispatch.h"
@@ -32,8 +34,43 @@ void ConnectionImpl::flush() {
   std::string& plain = out();
   std::string scratch;
   std::string& wire = transport_->output(plain, state_ == ConnectionState::Closing, scratch);
-  if (&wire != &plain) buffers().recycle(plain);  // sealed into `scratch`
+  if (&wire != &plain) handBack(plain);  // sealed into `scratch`
   write(wire);
+}
+
+void ConnectionImpl::takeCork() {
+  // Output already waiting (queued or in flight) goes first: replies queue behind it.
+  if (held_ && (!held_->out.empty() || held_->pending)) return;
+  EventLoop::Cork& cork = runtime().loop().cork();
+  if (cork.owner != nullptr) return;
+  cork.owner = this;
+  set(kCorkOut);
+}
+
+void ConnectionImpl::uncork() {
+  if (!has(kCorkOut)) return;
+  // Not written with the read: what the cork holds waits in the connection's own output,
+  // in order (a closed connection's is dropped).
+  EventLoop::Cork& cork = runtime().loop().cork();
+  if (!cork.data.empty() && stage_ != Stage::Closed) {
+    std::string& own = held().out;
+    buffers().provide(own, own.size() + cork.data.size());
+    own.append(cork.data);
+  }
+  leaveCork(cork);
+}
+
+void ConnectionImpl::handBack(std::string& s) {
+  EventLoop& loop = runtime().loop();
+  if (has(kCorkOut) && &s == &loop.cork().data) return leaveCork(loop.cork());
+  loop.buffers().clear(s);
+}
+
+void ConnectionImpl::leaveCork(EventLoop::Cork& cork) {
+  cork.data.clear();
+  if (cork.data.capacity() > EventLoop::kCorkKeep) std::string().swap(cork.data);
+  cork.owner = nullptr;
+  clear(kCorkOut);
 }
 
 int ConnectionImpl::tryWrite(std::string& wire) {
@@ -48,7 +85,7 @@ void ConnectionImpl::write(std::string& wire) {
     return;
   }
   if (static_cast<std::size_t>(n) == wire.size()) {
-    buffers().clear(wire);
+    handBack(wire);
     afterWrite();
     return;
   }
@@ -58,12 +95,8 @@ void ConnectionImpl::write(std::string& wire) {
   h.pending = std::make_unique<PendingWrite>();
   h.pending->data.swap(wire);
   h.pending->offset = static_cast<std::size_t>(n);
+  handBack(wire);
   rearm();
-}
-
-void ConnectionImpl::countWritten(std::uint64_t n) {
-  face().bytes_written_ += n;
-  runtime().stats().bytes_out += n;
 }
 
 BufferPool& ConnectionImpl::buffers() const {

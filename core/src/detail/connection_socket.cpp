@@ -153,19 +153,25 @@ void ConnectionImpl::readSocket() {
     // Unless the input queued output for other connections too (EventLoop::queued):
     // then the reply follows that output through the flush pass, so a peer told "done"
     // never hears it before what was done (a bus join, a message to others) went out.
+    // The replies gather in the loop's cork (takeCork): in the common case they are
+    // written from there, and the connection takes no buffer and no busy block for them;
+    // held back, they move to its own output (uncork).
     const std::uint64_t queued = runtime().loop().queued();
     set(kCorked);
+    takeCork();
     handleInput(buffer.data(), static_cast<std::size_t>(n));
     clear(kCorked);
     if (has(kFlushOwed)) {
       clear(kFlushOwed);
-      if (stage_ == Stage::Closed) return;
-      if (runtime().loop().queued() == queued) {
-        flush();
-      } else {
+      if (stage_ != Stage::Closed && runtime().loop().queued() == queued) {
+        flush();  // gives the cork back, and settles after the write
+      } else if (stage_ != Stage::Closed) {
+        uncork();
         scheduleFlush();
       }
     }
+    if (has(kCorkOut)) uncork();  // nothing was written, or the connection closed
+    settle();
   } else if (n == 0) {
     log().debug("conn={} peer closed", id_);
     linkFailure("the server closed the connection during the handshake");

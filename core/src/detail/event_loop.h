@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -81,6 +82,17 @@ class EventLoop {
   std::span<char> readBuffer() { return {read_buffer_.get(), kReadBufferSize}; }
   // Shared by all connections: storage for the bytes a connection holds between passes.
   BufferPool& buffers() { return buffers_; }
+  // The output of the one connection whose input is being handled (ConnectionImpl's
+  // cork, `owner`): what it sends meanwhile gathers here and goes to the kernel as soon as
+  // the input is handled, so a connection whose replies are written at once never takes
+  // an output buffer of its own, nor the block that holds it (connection_held.cpp).
+  struct Cork {
+    std::string data;
+    const ConnectionImpl* owner = nullptr;
+  };
+  Cork& cork() { return cork_; }
+  // What the cork keeps between uses; the storage of a larger reply is freed.
+  static constexpr std::size_t kCorkKeep = 256 * 1024;
 
   // The host of this loop's outbound connections (AsyncConnection), created on first use;
   // nullptr once shutdown() began.
@@ -119,6 +131,7 @@ class EventLoop {
   uv_idle_t idle_{};
   std::unique_ptr<char[]> read_buffer_;
   BufferPool buffers_;
+  Cork cork_;
   EventLoop* previous_;
   std::mutex posted_mutex_;
   std::vector<std::function<void()>> posted_;
