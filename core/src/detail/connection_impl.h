@@ -307,7 +307,7 @@ class ConnectionImpl final : public Connection, public DeadlineLink, public Slot
     kCorked = 1 << 14,      // input from one read is being handled
     kFlushOwed = 1 << 15,   // ...and something was queued meanwhile
     kPingQueued = 1 << 16,  // the heartbeat ping is in the output, not yet written
-    kCorkOut = 1 << 17,     // ...the output is the loop's cork (takeCork) until written
+    kCorkOut = 1 << 17,     // the output is the loop's cork (takeCork) until handed back
     // The last input decoded ended with a whole message and nothing after it: no clock of
     // an unfinished message to start (deliver, notePartial).
     kAtBoundary = 1 << 18,
