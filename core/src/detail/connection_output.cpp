@@ -40,7 +40,7 @@ void ConnectionImpl::flush() {
 
 void ConnectionImpl::takeCork() {
   // Output already waiting (queued or in flight) goes first: replies queue behind it.
-  if (held_ && (!held_->out.empty() || held_->pending)) return;
+  if (buffered() != 0) return;
   EventLoop::Cork& cork = runtime().loop().cork();
   if (cork.owner != nullptr) return;
   cork.owner = this;

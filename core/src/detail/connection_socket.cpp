@@ -161,15 +161,15 @@ void ConnectionImpl::readSocket() {
     takeCork();
     handleInput(buffer.data(), static_cast<std::size_t>(n));
     clear(kCorked);
-    if (has(kFlushOwed)) {
-      clear(kFlushOwed);
-      if (stage_ != Stage::Closed && runtime().loop().queued() == queued) {
+    if (has(kFlushOwed) && stage_ != Stage::Closed) {
+      if (runtime().loop().queued() == queued) {
         flush();  // gives the cork back, and settles after the write
-      } else if (stage_ != Stage::Closed) {
+      } else {
         uncork();
         scheduleFlush();
       }
     }
+    clear(kFlushOwed);
     if (has(kCorkOut)) uncork();  // nothing was written, or the connection closed
     settle();
   } else if (n == 0) {
