@@ -30,23 +30,22 @@ EventLoop::EventLoop() : read_buffer_(new char[kReadBufferSize]), previous_(t_cu
   t_current = this;
   int rc = uv_loop_init(&loop_);
   if (rc != 0) throw std::runtime_error(std::string("uv_loop_init: ") + uv_strerror(rc));
-  uv_prepare_init(&loop_, &prepare_);
-  prepare_.data = this;
-  uv_prepare_start(&prepare_, &EventLoop::onPrepare);
-  // The prepare hook keeps the loop alive only while flushes are scheduled.
-  uv_unref(reinterpret_cast<uv_handle_t*>(&prepare_));
-  uv_idle_init(&loop_, &idle_);
   uv_async_init(&loop_, &async_, &EventLoop::onAsync);
   async_.data = this;
   uv_unref(reinterpret_cast<uv_handle_t*>(&async_));
+  uv_async_init(&loop_, &anchor_, [](uv_async_t*) {});
+  uv_unref(reinterpret_cast<uv_handle_t*>(&anchor_));
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0)
     throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
   events_.reset(new epoll_event[kEventBatch]);
-  uv_poll_init(&loop_, &sockets_, epoll_fd_);
-  sockets_.data = this;
-  uv_poll_start(&sockets_, UV_READABLE, &EventLoop::onSockets);
-  uv_unref(reinterpret_cast<uv_handle_t*>(&sockets_));
+  // libuv's own descriptors (timers aside) are behind its backend fd; it is the one entry
+  // of the set without a connection.
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = nullptr;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, uv_backend_fd(&loop_), &ev) != 0)
+    throw std::runtime_error(std::string("epoll_ctl(libuv): ") + std::strerror(errno));
 }
 
 EventLoop::~EventLoop() {
@@ -66,8 +65,42 @@ EventLoop* EventLoop::current() {
 void EventLoop::run() {
   EventLoop* outer = t_current;
   t_current = this;
-  uv_run(&loop_, UV_RUN_DEFAULT);
+  while (turn()) {
+  }
   t_current = outer;
+}
+
+bool EventLoop::turn() {
+  endPass();
+  const bool pass_work = passWorkLeft();
+  if (!pass_work && !uv_loop_alive(&loop_)) return false;
+  // libuv's timeout: its next timer, -1 for none, or 0 while it has work of its own.
+  const int timeout = pass_work ? 0 : uv_backend_timeout(&loop_);
+  int n = ::epoll_wait(epoll_fd_, events_.get(), kEventBatch, timeout);
+  if (n < 0) {
+    if (errno != EINTR)
+      throw std::runtime_error(std::string("epoll_wait: ") + std::strerror(errno));
+    n = 0;
+  }
+  bool libuv_ready = false;
+  for (int i = 0; i < n; ++i) {
+    const epoll_event& ev = events_[i];
+    if (ev.data.ptr == nullptr) {
+      libuv_ready = true;
+    } else {
+      static_cast<ConnectionImpl*>(ev.data.ptr)->socketEvents(ev.events);
+    }
+  }
+  finishRetired();
+  if (libuv_ready || libuvDue()) uv_run(&loop_, UV_RUN_NOWAIT);
+  return true;
+}
+
+bool EventLoop::libuvDue() {
+  // The clock as of now, not as of libuv's last iteration: a timer due during the wait
+  // would otherwise seem as far away as before it.
+  uv_update_time(&loop_);
+  return uv_backend_timeout(&loop_) == 0;
 }
 
 void EventLoop::shutdown() {
@@ -109,10 +142,9 @@ void EventLoop::onAsync(uv_async_t* handle) {
 }
 
 void EventLoop::scheduleFlush(ConnectionImpl* c) {
-  // While flushes are pending the prepare hook keeps the loop alive: otherwise a loop whose
-  // last active handle just went quiet (a connection that stopped reading to close) would
-  // end before writing what that connection queued.
-  if (flush_list_.empty()) uv_ref(reinterpret_cast<uv_handle_t*>(&prepare_));
+  // A pending flush keeps the loop alive (passWorkLeft): otherwise a loop whose last socket
+  // just went quiet (a connection that stopped reading to close) would end before writing
+  // what that connection queued.
   flush_list_.push_back(c);
 }
 
@@ -123,16 +155,11 @@ void EventLoop::cancelFlush(ConnectionImpl* c) {
 
 void EventLoop::scheduleContinue(ConnectionImpl* c) {
   continue_list_.push_back(c);
-  updateIdle();
 }
 
-void EventLoop::updateIdle() {
-  if (closed_) return;
-  if (!continue_list_.empty() || !flush_list_.empty() || !retired_.empty()) {
-    uv_idle_start(&idle_, [](uv_idle_t*) {});
-  } else {
-    uv_idle_stop(&idle_);
-  }
+void EventLoop::cancelPassEnd(PassEnd* p) {
+  std::replace(pass_ends_.begin(), pass_ends_.end(), p, static_cast<PassEnd*>(nullptr));
+  std::replace(ending_.begin(), ending_.end(), p, static_cast<PassEnd*>(nullptr));
 }
 
 int EventLoop::watch(int fd, ConnectionImpl* c, std::uint32_t before, std::uint32_t after) {
@@ -143,24 +170,13 @@ int EventLoop::watch(int fd, ConnectionImpl* c, std::uint32_t before, std::uint3
   const int op = before == 0 ? EPOLL_CTL_ADD : after == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
   if (::epoll_ctl(epoll_fd_, op, fd, &ev) != 0) return -errno;
   // The loop lives while a socket is watched, as it did while a stream handle was active.
-  if (before == 0 && watched_++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(&sockets_));
-  if (after == 0 && --watched_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(&sockets_));
+  if (before == 0 && watched_++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(&anchor_));
+  if (after == 0 && --watched_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(&anchor_));
   return 0;
-}
-
-void EventLoop::onSockets(uv_poll_t* handle, int, int) {
-  auto* self = static_cast<EventLoop*>(handle->data);
-  const int n = ::epoll_wait(self->epoll_fd_, self->events_.get(), kEventBatch, 0);
-  for (int i = 0; i < n; ++i) {
-    const epoll_event& ev = self->events_[i];
-    static_cast<ConnectionImpl*>(ev.data.ptr)->socketEvents(ev.events);
-  }
-  self->finishRetired();
 }
 
 void EventLoop::retire(ConnectionImpl* c) {
   retired_.push_back(c);
-  updateIdle();
 }
 
 void EventLoop::finishRetired() {
@@ -170,7 +186,6 @@ void EventLoop::finishRetired() {
     batch.swap(retired_);
     for (ConnectionImpl* c : batch) c->finishClose();
   }
-  updateIdle();
 }
 
 void EventLoop::cancelContinue(ConnectionImpl* c) {
@@ -179,12 +194,22 @@ void EventLoop::cancelContinue(ConnectionImpl* c) {
   std::replace(continuing_.begin(), continuing_.end(), c, static_cast<ConnectionImpl*>(nullptr));
 }
 
-void EventLoop::onPrepare(uv_prepare_t* handle) {
-  auto* self = static_cast<EventLoop*>(handle->data);
-  ++self->pass_;
-  self->continueAll();
-  self->flushAll();
-  self->finishRetired();
+void EventLoop::endPass() {
+  ++pass_;
+  continueAll();
+  flushAll();
+  runPassEnds();
+  finishRetired();
+}
+
+void EventLoop::runPassEnds() {
+  if (pass_ends_.empty()) return;
+  // Added while these run: at the next pass's end.
+  ending_.swap(pass_ends_);
+  for (std::size_t i = 0; i < ending_.size(); ++i) {
+    if (PassEnd* p = ending_[i]) p->passEnded();
+  }
+  ending_.clear();
 }
 
 void EventLoop::continueAll() {
@@ -196,7 +221,6 @@ void EventLoop::continueAll() {
     if (ConnectionImpl* c = continuing_[i]) c->continueInput();
   }
   continuing_.clear();
-  updateIdle();
 }
 
 void EventLoop::flushAll() {
@@ -218,9 +242,7 @@ void EventLoop::flushAll() {
                        flushing_.end());
     flushing_.clear();
   }
-  // The rest is written in the next pass; the idle handle keeps its poll from blocking.
-  updateIdle();
-  if (flush_list_.empty()) uv_unref(reinterpret_cast<uv_handle_t*>(&prepare_));
+  // The rest is written in the next pass, whose wait does not block (passWorkLeft).
 }
 
 TimerId EventLoop::addTimer(std::uint64_t interval_ms, std::function<void()> cb, bool persistent) {

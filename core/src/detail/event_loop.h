@@ -37,7 +37,14 @@ class EventLoop {
   uv_loop_t* raw() { return &loop_; }
   std::uint64_t now() const { return uv_now(&loop_); }
 
-  // Runs until every handle is closed (see shutdown()). Makes this loop current() meanwhile.
+  // Runs until no socket is watched, no pass has work left and libuv has no active handle
+  // (see shutdown()). Makes this loop current() meanwhile.
+  //
+  // The loop drives libuv, not the other way round: one epoll_wait per wake-up covers the
+  // connections' sockets and libuv's own backend fd, and libuv iterates (UV_RUN_NOWAIT) only
+  // when its fd is ready, a timer is due, or it has work queued. A wake-up for socket
+  // traffic alone then costs one system call instead of libuv's poll, the sockets' poll and
+  // libuv's phases, which at one message per wake-up were most of a message's cost.
   void run();
 
   // Closes every handle still open (listeners and connections should be closed first, so
@@ -58,6 +65,21 @@ class EventLoop {
   std::uint64_t queued() const { return queued_; }
   void cancelFlush(ConnectionImpl* c);
 
+  // Something with work batched over a pass (a UDP endpoint's datagrams), done at the end
+  // of the pass, before the loop waits again. libuv's prepare hooks would not do: libuv
+  // iterates only when it has work of its own (see run()).
+  class PassEnd {
+   public:
+    virtual void passEnded() = 0;
+
+   protected:
+    ~PassEnd() = default;
+  };
+  // `p` runs once at the end of this pass (of the next one when added from that end).
+  // The caller tracks whether it is already due; cancel before destroying it.
+  void atPassEnd(PassEnd* p) { pass_ends_.push_back(p); }
+  void cancelPassEnd(PassEnd* p);
+
   // Fairness: a connection that spent its read budget for this pass continues at the start
   // of the next one (before that pass's flush), after every other connection's reads of
   // this pass. The loop does not block in poll while one waits.
@@ -66,9 +88,9 @@ class EventLoop {
   // Counts loop passes (iterations); a connection's read budget is per pass.
   std::uint64_t pass() const { return pass_; }
 
-  // Connections' sockets are watched in one epoll set of this loop's, itself watched by
-  // the loop like any descriptor, so a connection needs no libuv handle (160 bytes or more
-  // each) but an fd and two bits. Moves `fd`'s interest from `before` to `after` (EPOLLIN,
+  // Connections' sockets are watched in the loop's own epoll set (which also holds libuv's
+  // backend fd, see run()), so a connection needs no libuv handle (160 bytes or more each)
+  // but an fd and two bits. Moves `fd`'s interest from `before` to `after` (EPOLLIN,
   // EPOLLOUT; 0 = not watched); its events go to c->socketEvents(). 0 or a negative libuv
   // error.
   int watch(int fd, ConnectionImpl* c, std::uint32_t before, std::uint32_t after);
@@ -112,23 +134,33 @@ class EventLoop {
 
  private:
   struct TimerEntry;
-  static void onPrepare(uv_prepare_t* handle);
   static void onAsync(uv_async_t* handle);
   static void onTimer(uv_timer_t* handle);
+  // What happens before each wait: reads carried over, sends flushed, pass-end work done,
+  // closed connections finished.
+  void endPass();
   void flushAll();
   void continueAll();
-  static void onSockets(uv_poll_t* handle, int status, int events);
+  void runPassEnds();
   void finishRetired();
-  // The idle handle is active (the next poll does not block) while connections wait to
-  // continue, to flush or to be finished.
-  void updateIdle();
+  // Work of this loop's own that must not wait for an event.
+  bool passWorkLeft() const {
+    return !continue_list_.empty() || !flush_list_.empty() || !retired_.empty() ||
+           !pass_ends_.empty();
+  }
+  // One wait and what it brought; false once nothing is left to wait for.
+  bool turn();
+  // libuv has something to do without its fd being ready: a due timer, a pending or idle
+  // callback, a closing handle, or a watcher started outside its poll phase (a listener
+  // resumed in a connection's callback), which libuv gives to its epoll set only when it
+  // next polls. uv_backend_timeout() is 0 for each.
+  bool libuvDue();
 
   uv_loop_t loop_{};
-  uv_prepare_t prepare_{};
   uv_async_t async_{};
-  // Active only while connections wait in continue_list_: an active idle handle makes the
-  // next poll return at once instead of blocking.
-  uv_idle_t idle_{};
+  // Keeps libuv alive (uv_run does nothing on a loop without active handles) while a socket
+  // is watched. An async handle is active from init and costs nothing per iteration.
+  uv_async_t anchor_{};
   std::unique_ptr<char[]> read_buffer_;
   BufferPool buffers_;
   Cork cork_;
@@ -139,10 +171,11 @@ class EventLoop {
   std::vector<ConnectionImpl*> flushing_;
   std::vector<ConnectionImpl*> continue_list_;
   std::vector<ConnectionImpl*> continuing_;
+  std::vector<PassEnd*> pass_ends_;
+  std::vector<PassEnd*> ending_;
   std::uint64_t pass_ = 0;
   std::uint64_t queued_ = 0;
-  int epoll_fd_ = -1;
-  uv_poll_t sockets_{};      // watches epoll_fd_; keeps the loop alive while any is watched
+  int epoll_fd_ = -1;        // the sockets and libuv's backend fd
   std::size_t watched_ = 0;  // sockets in the epoll set
   std::unique_ptr<epoll_event[]> events_;
   std::vector<ConnectionImpl*> retired_;

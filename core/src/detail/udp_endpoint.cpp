@@ -88,9 +88,6 @@ std::error_code UdpEndpoint::open(int fd) {
     rx_[i].msg_hdr.msg_name = &rx_from_[i];
   }
   pending_.reserve(kBatch);
-  flush_hook_ = new uv_prepare_t;
-  uv_prepare_init(runtime_.loop().raw(), flush_hook_);
-  flush_hook_->data = this;
   if (fd >= 0) return add(fd);
   if (auto ec = bindUrl(fd)) return ec;
   if (auto ec = watch(fd)) {
@@ -175,7 +172,8 @@ void UdpEndpoint::close() {
     if (s->fd >= 0) ::close(s->fd);
     s->fd = -1;
   }
-  closeHandle(flush_hook_);
+  if (flush_due_) runtime_.loop().cancelPassEnd(this);
+  flush_due_ = false;
 }
 
 SocketAddress UdpEndpoint::boundAddress(std::size_t socket) const {
@@ -324,9 +322,9 @@ SendStatus UdpEndpoint::send(std::size_t socket, const sockaddr* to, socklen_t l
   }
   if (pending_.size() == kBatch || out_.size() >= kFlushBytes) {
     flush();
-  } else if (!delivering_ && !uv_is_active(reinterpret_cast<uv_handle_t*>(flush_hook_))) {
-    uv_prepare_start(flush_hook_,
-                     [](uv_prepare_t* h) { static_cast<UdpEndpoint*>(h->data)->flush(); });
+  } else if (!delivering_ && !flush_due_) {
+    flush_due_ = true;
+    runtime_.loop().atPassEnd(this);
   }
   return SendStatus::Ok;
 }
@@ -340,8 +338,12 @@ SendStatus UdpEndpoint::sendTo(const SocketAddress& to, std::string_view data) {
   return send(0, to.get(), to.size(), data, codec_->defaultKind(), false);
 }
 
+void UdpEndpoint::passEnded() {
+  flush_due_ = false;
+  flush();
+}
+
 void UdpEndpoint::flush() {
-  if (flush_hook_) uv_prepare_stop(flush_hook_);
   std::size_t first = 0;
   for (std::size_t i = 1; i <= pending_.size(); ++i) {
     // One sendmmsg() per run of datagrams leaving through the same socket.

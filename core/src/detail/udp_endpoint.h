@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "detail/datagram_connection.h"
+#include "detail/event_loop.h"
 #include "wman/codec.h"
 #include "wman/resolve.h"
 
@@ -32,7 +33,7 @@ namespace wman::detail {
 
 class WorkerRuntime;
 
-class UdpEndpoint {
+class UdpEndpoint : private EventLoop::PassEnd {
  public:
   explicit UdpEndpoint(WorkerRuntime& runtime);
   ~UdpEndpoint();
@@ -98,8 +99,8 @@ class UdpEndpoint {
   void decode(ByteSpan datagram);
   void dispatch(const DecodeResult& message);
   void flush();
+  void passEnded() override;
   void sendRun(std::size_t first, std::size_t end);
-  void scheduleFlush();
   // Counts lost datagrams and logs them (rate-limited), naming the sender when `received`.
   void dropped(std::uint64_t count, std::string_view why, bool received = false);
   SocketAddress boundAddress(std::size_t socket) const;
@@ -124,7 +125,7 @@ class UdpEndpoint {
   std::string out_;
   std::array<mmsghdr, kBatch> tx_{};
   std::array<iovec, kBatch> tx_iov_{};
-  uv_prepare_t* flush_hook_ = nullptr;  // flushes sends made outside a batch
+  bool flush_due_ = false;  // sends made outside a batch go out at the loop pass's end
 };
 
 }  // namespace wman::detail
