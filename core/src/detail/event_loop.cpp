@@ -15,6 +15,25 @@
 namespace wman::detail {
 namespace {
 thread_local EventLoop* t_current = nullptr;
+
+// The loop's work lists come in pairs: the list being filled and the one being run. A
+// cancelled entry becomes nullptr in either, so a round in progress skips it.
+template <typename T>
+void cancelIn(std::vector<T*>& filling, std::vector<T*>& running, T* entry) {
+  std::replace(filling.begin(), filling.end(), entry, static_cast<T*>(nullptr));
+  std::replace(running.begin(), running.end(), entry, static_cast<T*>(nullptr));
+}
+
+// Runs `fn` once on each entry `filling` holds now; entries added meanwhile wait in it for
+// the next round.
+template <typename T, typename Fn>
+void runRound(std::vector<T*>& filling, std::vector<T*>& running, Fn fn) {
+  running.swap(filling);
+  for (std::size_t i = 0; i < running.size(); ++i) {
+    if (T* entry = running[i]) fn(entry);
+  }
+  running.clear();
+}
 }  // namespace
 
 struct EventLoop::TimerEntry {
@@ -149,8 +168,7 @@ void EventLoop::scheduleFlush(ConnectionImpl* c) {
 }
 
 void EventLoop::cancelFlush(ConnectionImpl* c) {
-  std::replace(flush_list_.begin(), flush_list_.end(), c, static_cast<ConnectionImpl*>(nullptr));
-  std::replace(flushing_.begin(), flushing_.end(), c, static_cast<ConnectionImpl*>(nullptr));
+  cancelIn(flush_list_, flushing_, c);
 }
 
 void EventLoop::scheduleContinue(ConnectionImpl* c) {
@@ -158,8 +176,7 @@ void EventLoop::scheduleContinue(ConnectionImpl* c) {
 }
 
 void EventLoop::cancelPassEnd(PassEnd* p) {
-  std::replace(pass_ends_.begin(), pass_ends_.end(), p, static_cast<PassEnd*>(nullptr));
-  std::replace(ending_.begin(), ending_.end(), p, static_cast<PassEnd*>(nullptr));
+  cancelIn(pass_ends_, ending_, p);
 }
 
 int EventLoop::watch(int fd, ConnectionImpl* c, std::uint32_t before, std::uint32_t after) {
@@ -189,9 +206,7 @@ void EventLoop::finishRetired() {
 }
 
 void EventLoop::cancelContinue(ConnectionImpl* c) {
-  std::replace(continue_list_.begin(), continue_list_.end(), c,
-               static_cast<ConnectionImpl*>(nullptr));
-  std::replace(continuing_.begin(), continuing_.end(), c, static_cast<ConnectionImpl*>(nullptr));
+  cancelIn(continue_list_, continuing_, c);
 }
 
 void EventLoop::endPass() {
@@ -203,24 +218,15 @@ void EventLoop::endPass() {
 }
 
 void EventLoop::runPassEnds() {
-  if (pass_ends_.empty()) return;
   // Added while these run: at the next pass's end.
-  ending_.swap(pass_ends_);
-  for (std::size_t i = 0; i < ending_.size(); ++i) {
-    if (PassEnd* p = ending_[i]) p->passEnded();
-  }
-  ending_.clear();
+  if (!pass_ends_.empty()) runRound(pass_ends_, ending_, [](PassEnd* p) { p->passEnded(); });
 }
 
 void EventLoop::continueAll() {
   if (continue_list_.empty()) return;
   // One round only: a connection that spends this pass's budget again lands in the fresh
   // list and waits for the next pass, so the poll between them serves everyone else.
-  continuing_.swap(continue_list_);
-  for (std::size_t i = 0; i < continuing_.size(); ++i) {
-    if (ConnectionImpl* c = continuing_[i]) c->continueInput();
-  }
-  continuing_.clear();
+  runRound(continue_list_, continuing_, [](ConnectionImpl* c) { c->continueInput(); });
 }
 
 void EventLoop::flushAll() {
